@@ -1,0 +1,192 @@
+"""Block Kit rendering for bookings. Only presentation lives here: the decisions (what is
+allowed, what conflicts) come from rules.py and service.py."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.booking.model import Booking
+from bot.booking.parsing import EXAMPLE
+from bot.booking.rules import Kind, Problem, Slot, Status, format_duration
+from bot.slack.format import escape, mention, slack_date
+
+Blocks = list[dict[str, Any]]
+
+SCHEDULE_MODAL_CALLBACK = "booking_schedule"
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def pr_links(booking: Booking) -> str:
+    return ", ".join(f"<{pr.url}|{pr.short}>" for pr in booking.pull_request_refs)
+
+
+def when_text(booking: Booking) -> str:
+    duration = format_duration(booking.ends_at - booking.starts_at)
+    return f"{slack_date(booking.starts_at)} for {duration}"
+
+
+def booking_fields(booking: Booking) -> str:
+    lines = [
+        f"*`{booking.short_id}`* {escape(booking.title)}",
+        f"*App:* {escape(booking.app)}   *Kind:* {Kind(booking.kind).label}",
+        f"*When:* {when_text(booking)}",
+        f"*PRs:* {pr_links(booking)}",
+        f"*Requested by:* {mention(booking.requester_id)}",
+    ]
+    if booking.rollback_plan:
+        lines.append(f"*Rollback plan:* {escape(booking.rollback_plan)}")
+    if booking.notes:
+        lines.append(f"*Notes:* {escape(booking.notes)}")
+    return "\n".join(lines)
+
+
+def booked_confirmation(booking: Booking) -> tuple[str, Blocks]:
+    text = f"Booked `{booking.short_id}`: {booking.app} on {slack_date(booking.starts_at)}"
+    blocks = [
+        _section(f":white_check_mark: Booked.\n{booking_fields(booking)}"),
+        _context(f"Cancel with `/deploy cancel {booking.short_id}`."),
+    ]
+    return text, blocks
+
+
+def booked_channel_notice(booking: Booking) -> tuple[str, Blocks]:
+    text = (
+        f"{mention(booking.requester_id)} booked `{booking.short_id}`: {booking.app}, "
+        f"{Kind(booking.kind).label}, {slack_date(booking.starts_at)}"
+    )
+    return text, [_section(f":calendar: *Deploy booked*\n{booking_fields(booking)}")]
+
+
+def cancelled_channel_notice(booking: Booking, user_id: str) -> str:
+    return (
+        f":wastebasket: {mention(user_id)} cancelled `{booking.short_id}` "
+        f"({escape(booking.app)}, {escape(booking.title)}, was {slack_date(booking.starts_at)})."
+    )
+
+
+def refusal_text(problems: list[Problem]) -> str:
+    lines = [":warning: Not booked:"]
+    for problem in problems:
+        line = f"• {problem.message}"
+        if problem.example and problem.example != EXAMPLE:
+            line += f" (e.g. `{problem.example}`)"
+        lines.append(line)
+    lines.append(f"Example: `{EXAMPLE}`")
+    return "\n".join(lines)
+
+
+def conflict_text(conflicting: Booking, next_slot: Slot) -> str:
+    return (
+        f":no_entry: Not booked: {escape(conflicting.app)} is already booked "
+        f"{slack_date(conflicting.starts_at)} to {slack_date(conflicting.ends_at, '{time}')} "
+        f"by {mention(conflicting.requester_id)} (`{conflicting.short_id}`: "
+        f"{escape(conflicting.title)}).\n"
+        f"The next free slot of that length starts {slack_date(next_slot.starts_at)}."
+    )
+
+
+def upcoming_text(bookings: list[Booking]) -> str:
+    if not bookings:
+        return "No deploys are booked. Book one with `/deploy schedule`."
+    lines = ["*Upcoming deploys*"]
+    for booking in bookings:
+        state = (
+            "" if booking.status == Status.SCHEDULED.value else f" _{Status(booking.status).label}_"
+        )
+        lines.append(
+            f"• `{booking.short_id}` {slack_date(booking.starts_at)} "
+            f"({format_duration(booking.ends_at - booking.starts_at)}) "
+            f"*{escape(booking.app)}* {escape(booking.title)}, {Kind(booking.kind).label}, "
+            f"{mention(booking.requester_id)}{state}"
+        )
+    return "\n".join(lines)
+
+
+def _input(
+    block_id: str,
+    label: str,
+    element: dict[str, Any],
+    *,
+    optional: bool = False,
+    hint: str | None = None,
+) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": label},
+        "element": {**element, "action_id": block_id},
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = {"type": "plain_text", "text": hint}
+    return block
+
+
+def _text_input(
+    placeholder: str, *, multiline: bool = False, initial: str | None = None
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "multiline": multiline,
+        "placeholder": {"type": "plain_text", "text": placeholder},
+    }
+    if initial:
+        element["initial_value"] = initial
+    return element
+
+
+def schedule_modal(
+    *, default_app: str | None, origin_channel_id: str | None, default_duration: str
+) -> dict[str, Any]:
+    kind_options = [
+        {"text": {"type": "plain_text", "text": kind.label.capitalize()}, "value": kind.value}
+        for kind in Kind
+    ]
+    return {
+        "type": "modal",
+        "callback_id": SCHEDULE_MODAL_CALLBACK,
+        "private_metadata": json.dumps({"channel_id": origin_channel_id}),
+        "title": {"type": "plain_text", "text": "Book a deploy"},
+        "submit": {"type": "plain_text", "text": "Book"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            _input("app", "Heroku app", _text_input("foundation-site", initial=default_app)),
+            _input(
+                "pull_requests",
+                "Pull requests",
+                _text_input("https://github.com/org/repo/pull/123", multiline=True),
+                hint="One per line, in the order they deploy. #123 works for the default repo.",
+            ),
+            _input(
+                "kind",
+                "Kind",
+                {
+                    "type": "static_select",
+                    "options": kind_options,
+                    "initial_option": kind_options[0],
+                },
+            ),
+            _input("starts_at", "Start", {"type": "datetimepicker"}, hint="In your own time zone."),
+            _input("duration", "Expected duration", _text_input("45m", initial=default_duration)),
+            _input("title", "What is it?", _text_input("Rename Person.name")),
+            _input(
+                "rollback_plan",
+                "Rollback plan",
+                _text_input("Migrate back to 0041_previous, redeploy master", multiline=True),
+            ),
+            _input(
+                "notes",
+                "Notes",
+                _text_input("Anything reviewers should know", multiline=True),
+                optional=True,
+            ),
+        ],
+    }

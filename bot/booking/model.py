@@ -1,0 +1,75 @@
+"""The `booking` table: one row per booked deploy slot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.booking.rules import ACTIVE_STATUSES, Kind, PullRequestRef, Slot, Status
+from bot.db import Base, UTCDateTime, utcnow
+
+
+def _sql_in(values: Any) -> str:
+    return ", ".join(f"'{v.value}'" for v in sorted(values, key=lambda v: v.value))
+
+
+# Shared with the migration that creates the no-overlap constraint and triggers, so the
+# Python rule and the database rule cannot drift apart.
+ACTIVE_STATUSES_SQL = _sql_in(ACTIVE_STATUSES)
+
+
+class Booking(Base):
+    __tablename__ = "booking"
+    __table_args__ = (
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        sa.CheckConstraint(f"kind IN ({_sql_in(Kind)})", name="kind"),
+        sa.CheckConstraint(f"status IN ({_sql_in(Status)})", name="status"),
+        sa.Index("ix_booking_app_starts_at", "app", "starts_at"),
+        sa.Index("ix_booking_status_starts_at", "status", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    short_id: Mapped[str] = mapped_column(sa.String(12), unique=True)
+    app: Mapped[str] = mapped_column(sa.String(100))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    # A list of "owner/name#number" strings, in the order given.
+    pull_requests: Mapped[list[str]] = mapped_column(sa.JSON)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(sa.String(20), default=Status.SCHEDULED.value)
+    requester_id: Mapped[str] = mapped_column(sa.String(32))
+    rollback_plan: Mapped[str] = mapped_column(sa.Text, default="")
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    origin_channel_id: Mapped[str | None] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def slot(self) -> Slot:
+        return Slot(self.starts_at, self.ends_at)
+
+    @property
+    def pull_request_refs(self) -> list[PullRequestRef]:
+        refs = []
+        for item in self.pull_requests:
+            repo, _, number = item.partition("#")
+            refs.append(PullRequestRef(repo, int(number)))
+        return refs
+
+    def snapshot(self) -> dict[str, Any]:
+        """The row as plain JSON-able data, for the audit log's before/after."""
+        return {
+            "short_id": self.short_id,
+            "app": self.app,
+            "kind": self.kind,
+            "title": self.title,
+            "pull_requests": list(self.pull_requests),
+            "starts_at": self.starts_at.isoformat() if self.starts_at else None,
+            "ends_at": self.ends_at.isoformat() if self.ends_at else None,
+            "status": self.status,
+            "requester_id": self.requester_id,
+        }

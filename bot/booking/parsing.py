@@ -1,0 +1,190 @@
+"""Turn the text of `/deploy schedule ...` into a BookingRequest, or say precisely what
+is wrong with it.
+
+Accepted form (order of the parts is free, except that the duration follows "for"):
+
+    /deploy schedule [app:NAME] [kind:migration|es|other] PR... WHEN [for DURATION]
+                     ["Title"] [rollback:"..."]
+
+Dates are read by `dateparser` in the requester's time zone, durations by `pytimeparse`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import dateparser
+from pytimeparse.timeparse import timeparse
+
+from bot.booking.rules import KIND_ALIASES, BookingRequest, Kind, Problem, PullRequestRef
+
+EXAMPLE = (
+    "/deploy schedule https://github.com/org/repo/pull/123 tomorrow 14:00 for 45m "
+    '"Rename Person.name"'
+)
+
+_PR_URL = re.compile(r"^https?://github\.com/([\w.-]+/[\w.-]+)/pull/(\d+)(?:[/#?].*)?$")
+_PR_SHORT = re.compile(r"^(?:([\w.-]+/[\w.-]+))?#(\d+)$")
+# Slack escapes links in command text as <url> or <url|label>.
+_SLACK_LINK = re.compile(r"<(https?://[^>|]+)(?:\|[^>]*)?>")
+# key:value or key:"value with spaces" (straight or curly quotes: Slack clients on macOS
+# turn straight quotes into curly ones).
+_OPTION = re.compile(r'\b(app|kind|rollback|notes):(?:["“]([^"”]*)["”]|(\S+))', re.IGNORECASE)
+_QUOTED = re.compile(r'["“]([^"”]*)["”]')
+
+
+class ScheduleParseError(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class ParseDefaults:
+    app: str | None
+    repo: str | None  # owner/name, for `#123`
+    duration: timedelta
+    kind: Kind = Kind.OTHER
+
+
+def parse_pull_request(token: str, default_repo: str | None) -> PullRequestRef:
+    """Parse one PR reference; raise ValueError with the reason when it is not one."""
+    token = token.strip().strip("<>")
+    if match := _PR_URL.match(token):
+        return PullRequestRef(match.group(1), int(match.group(2)))
+    if match := _PR_SHORT.match(token):
+        repo = match.group(1) or default_repo
+        if not repo:
+            raise ValueError(
+                f"`{token}` needs a repository: GITHUB_REPO is not set, so write the full "
+                "URL, e.g. https://github.com/org/repo/pull/123"
+            )
+        return PullRequestRef(repo, int(match.group(2)))
+    raise ValueError(
+        f"`{token}` is not a pull request. Use a URL like "
+        "https://github.com/org/repo/pull/123 or #123"
+    )
+
+
+def parse_kind(text: str) -> Kind:
+    kind = KIND_ALIASES.get(text.strip().lower())
+    if kind is None:
+        raise ValueError(
+            f"Unknown kind `{text}`. Use one of: migration, es (mapping change), other"
+        )
+    return kind
+
+
+def parse_duration(text: str) -> timedelta:
+    seconds = timeparse(text.strip()) if text.strip() else None
+    if seconds is None or seconds <= 0:
+        raise ValueError(f"`{text}` is not a duration. Write it like 45m, 1h30m or 2h")
+    return timedelta(seconds=seconds)
+
+
+def parse_when(text: str, tz: ZoneInfo, now: datetime) -> datetime:
+    """Read a start time typed by a person in time zone `tz`; returns an aware datetime."""
+    local_now = now.astimezone(tz).replace(tzinfo=None)
+    parsed = dateparser.parse(
+        text,
+        languages=["en"],
+        settings={
+            "TIMEZONE": tz.key,
+            "RETURN_AS_TIMEZONE_AWARE": True,
+            "PREFER_DATES_FROM": "future",
+            "RELATIVE_BASE": local_now,
+        },
+    )
+    if not isinstance(parsed, datetime):
+        raise ValueError(
+            f"I could not read `{text}` as a date and time. "
+            "Try `tomorrow 14:00`, `mon 9am` or `2026-11-24 15:30`"
+        )
+    return parsed
+
+
+def parse_schedule_text(
+    text: str, *, tz: ZoneInfo, now: datetime, defaults: ParseDefaults
+) -> BookingRequest:
+    """Parse the arguments of `/deploy schedule`; raise ScheduleParseError listing every
+    problem found (not just the first), each with an example."""
+    problems: list[Problem] = []
+    text = _SLACK_LINK.sub(r"\1", text)
+
+    options: dict[str, str] = {}
+    for match in _OPTION.finditer(text):
+        options[match.group(1).lower()] = (
+            match.group(2) if match.group(2) is not None else match.group(3)
+        )
+    text = _OPTION.sub(" ", text)
+
+    titles = _QUOTED.findall(text)
+    title = titles[-1].strip() if titles else ""
+    text = _QUOTED.sub(" ", text)
+
+    pull_requests: list[PullRequestRef] = []
+    remaining: list[str] = []
+    for token in text.split():
+        looks_like_pr = token.startswith(("http://", "https://", "#")) or re.match(
+            r"^[\w.-]+/[\w.-]+#", token
+        )
+        if looks_like_pr:
+            try:
+                pull_requests.append(parse_pull_request(token, defaults.repo))
+            except ValueError as exc:
+                problems.append(Problem("pull_requests", str(exc), EXAMPLE))
+        else:
+            remaining.append(token)
+
+    duration = defaults.duration
+    lowered = [t.lower() for t in remaining]
+    if "for" in lowered:
+        cut = len(lowered) - 1 - lowered[::-1].index("for")
+        when_text = " ".join(remaining[:cut])
+        duration_text = " ".join(remaining[cut + 1 :])
+        try:
+            duration = parse_duration(duration_text)
+        except ValueError as exc:
+            problems.append(Problem("duration", str(exc), EXAMPLE))
+    else:
+        when_text = " ".join(remaining)
+
+    kind = defaults.kind
+    if "kind" in options:
+        try:
+            kind = parse_kind(options["kind"])
+        except ValueError as exc:
+            problems.append(Problem("kind", str(exc), "kind:migration"))
+
+    starts_at = now
+    if not when_text:
+        problems.append(Problem("starts_at", "Say when the deploy starts.", EXAMPLE))
+    else:
+        try:
+            starts_at = parse_when(when_text, tz, now)
+        except ValueError as exc:
+            problems.append(Problem("starts_at", str(exc), EXAMPLE))
+
+    app = options.get("app") or defaults.app or ""
+    if not app:
+        problems.append(
+            Problem("app", "Name the app: no default app is configured.", "app:foundation-site")
+        )
+    if problems:
+        raise ScheduleParseError(problems)
+
+    if not title:
+        title = ", ".join(pr.short for pr in pull_requests) or kind.label
+    return BookingRequest(
+        app=app,
+        kind=kind,
+        pull_requests=tuple(dict.fromkeys(pull_requests)),
+        starts_at=starts_at,
+        duration=duration,
+        title=title,
+        rollback_plan=options.get("rollback", ""),
+        notes=options.get("notes", ""),
+    )

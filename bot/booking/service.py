@@ -1,0 +1,244 @@
+"""Booking use cases: book, list, cancel. Each call is one short transaction.
+
+Returns plain outcome objects; deciding what to tell people is left to the Slack layer.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from bot.audit.model import record
+from bot.booking.model import Booking
+from bot.booking.rules import (
+    ACTIVE_STATUSES,
+    BookingPolicy,
+    BookingRequest,
+    Problem,
+    Slot,
+    Status,
+    check_request,
+    next_free_slot,
+)
+from bot.db import Database, utcnow
+from bot.idempotency import AlreadyProcessed, claim
+
+# No 0/O or 1/I/L: ids are read aloud and typed back.
+_ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_short_id() -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(5))
+
+
+def normalize_short_id(text: str) -> str:
+    return text.strip().strip("`").upper()
+
+
+@dataclass(frozen=True)
+class Booked:
+    booking: Booking
+
+
+@dataclass(frozen=True)
+class Refused:
+    problems: list[Problem]
+
+
+@dataclass(frozen=True)
+class Conflict:
+    conflicting: Booking
+    next_slot: Slot
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """The same request was handled before (a retry or a double submission)."""
+
+
+BookOutcome = Booked | Refused | Conflict | Duplicate
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    booking: Booking
+
+
+@dataclass(frozen=True)
+class NotFound:
+    short_id: str
+
+
+@dataclass(frozen=True)
+class NotAllowed:
+    booking: Booking
+    reason: str
+
+
+CancelOutcome = Cancelled | NotFound | NotAllowed
+
+
+class BookingService:
+    def __init__(
+        self,
+        database: Database,
+        policy: BookingPolicy,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.database = database
+        self.policy = policy
+        self.now = now
+
+    def book(
+        self,
+        request: BookingRequest,
+        *,
+        requester_id: str,
+        origin_channel_id: str | None,
+        request_key: str,
+    ) -> BookOutcome:
+        problems = check_request(request, self.now(), self.policy)
+        if problems:
+            return Refused(problems)
+        wanted = Slot(request.starts_at, request.ends_at)
+        try:
+            with self.database.transaction() as session:
+                claim(session, request_key)
+                conflict = self._first_conflict(session, request.app, wanted)
+                if conflict is not None:
+                    next_slot = self._next_slot(session, request)
+                    # Detach it so the rollback below does not expire its attributes.
+                    session.expunge(conflict)
+                    # Raising rolls back the claim too: a refused request changed nothing.
+                    raise _ConflictFound(conflict, next_slot)
+                booking = Booking(
+                    short_id=self._unused_short_id(session),
+                    app=request.app,
+                    kind=request.kind.value,
+                    title=request.title,
+                    pull_requests=[pr.short for pr in request.pull_requests],
+                    starts_at=request.starts_at,
+                    ends_at=request.ends_at,
+                    status=Status.SCHEDULED.value,
+                    requester_id=requester_id,
+                    rollback_plan=request.rollback_plan,
+                    notes=request.notes,
+                    origin_channel_id=origin_channel_id,
+                )
+                session.add(booking)
+                session.flush()
+                record(
+                    session,
+                    actor_id=requester_id,
+                    action="booking.created",
+                    entity_type="booking",
+                    entity_id=booking.short_id,
+                    after=booking.snapshot(),
+                )
+            return Booked(booking)
+        except AlreadyProcessed:
+            return Duplicate()
+        except _ConflictFound as found:
+            return Conflict(found.conflicting, found.next_slot)
+        except sa.exc.IntegrityError:
+            # Lost a race: another booking of this app committed between our check and
+            # our insert, and the database's no-overlap constraint refused ours.
+            with self.database.transaction() as session:
+                conflict = self._first_conflict(session, request.app, wanted)
+                if conflict is None:
+                    raise
+                return Conflict(conflict, self._next_slot(session, request))
+
+    def upcoming(self, limit: int = 20) -> list[Booking]:
+        """Active bookings that have not ended yet, soonest first."""
+        with self.database.transaction() as session:
+            query = (
+                sa.select(Booking)
+                .where(Booking.status.in_([s.value for s in ACTIVE_STATUSES]))
+                .where(Booking.ends_at > self.now())
+                .order_by(Booking.starts_at, Booking.id)
+                .limit(limit)
+            )
+            return list(session.scalars(query))
+
+    def get(self, short_id: str) -> Booking | None:
+        with self.database.transaction() as session:
+            return self._by_short_id(session, short_id)
+
+    def cancel(self, short_id: str, *, user_id: str) -> CancelOutcome:
+        short_id = normalize_short_id(short_id)
+        with self.database.transaction() as session:
+            booking = self._by_short_id(session, short_id, for_update=True)
+            if booking is None:
+                return NotFound(short_id)
+            if booking.requester_id != user_id:
+                return NotAllowed(
+                    booking, f"only <@{booking.requester_id}>, who booked it, can cancel it"
+                )
+            if booking.status not in {s.value for s in ACTIVE_STATUSES} or (
+                booking.status == Status.DEPLOYING.value
+            ):
+                return NotAllowed(booking, f"it is already {Status(booking.status).label}")
+            before = booking.snapshot()
+            booking.status = Status.CANCELLED.value
+            session.flush()
+            record(
+                session,
+                actor_id=user_id,
+                action="booking.cancelled",
+                entity_type="booking",
+                entity_id=booking.short_id,
+                before=before,
+                after=booking.snapshot(),
+            )
+            return Cancelled(booking)
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _by_short_id(
+        self, session: Session, short_id: str, *, for_update: bool = False
+    ) -> Booking | None:
+        query = sa.select(Booking).where(Booking.short_id == normalize_short_id(short_id))
+        if for_update:
+            query = query.with_for_update()
+        return session.scalars(query).first()
+
+    def _first_conflict(self, session: Session, app: str, wanted: Slot) -> Booking | None:
+        query = (
+            sa.select(Booking)
+            .where(Booking.app == app)
+            .where(Booking.status.in_([s.value for s in ACTIVE_STATUSES]))
+            .where(Booking.starts_at < wanted.ends_at)
+            .where(Booking.ends_at > wanted.starts_at)
+            .order_by(Booking.starts_at)
+            .limit(1)
+        )
+        return session.scalars(query).first()
+
+    def _next_slot(self, session: Session, request: BookingRequest) -> Slot:
+        query = (
+            sa.select(Booking.starts_at, Booking.ends_at)
+            .where(Booking.app == request.app)
+            .where(Booking.status.in_([s.value for s in ACTIVE_STATUSES]))
+            .where(Booking.ends_at > request.starts_at)
+        )
+        busy = [Slot(start, end) for start, end in session.execute(query)]
+        return next_free_slot(busy, request.starts_at, request.duration)
+
+    def _unused_short_id(self, session: Session) -> str:
+        while True:
+            candidate = new_short_id()
+            taken = session.scalar(sa.select(sa.func.count()).where(Booking.short_id == candidate))
+            if not taken:
+                return candidate
+
+
+class _ConflictFound(Exception):
+    def __init__(self, conflicting: Booking, next_slot: Slot) -> None:
+        self.conflicting = conflicting
+        self.next_slot = next_slot

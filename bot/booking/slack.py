@@ -1,0 +1,250 @@
+"""Slack surface of bookings: `/deploy schedule|list|cancel` and the booking modal."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.booking import blocks
+from bot.booking.parsing import (
+    ParseDefaults,
+    ScheduleParseError,
+    parse_duration,
+    parse_kind,
+    parse_pull_request,
+    parse_schedule_text,
+)
+from bot.booking.rules import BookingRequest, Kind, Problem, check_request, format_duration
+from bot.booking.service import (
+    Booked,
+    BookingService,
+    Cancelled,
+    Conflict,
+    Duplicate,
+    NotAllowed,
+    NotFound,
+    Refused,
+)
+from bot.settings import Settings
+from bot.slack.commands import CommandContext, CommandRouter, run_reporting_database_outage
+from bot.slack.users import user_timezone
+
+log = logging.getLogger(__name__)
+
+
+class BookingSlack:
+    def __init__(self, service: BookingService, settings: Settings) -> None:
+        self.service = service
+        self.settings = settings
+
+    def register(self, app: App, router: CommandRouter) -> None:
+        router.add(
+            "schedule",
+            self.schedule,
+            usage='/deploy schedule [PR… WHEN for DURATION "Title"]',
+            summary="book a tricky deploy (no arguments opens a form)",
+        )
+        router.add(
+            "list",
+            self.list_upcoming,
+            usage="/deploy list",
+            summary="upcoming booked deploys, soonest first",
+        )
+        router.add("cancel", self.cancel, usage="/deploy cancel ID", summary="cancel your booking")
+        app.view(blocks.SCHEDULE_MODAL_CALLBACK)(self.submit_modal)
+
+    @property
+    def defaults(self) -> ParseDefaults:
+        return ParseDefaults(
+            app=self.settings.default_app,
+            repo=self.settings.github_repo,
+            duration=timedelta(minutes=self.settings.default_duration_minutes),
+        )
+
+    # -- /deploy schedule ---------------------------------------------------------------
+
+    def schedule(self, ctx: CommandContext) -> None:
+        if not ctx.args:
+            ctx.client.views_open(
+                trigger_id=ctx.trigger_id,
+                view=blocks.schedule_modal(
+                    default_app=self.settings.default_app,
+                    origin_channel_id=ctx.channel_id,
+                    default_duration=format_duration(self.defaults.duration),
+                ),
+            )
+            return
+        tz = user_timezone(ctx.client, ctx.user_id)
+        try:
+            request = parse_schedule_text(
+                ctx.args, tz=tz, now=self.service.now(), defaults=self.defaults
+            )
+        except ScheduleParseError as exc:
+            ctx.reply(blocks.refusal_text(exc.problems))
+            return
+        self._book(request, ctx.client, ctx.user_id, ctx.channel_id, ctx.request_key, ctx.reply)
+
+    def _book(
+        self,
+        request: BookingRequest,
+        client: WebClient,
+        user_id: str,
+        channel_id: str | None,
+        request_key: str,
+        tell: Any,
+    ) -> None:
+        outcome = self.service.book(
+            request, requester_id=user_id, origin_channel_id=channel_id, request_key=request_key
+        )
+        match outcome:
+            case Booked(booking):
+                text, confirmation = blocks.booked_confirmation(booking)
+                tell(text, confirmation)
+                notice_text, notice = blocks.booked_channel_notice(booking)
+                self._post_to_deploy_channel(client, notice_text, notice)
+            case Refused(problems):
+                tell(blocks.refusal_text(problems))
+            case Conflict(conflicting, next_slot):
+                tell(blocks.conflict_text(conflicting, next_slot))
+            case Duplicate():
+                log.info("ignored a repeated booking request %s", request_key)
+
+    def _post_to_deploy_channel(
+        self, client: WebClient, text: str, message_blocks: list[dict[str, Any]] | None = None
+    ) -> None:
+        if not self.settings.deploy_channel:
+            return
+        try:
+            client.chat_postMessage(
+                channel=self.settings.deploy_channel, text=text, blocks=message_blocks
+            )
+        except SlackApiError as exc:
+            # The booking stands; the notice is a courtesy. Say so in the log.
+            log.warning("could not post to the deploy channel: %s", exc.response.get("error"))
+
+    # -- the modal ----------------------------------------------------------------------
+
+    def submit_modal(
+        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
+        user_id = body["user"]["id"]
+        try:
+            request = self._request_from_modal(view["state"]["values"])
+        except _ModalErrors as exc:
+            ack(response_action="errors", errors=exc.errors)
+            return
+        ack()
+        metadata = json.loads(view.get("private_metadata") or "{}")
+
+        def tell(text: str, message_blocks: list[dict[str, Any]] | None = None) -> None:
+            # A modal has no response URL: answer in the app's DM with the requester.
+            client.chat_postMessage(channel=user_id, text=text, blocks=message_blocks)
+
+        run_reporting_database_outage(
+            lambda: self._book(
+                request, client, user_id, metadata.get("channel_id"), f"view:{view['id']}", tell
+            ),
+            tell,
+        )
+
+    def _request_from_modal(self, values: dict[str, Any]) -> BookingRequest:
+        def value(block_id: str) -> Any:
+            return values.get(block_id, {}).get(block_id, {})
+
+        errors: dict[str, str] = {}
+        app = (value("app").get("value") or "").strip()
+        if not app:
+            errors["app"] = "Name the Heroku app, e.g. foundation-site"
+        pull_requests = []
+        for line in (value("pull_requests").get("value") or "").split():
+            try:
+                pull_requests.append(parse_pull_request(line, self.settings.github_repo))
+            except ValueError as exc:
+                errors["pull_requests"] = str(exc)
+        if not pull_requests and "pull_requests" not in errors:
+            errors["pull_requests"] = (
+                "Add at least one PR, e.g. https://github.com/org/repo/pull/123"
+            )
+        kind = Kind.OTHER
+        selected = (value("kind").get("selected_option") or {}).get("value", "")
+        try:
+            kind = parse_kind(selected)
+        except ValueError as exc:
+            errors["kind"] = str(exc)
+        timestamp = value("starts_at").get("selected_date_time")
+        starts_at = datetime.fromtimestamp(int(timestamp), UTC) if timestamp else None
+        if starts_at is None:
+            errors["starts_at"] = "Pick a start date and time"
+        duration = self.defaults.duration
+        try:
+            duration = parse_duration(value("duration").get("value") or "")
+        except ValueError as exc:
+            errors["duration"] = str(exc)
+        title = (value("title").get("value") or "").strip()
+        if not title:
+            errors["title"] = "Say what is being deployed, e.g. Rename Person.name"
+        rollback = (value("rollback_plan").get("value") or "").strip()
+        if not rollback:
+            errors["rollback_plan"] = (
+                "Say how to roll back, e.g. migrate back to 0041, redeploy master"
+            )
+        if errors or starts_at is None:
+            raise _ModalErrors(errors)
+        request = BookingRequest(
+            app=app,
+            kind=kind,
+            pull_requests=tuple(dict.fromkeys(pull_requests)),
+            starts_at=starts_at,
+            duration=duration,
+            title=title,
+            rollback_plan=rollback,
+            notes=(value("notes").get("value") or "").strip(),
+        )
+        # Rules that need no database are checked here, so the modal can show them
+        # next to the field instead of in a message afterwards.
+        problems = check_request(request, self.service.now(), self.service.policy)
+        if problems:
+            raise _ModalErrors({p.field: _with_example(p) for p in problems})
+        return request
+
+    # -- /deploy list and cancel -------------------------------------------------------
+
+    def list_upcoming(self, ctx: CommandContext) -> None:
+        ctx.reply(blocks.upcoming_text(self.service.upcoming()))
+
+    def cancel(self, ctx: CommandContext) -> None:
+        if not ctx.args:
+            ctx.reply(
+                "Say which booking to cancel, e.g. `/deploy cancel B7K2Q` "
+                "(`/deploy list` shows the ids)."
+            )
+            return
+        match self.service.cancel(ctx.args.split()[0], user_id=ctx.user_id):
+            case Cancelled(booking):
+                ctx.reply(f"Cancelled `{booking.short_id}`.")
+                self._post_to_deploy_channel(
+                    ctx.client, blocks.cancelled_channel_notice(booking, ctx.user_id)
+                )
+            case NotFound(short_id):
+                ctx.reply(
+                    f"There is no booking `{short_id}`. `/deploy list` shows the ids, "
+                    "e.g. `/deploy cancel B7K2Q`."
+                )
+            case NotAllowed(booking, reason):
+                ctx.reply(f"You can't cancel `{booking.short_id}`: {reason}.")
+
+
+def _with_example(problem: Problem) -> str:
+    return f"{problem.message} (e.g. {problem.example})" if problem.example else problem.message
+
+
+class _ModalErrors(Exception):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors

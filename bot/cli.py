@@ -1,0 +1,69 @@
+"""The `deploybot` command line (also `python -m bot`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.logs import configure_logging
+from bot.settings import Settings, SettingsError, load_settings
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    settings.require("slack_bot_token", "deploy_channel")
+    settings.require("slack_app_token" if args.socket_mode else "slack_signing_secret")
+    if settings.is_sqlite:
+        # On the default SQLite file a first run should just work; on PostgreSQL the
+        # Procfile's release phase runs `deploybot migrate` before new code serves.
+        from bot.migrations import upgrade
+
+        upgrade(settings.database_url)
+    if args.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        from bot.container import build_container
+        from bot.slack.app import build_bolt_app
+
+        app = build_bolt_app(build_container(settings))
+        SocketModeHandler(app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
+        return 0
+    from bot.web.server import serve_http
+
+    serve_http(settings, args.port or settings.port)
+    return 0
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.migrations import upgrade
+
+    upgrade(settings.database_url)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deploybot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve Slack requests and webhooks over HTTP")
+    serve.add_argument("--port", type=int, help="port to listen on (default: $PORT or 3000)")
+    serve.add_argument(
+        "--socket-mode",
+        action="store_true",
+        help="connect to Slack over Socket Mode instead (local development)",
+    )
+    serve.set_defaults(run=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply pending database migrations")
+    migrate.set_defaults(run=_migrate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level)
+        return int(args.run(settings, args))
+    except SettingsError as exc:
+        print(f"deploybot: {exc}", file=sys.stderr)
+        return 2

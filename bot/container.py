@@ -1,0 +1,31 @@
+"""The composition root: the one place that builds the bot's parts and wires them up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.booking.rules import BookingPolicy
+from bot.booking.service import BookingService
+from bot.db import Database
+from bot.settings import Settings
+
+
+@dataclass
+class Container:
+    settings: Settings
+    database: Database
+    bookings: BookingService
+
+
+def build_container(settings: Settings) -> Container:
+    database = Database(settings.database_url)
+    policy = BookingPolicy(
+        min_lead=timedelta(minutes=settings.min_lead_minutes),
+        max_duration=timedelta(minutes=settings.max_duration_minutes),
+    )
+    return Container(
+        settings=settings,
+        database=database,
+        bookings=BookingService(database, policy),
+    )

@@ -1,0 +1,8 @@
+"""Imports every model so that `Base.metadata` is complete (for alembic and tests)."""
+
+from bot.audit.model import AuditEntry
+from bot.booking.model import Booking
+from bot.db import Base
+from bot.idempotency import ProcessedRequest
+
+__all__ = ["AuditEntry", "Base", "Booking", "ProcessedRequest"]

@@ -1,0 +1,103 @@
+"""All configuration, read once from the environment (and an optional `.env` file).
+
+Names match the interface contract in the README. Settings that only some commands need
+(the Slack tokens, say) are optional here and demanded by `Settings.require`, so that
+`deploybot migrate` works without Slack credentials.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///deploybot.sqlite3"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+PositiveInt = Annotated[int, Field(ge=1)]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    # Slack
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: AnyHttpUrl = AnyHttpUrl("https://slack.com/api/")
+
+    # Process
+    database_url: str = DEFAULT_DATABASE_URL
+    port: Annotated[int, Field(ge=1, le=65535)] = 3000
+    web_concurrency: PositiveInt = 2
+    log_level: str = "INFO"
+
+    # Channels
+    deploy_channel: str | None = None
+    review_apps_channel: str | None = None
+
+    # Booking rules
+    default_app: str | None = None
+    min_lead_minutes: Annotated[int, Field(ge=0)] = 10
+    default_duration_minutes: PositiveInt = 30
+    max_duration_minutes: PositiveInt = 480
+
+    # Approval and freeze rules
+    required_approvals: PositiveInt = 1
+    approver_usergroup: str | None = None
+    freeze_branch: str = "master"
+
+    # GitHub
+    github_token: str | None = None
+    github_repo: str | None = Field(default=None, pattern=r"^[\w.-]+/[\w.-]+$")
+    github_api_url: AnyHttpUrl = AnyHttpUrl("https://api.github.com")
+    github_webhook_secret: str | None = None
+
+    # Heroku and review apps
+    heroku_webhook_secret: str | None = None
+    review_app_notify_token: str | None = None
+    slack_webhook_ra: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _accept_heroku_postgres_urls(cls, value: str) -> str:
+        # Heroku hands out `postgres://`, which SQLAlchemy no longer accepts; we also pin
+        # the psycopg 3 driver so a plain `postgresql://` URL does not look for psycopg2.
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @cached_property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def require(self, *names: str) -> None:
+        """Stop with one line naming the first of `names` that is not set."""
+        for name in names:
+            if not getattr(self, name):
+                raise SettingsError(f"missing required setting {name.upper()}")
+
+
+def load_settings() -> Settings:
+    """Read the settings, turning pydantic's report into one line that names the setting."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "?"
+        raise SettingsError(f"malformed setting {name}: {first['msg']}") from None

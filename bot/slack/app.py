@@ -1,0 +1,39 @@
+"""Builds the Bolt app and lets each domain package register its listeners."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.booking.slack import BookingSlack
+from bot.container import Container
+from bot.slack.commands import CommandRouter
+
+
+def build_web_client(container: Container) -> WebClient:
+    settings = container.settings
+    client = WebClient(token=settings.slack_bot_token, base_url=str(settings.slack_api_url))
+    # Slack answers 429 with Retry-After under load and occasionally 5xx; the SDK's own
+    # handlers wait and retry (connection errors are retried by default).
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    client.retry_handlers.append(ServerErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+def build_bolt_app(container: Container) -> App:
+    settings = container.settings
+    app = App(
+        client=build_web_client(container),
+        signing_secret=settings.slack_signing_secret,
+        # Listeners run after the acknowledgement has been sent (Bolt's default for a
+        # long-running server); said explicitly because everything relies on it.
+        process_before_response=False,
+    )
+    router = CommandRouter()
+    BookingSlack(container.bookings, settings).register(app, router)
+    router.register(app)
+    return app

@@ -1,0 +1,113 @@
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.booking.parsing import (
+    ParseDefaults,
+    ScheduleParseError,
+    parse_pull_request,
+    parse_schedule_text,
+)
+from bot.booking.rules import Kind, PullRequestRef
+
+# Sunday 22 November 2026, 20:00 UTC = 12:00 in Los Angeles.
+NOW = datetime(2026, 11, 22, 20, 0, tzinfo=UTC)
+LA = ZoneInfo("America/Los_Angeles")
+DEFAULTS = ParseDefaults(app="foundation-site", repo="org/repo", duration=timedelta(minutes=30))
+
+
+def parse(text: str, tz: ZoneInfo = LA, defaults: ParseDefaults = DEFAULTS):  # type: ignore[no-untyped-def]
+    return parse_schedule_text(text, tz=tz, now=NOW, defaults=defaults)
+
+
+def problems_of(text: str, defaults: ParseDefaults = DEFAULTS) -> dict[str, str]:
+    with pytest.raises(ScheduleParseError) as caught:
+        parse(text, defaults=defaults)
+    return {p.field: p.message for p in caught.value.problems}
+
+
+def test_the_documented_example() -> None:
+    request = parse(
+        'https://github.com/org/repo/pull/123 tomorrow 14:00 for 45m "Rename Person.name"'
+    )
+    assert request.pull_requests == (PullRequestRef("org/repo", 123),)
+    assert request.starts_at == datetime(2026, 11, 23, 14, 0, tzinfo=LA)
+    assert request.duration == timedelta(minutes=45)
+    assert request.title == "Rename Person.name"
+    assert request.app == "foundation-site"
+    assert request.kind is Kind.OTHER
+
+
+def test_time_is_read_in_the_requesters_zone() -> None:
+    in_tokyo = parse("#5 2026-11-24 15:30", tz=ZoneInfo("Asia/Tokyo"))
+    assert in_tokyo.starts_at == datetime(2026, 11, 24, 6, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        ("tomorrow 9am", datetime(2026, 11, 23, 9, 0, tzinfo=LA)),
+        ("mon 14:00", datetime(2026, 11, 23, 14, 0, tzinfo=LA)),
+        ("2026-11-24 15:30", datetime(2026, 11, 24, 15, 30, tzinfo=LA)),
+        ("fri 9am", datetime(2026, 11, 27, 9, 0, tzinfo=LA)),
+    ],
+)
+def test_date_forms(when: str, expected: datetime) -> None:
+    assert parse(f"#1 {when}").starts_at == expected
+
+
+def test_slack_escaped_links_options_and_curly_quotes() -> None:
+    request = parse(
+        "<https://github.com/org/repo/pull/7> <https://github.com/org/repo/pull/8|#8> "
+        "app:other-site kind:es rollback:“restore backup” tomorrow 10:00 for 1h30m “Reindex”"
+    )
+    assert [pr.number for pr in request.pull_requests] == [7, 8]
+    assert request.app == "other-site"
+    assert request.kind is Kind.ES_MAPPING
+    assert request.rollback_plan == "restore backup"
+    assert request.duration == timedelta(minutes=90)
+    assert request.title == "Reindex"
+
+
+def test_default_duration_and_title() -> None:
+    request = parse("#12 tomorrow 10:00")
+    assert request.duration == timedelta(minutes=30)
+    assert request.title == "org/repo#12"
+
+
+def test_unknown_kind() -> None:
+    assert "Unknown kind" in problems_of("#1 tomorrow 10:00 kind:database")["kind"]
+
+
+def test_malformed_pr_reference() -> None:
+    message = problems_of("https://github.com/org/repo/issues/3 tomorrow 10:00")["pull_requests"]
+    assert "not a pull request" in message
+    assert "#abc" in problems_of("#abc tomorrow 10:00")["pull_requests"]
+
+
+def test_short_pr_reference_needs_a_repo() -> None:
+    no_repo = ParseDefaults(app="a", repo=None, duration=timedelta(minutes=30))
+    assert "GITHUB_REPO" in problems_of("#12 tomorrow 10:00", no_repo)["pull_requests"]
+
+
+def test_unreadable_time_and_duration() -> None:
+    problems = problems_of("#1 next blursday for ages")
+    assert "could not read" in problems["starts_at"]
+    assert "not a duration" in problems["duration"]
+
+
+def test_missing_time() -> None:
+    assert "when" in problems_of("#1")["starts_at"]
+
+
+def test_no_app_anywhere() -> None:
+    no_app = ParseDefaults(app=None, repo="org/repo", duration=timedelta(minutes=30))
+    assert "app" in problems_of("#1 tomorrow 10:00", no_app)
+
+
+def test_pr_url_forms() -> None:
+    assert parse_pull_request("https://github.com/o/r/pull/9/files", None) == PullRequestRef(
+        "o/r", 9
+    )
+    assert parse_pull_request("o/r#9", None) == PullRequestRef("o/r", 9)

@@ -1,0 +1,1 @@
+"""Test-harness helpers: fake Slack, signed Slack requests, bot process, databases."""

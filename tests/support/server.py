@@ -1,0 +1,347 @@
+"""Run the real bot as a subprocess, the way Heroku runs it, for integration tests.
+
+The bot is started with ``python -m bot serve --port N`` and configured only through its
+environment, so tests exercise the real settings parsing, web server, migrations and
+logging. Nothing from the test process leaks in: the child gets PATH and HOME from the
+parent and otherwise only what the test passes, so a developer's own SLACK_* or
+DATABASE_URL can never reach it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import weakref
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PASSTHROUGH_ENV = ("PATH", "HOME")
+# Optional extras that only change tooling, never the bot's behaviour.
+OPTIONAL_PASSTHROUGH_ENV = ("COVERAGE_PROCESS_START",)
+
+_running: weakref.WeakSet[BotProcess] = weakref.WeakSet()
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def child_env(env: Mapping[str, str | None]) -> dict[str, str]:
+    """The complete environment for a bot process: PATH/HOME plus ``env``.
+
+    A ``None`` value removes the variable, so tests can check start-up without a setting.
+    """
+    result = {
+        k: os.environ[k] for k in PASSTHROUGH_ENV + OPTIONAL_PASSTHROUGH_ENV if k in os.environ
+    }
+    # Unbuffered output so log_text() sees a line as soon as the bot writes it; PYTHONPATH
+    # so `-m bot` imports this checkout even when the bot runs in a scratch directory.
+    result["PYTHONUNBUFFERED"] = "1"
+    result["PYTHONPATH"] = str(REPO_ROOT)
+    for key, value in env.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = str(value)
+    return result
+
+
+def run_bot_command(
+    args: Sequence[str],
+    env: Mapping[str, str | None],
+    *,
+    cwd: Path | str | None = None,
+    timeout: float = 120.0,
+    log_path: Path | None = None,
+    module: str = "bot",
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m bot <args>`` to completion (``migrate``, freeze checks, ...).
+
+    Output is returned, and also appended to ``log_path`` when given so that log-based
+    assertions (no secrets logged) cover one-off commands too.
+    """
+    # The command is this interpreter plus arguments chosen by the test code: no shell,
+    # no untrusted input, so bandit's S603 warning does not apply.
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", module, *args],
+        env=child_env(env),
+        cwd=str(cwd or REPO_ROOT),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if log_path is not None:
+        with log_path.open("a", encoding="utf-8") as log:
+            log.write(f"--- python -m {module} {' '.join(args)} (exit {result.returncode})\n")
+            log.write(result.stdout)
+            log.write(result.stderr)
+    return result
+
+
+class BotStartError(RuntimeError):
+    """The bot did not become healthy; the message carries its output."""
+
+
+class BotProcess:
+    """The bot's web process (``serve``) on a local port.
+
+    ``base_url`` is where to send requests; ``env`` is exactly what the process got.
+    Before serving, ``python -m bot migrate`` runs with the same environment (what
+    Heroku's release phase does); it is harmless on SQLite, where serve also migrates.
+    """
+
+    def __init__(
+        self,
+        env: Mapping[str, str | None],
+        *,
+        port: int | None = None,
+        cwd: Path | str | None = None,
+        log_path: Path | None = None,
+        startup_timeout: float = 30.0,
+        migrate: bool = True,
+        serve_args: Sequence[str] = (),
+        module: str = "bot",
+    ) -> None:
+        # ``module`` exists so the harness can test itself against a stub server.
+        self.module = module
+        self.env = child_env(env)
+        self._fixed_port = port
+        self.port = port or free_port()
+        # A scratch working directory: if a test removes DATABASE_URL, the bot's default
+        # SQLite file lands there instead of in the checkout.
+        self.cwd = Path(cwd) if cwd else Path(tempfile.mkdtemp(prefix="deploybot-cwd-"))
+        if "XDG_RUNTIME_DIR" not in self.env:
+            # gunicorn puts its control socket in $XDG_RUNTIME_DIR (else ~/.gunicorn/):
+            # a private one per bot keeps concurrent test bots from sharing that socket.
+            runtime_dir = self.cwd / ".run"
+            runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.env["XDG_RUNTIME_DIR"] = str(runtime_dir)
+        if log_path is None:
+            fd, name = tempfile.mkstemp(prefix="deploybot-", suffix=".log")
+            os.close(fd)
+            log_path = Path(name)
+        self.log_path = log_path
+        self.startup_timeout = startup_timeout
+        self.migrate = migrate
+        self.serve_args = tuple(serve_args)
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    # ------------------------------------------------------------------ facts
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def database_url(self) -> str | None:
+        return self.env.get("DATABASE_URL")
+
+    @property
+    def signing_secret(self) -> str:
+        return self.env.get("SLACK_SIGNING_SECRET", "")
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.poll() if self._proc else None
+
+    def is_running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def log_text(self, since: int = 0) -> str:
+        """Everything the bot (and its migrate runs) wrote to stdout and stderr so far.
+
+        ``since`` is a ``log_mark()``: a shared bot's log spans many tests, and a test
+        usually wants only what was written while it ran.
+        """
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(since)
+                return log.read().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_mark(self) -> int:
+        """The current end of the log, for ``log_text(since=...)``."""
+        try:
+            return self.log_path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    # -------------------------------------------------------------- lifecycle
+
+    def run_command(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+        """Run ``python -m bot <args>`` with this bot's environment and log."""
+        return run_bot_command(
+            args,
+            self.env,
+            cwd=self.cwd,
+            timeout=timeout,
+            log_path=self.log_path,
+            module=self.module,
+        )
+
+    def start(self, *, wait: bool = True) -> BotProcess:
+        """Migrate, start serving, and (with ``wait``) block until ``/healthz`` is 200."""
+        if self.is_running():
+            return self
+        if self.migrate:
+            result = self.run_command("migrate")
+            if result.returncode != 0:
+                raise BotStartError(
+                    f"`python -m bot migrate` exited {result.returncode}:\n"
+                    f"{_tail(result.stdout + result.stderr)}"
+                )
+        attempts = 1 if self._fixed_port else 3
+        for attempt in range(attempts):
+            self._spawn()
+            if not wait:
+                return self
+            try:
+                self.wait_healthy(self.startup_timeout)
+                return self
+            except BotStartError:
+                # free_port() can race with another process grabbing the port; pick
+                # another one rather than failing the test for an unrelated reason.
+                in_use = "address already in use" in self.log_tail(20).lower()
+                if not in_use or attempt == attempts - 1:
+                    raise
+                self.port = free_port()
+        raise AssertionError("unreachable")
+
+    def _spawn(self) -> None:
+        args = [sys.executable, "-m", self.module, "serve", "--port", str(self.port)]
+        args.extend(self.serve_args)
+        with self.log_path.open("ab") as log:
+            log.write(f"--- python {' '.join(args[1:])}\n".encode())
+            log.flush()
+            self._proc = subprocess.Popen(  # noqa: S603 (our interpreter, fixed arguments)
+                args,
+                env=self.env,
+                cwd=str(self.cwd),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # Own process group, so stop() can clean up any worker processes it forks.
+                start_new_session=True,
+            )
+        _running.add(self)
+
+    def wait_healthy(self, timeout: float = 30.0) -> dict[str, Any]:
+        """Poll ``GET /healthz`` until 200; raise ``BotStartError`` with the log tail if not."""
+        deadline = time.monotonic() + timeout
+        last = "no answer yet"
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if self._proc is None or self._proc.poll() is not None:
+                    code = self._proc.returncode if self._proc else None
+                    raise BotStartError(
+                        f"bot exited with code {code} before becoming healthy. Output:\n"
+                        f"{self.log_tail()}"
+                    )
+                try:
+                    response = client.get(f"{self.base_url}/healthz")
+                except httpx.HTTPError as exc:
+                    last = f"{type(exc).__name__}: {exc}"
+                else:
+                    if response.status_code == 200:
+                        try:
+                            body = response.json()
+                        except ValueError:
+                            body = {}
+                        return body if isinstance(body, dict) else {"body": body}
+                    last = f"HTTP {response.status_code}: {response.text[:200]}"
+                time.sleep(0.1)
+        self.stop()
+        raise BotStartError(
+            f"bot not healthy at {self.base_url}/healthz after {timeout}s ({last}). Output:\n"
+            f"{self.log_tail()}"
+        )
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """SIGTERM (what Heroku sends), then SIGKILL the group if it does not exit."""
+        proc = self._proc
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            try:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                proc.wait(timeout=5)
+            except ProcessLookupError:
+                pass
+        # Workers a server may have forked share the group; make sure none survive.
+        _kill_group(proc)
+        _running.discard(self)
+        return proc.returncode
+
+    def wait_exit(self, timeout: float = 30.0) -> int:
+        """Wait for the process to exit by itself (e.g. refused to start); its exit code."""
+        if self._proc is None:
+            raise RuntimeError("bot was never started")
+        try:
+            code = self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"bot still running after {timeout}s. Output:\n{self.log_tail()}"
+            ) from None
+        _running.discard(self)
+        return code
+
+    def restart(self) -> BotProcess:
+        """Stop and start again on the same port (e.g. to prove nothing is lost)."""
+        self.stop()
+        return self.start()
+
+    def __enter__(self) -> BotProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------ plain HTTP
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.get(f"{self.base_url}{path}", timeout=kwargs.pop("timeout", 10.0), **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.post(f"{self.base_url}{path}", timeout=kwargs.pop("timeout", 10.0), **kwargs)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _tail(text: str, lines: int = 60) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+@atexit.register
+def _stop_all() -> None:
+    # If pytest dies between start and teardown, do not leave bots holding ports/databases.
+    for bot in list(_running):
+        bot.stop(timeout=3)

@@ -1,0 +1,1 @@
+"""Tests of the test harness itself (they need neither the bot nor a database)."""

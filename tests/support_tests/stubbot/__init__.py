@@ -1,0 +1,1 @@
+"""A stand-in for the bot CLI, so the harness can be tested without the real bot."""
