@@ -40,6 +40,24 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _clock(settings: Settings, args: argparse.Namespace) -> int:
+    settings.require("slack_bot_token", "deploy_channel")
+    if settings.is_sqlite:
+        from bot.migrations import upgrade
+
+        upgrade(settings.database_url)
+    from bot.clock.runner import run_forever, tick
+    from bot.clock.tasks import build_tasks
+    from bot.container import build_container
+
+    tasks = build_tasks(build_container(settings))
+    if args.once:
+        tick(tasks)
+        return 0
+    run_forever(tasks)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deploybot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="apply pending database migrations")
     migrate.set_defaults(run=_migrate)
+
+    clock = commands.add_parser("clock", help="send reminders and do timed work (one process)")
+    clock.add_argument("--once", action="store_true", help="run one tick and exit")
+    clock.set_defaults(run=_clock)
     return parser
 
 

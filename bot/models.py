@@ -2,7 +2,8 @@
 
 from bot.audit.model import AuditEntry
 from bot.booking.model import Booking
+from bot.clock.sent_once import SentNotification
 from bot.db import Base
 from bot.idempotency import ProcessedRequest
 
-__all__ = ["AuditEntry", "Base", "Booking", "ProcessedRequest"]
+__all__ = ["AuditEntry", "Base", "Booking", "ProcessedRequest", "SentNotification"]

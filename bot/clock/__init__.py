@@ -1,0 +1,1 @@
+"""The clock process (`deploybot clock`): one scheduler that sends what is due."""

@@ -1,0 +1,30 @@
+"""The clock's task list: each domain package contributes its own tasks here."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from bot.clock.runner import ClockTask
+from bot.container import Container
+from bot.idempotency import ProcessedRequest
+
+# Slack retries within minutes; a week of idempotency keys is plenty.
+KEEP_PROCESSED_REQUESTS = timedelta(days=7)
+
+
+def prune_processed_requests(container: Container, now: datetime) -> int:
+    with container.database.transaction() as session:
+        result = session.execute(
+            sa.delete(ProcessedRequest).where(
+                ProcessedRequest.processed_at < now - KEEP_PROCESSED_REQUESTS
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def build_tasks(container: Container) -> list[ClockTask]:
+    return [
+        ClockTask("prune-processed-requests", lambda now: prune_processed_requests(container, now)),
+    ]
