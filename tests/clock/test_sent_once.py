@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from support.db import Database as ScratchDatabase
 
 from bot.clock.sent_once import Due, SentNotification, deliver, skip
 from bot.db import Database
 from bot.migrations import upgrade
+from support.db import Database as ScratchDatabase
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
