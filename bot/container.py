@@ -8,6 +8,7 @@ from datetime import timedelta
 from bot.booking.rules import BookingPolicy
 from bot.booking.service import BookingService
 from bot.db import Database
+from bot.github.client import GitHubClient
 from bot.settings import Settings
 
 
@@ -16,6 +17,7 @@ class Container:
     settings: Settings
     database: Database
     bookings: BookingService
+    github: GitHubClient
 
 
 def build_container(settings: Settings) -> Container:
@@ -28,4 +30,5 @@ def build_container(settings: Settings) -> Container:
         settings=settings,
         database=database,
         bookings=BookingService(database, policy),
+        github=GitHubClient(settings.github_token, str(settings.github_api_url)),
     )

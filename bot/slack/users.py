@@ -22,3 +22,12 @@ def user_timezone(client: WebClient, user_id: str) -> ZoneInfo:
     except (SlackApiError, ZoneInfoNotFoundError, KeyError) as exc:
         log.warning("could not read the time zone of %s, using UTC: %s", user_id, exc)
         return UTC_ZONE
+
+
+def is_approver(client: WebClient, usergroup_id: str | None, user_id: str) -> bool:
+    """Whether `user_id` may approve (and unfreeze): anyone when no APPROVER_USERGROUP is
+    set, otherwise its members (`usergroups.users.list`)."""
+    if not usergroup_id:
+        return True
+    response = client.usergroups_users_list(usergroup=usergroup_id)
+    return user_id in (response.get("users") or [])

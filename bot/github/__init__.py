@@ -1,0 +1,1 @@
+"""GitHub: the REST client the bot uses (pull requests, commit statuses)."""

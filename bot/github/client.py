@@ -1,0 +1,206 @@
+"""A small GitHub REST client on httpx.
+
+Honours GitHub's rate-limit signals (`Retry-After`, `X-RateLimit-Remaining: 0` with
+`X-RateLimit-Reset`) and retries transient failures (connection errors, 5xx) with
+exponential backoff, via tenacity. Pagination follows the `Link: rel="next"` header.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from tenacity import (
+    RetryCallState,
+    retry,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "2022-11-28"
+# Never wait longer than this for a rate limit inside one call; the caller (often the
+# clock) will try again later instead of holding a worker.
+MAX_RATE_LIMIT_WAIT = 60.0
+
+
+class GitHubError(Exception):
+    """GitHub refused or failed a request in a way retrying will not fix."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class GitHubUnavailable(GitHubError):
+    """GitHub could not be reached or kept failing; worth trying again later."""
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    repo: str
+    number: int
+    title: str
+    html_url: str
+    head_sha: str
+    base_ref: str
+    state: str
+    labels: tuple[str, ...] = field(default_factory=tuple)
+    author: str = ""
+
+    @classmethod
+    def from_api(cls, repo: str, data: dict[str, Any]) -> PullRequest:
+        return cls(
+            repo=repo,
+            number=int(data["number"]),
+            title=str(data.get("title") or ""),
+            html_url=str(data.get("html_url") or ""),
+            head_sha=str(data["head"]["sha"]),
+            base_ref=str(data["base"]["ref"]),
+            state=str(data.get("state") or ""),
+            labels=tuple(str(label["name"]) for label in data.get("labels") or []),
+            author=str((data.get("user") or {}).get("login") or ""),
+        )
+
+
+class _Transient(Exception):
+    """A failure worth retrying right away (after backoff)."""
+
+    def __init__(self, message: str, wait: float | None = None) -> None:
+        super().__init__(message)
+        self.wait = wait
+
+
+def _rate_limit_wait(response: httpx.Response) -> float | None:
+    """Seconds GitHub asks us to wait, or None if this is not a rate-limit answer."""
+    if response.status_code not in (403, 429):
+        return None
+    retry_after = response.headers.get("Retry-After")
+    if retry_after is not None and retry_after.isdigit():
+        return float(retry_after)
+    if response.headers.get("X-RateLimit-Remaining") == "0":
+        reset = response.headers.get("X-RateLimit-Reset", "")
+        if reset.isdigit():
+            return max(0.0, float(reset) - time.time()) + 1.0
+        return 60.0
+    return None
+
+
+def _wait_for(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, _Transient) and exc.wait is not None:
+        return exc.wait
+    return float(wait_exponential(multiplier=0.5, max=8)(state))
+
+
+class GitHubClient:
+    def __init__(
+        self,
+        token: str | None,
+        api_url: str = "https://api.github.com",
+        *,
+        timeout: float = 10.0,
+        attempts: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+            "User-Agent": "deploybot",
+        }
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(base_url=api_url.rstrip("/"), headers=headers, timeout=timeout)
+        self._attempts = attempts
+        self._sleep = sleep
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- requests --------------------------------------------------------------------
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        @retry(
+            retry=retry_if_exception(lambda e: isinstance(e, _Transient)),
+            stop=stop_after_attempt(self._attempts),
+            wait=_wait_for,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        def attempt() -> httpx.Response:
+            try:
+                response = self._http.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                raise _Transient(f"{method} {url}: {exc.__class__.__name__}") from exc
+            wait = _rate_limit_wait(response)
+            if wait is not None:
+                if wait > MAX_RATE_LIMIT_WAIT:
+                    raise GitHubUnavailable(f"rate limited for {wait:.0f}s", response.status_code)
+                log.warning("GitHub rate limit on %s %s; waiting %.1fs", method, url, wait)
+                raise _Transient("rate limited", wait)
+            if response.status_code >= 500:
+                raise _Transient(f"{method} {url}: HTTP {response.status_code}")
+            return response
+
+        try:
+            response = attempt()
+        except _Transient as exc:
+            raise GitHubUnavailable(str(exc)) from exc
+        if response.status_code >= 400:
+            message = response.json().get("message", "") if _is_json(response) else ""
+            raise GitHubError(
+                f"{method} {url}: HTTP {response.status_code} {message}".strip(),
+                response.status_code,
+            )
+        return response
+
+    def _paginate(self, url: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        next_url: str | None = url
+        next_params: dict[str, Any] | None = params
+        while next_url:
+            response = self._request("GET", next_url, params=next_params)
+            yield from response.json()
+            next_url = response.links.get("next", {}).get("url")
+            next_params = None  # the next link carries the query string itself
+
+    # -- API -------------------------------------------------------------------------
+
+    def get_pull(self, repo: str, number: int) -> PullRequest:
+        response = self._request("GET", f"/repos/{repo}/pulls/{number}")
+        return PullRequest.from_api(repo, response.json())
+
+    def open_pulls(self, repo: str, base: str) -> Iterator[PullRequest]:
+        params = {"state": "open", "base": base, "per_page": 100}
+        for data in self._paginate(f"/repos/{repo}/pulls", params):
+            yield PullRequest.from_api(repo, data)
+
+    def set_status(
+        self,
+        repo: str,
+        sha: str,
+        *,
+        state: str,
+        context: str,
+        description: str,
+        target_url: str | None = None,
+    ) -> None:
+        body: dict[str, Any] = {
+            "state": state,
+            "context": context,
+            # GitHub refuses descriptions over 140 characters.
+            "description": description if len(description) <= 140 else description[:139] + "…",
+        }
+        if target_url:
+            body["target_url"] = target_url
+        self._request("POST", f"/repos/{repo}/statuses/{sha}", json=body)
+
+
+def _is_json(response: httpx.Response) -> bool:
+    content_type: str = response.headers.get("Content-Type", "")
+    return content_type.startswith("application/json")
