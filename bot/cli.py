@@ -58,6 +58,25 @@ def _clock(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _freeze_status(settings: Settings, args: argparse.Namespace) -> int:
+    """Exit 0 when the branch is not frozen, 1 when it is, 2 when that cannot be told
+    (so that `deploybot freeze-status && deploy` never deploys on an error)."""
+    import json
+
+    from bot.freeze.status import FreezeStatusError, read_freeze_status, summary_line
+
+    try:
+        document = read_freeze_status(settings, url=args.url)
+    except FreezeStatusError as exc:
+        print(
+            f"deploybot: cannot tell whether {settings.freeze_branch} is frozen: {exc}",
+            file=sys.stderr,
+        )
+        return 2
+    print(json.dumps(document, sort_keys=True) if args.json else summary_line(document))
+    return 1 if document["frozen"] else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deploybot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -77,6 +96,22 @@ def build_parser() -> argparse.ArgumentParser:
     clock = commands.add_parser("clock", help="send reminders and do timed work (one process)")
     clock.add_argument("--once", action="store_true", help="run one tick and exit")
     clock.set_defaults(run=_clock)
+
+    freeze_status = commands.add_parser(
+        "freeze-status",
+        help="exit 0 if FREEZE_BRANCH is not frozen, 1 if it is, 2 on errors (for CI)",
+        description="Print whether FREEZE_BRANCH is frozen. Exit status: 0 not frozen, "
+        "1 frozen, 2 could not tell (database or bot unreachable, bad settings).",
+    )
+    freeze_status.add_argument(
+        "--json", action="store_true", help="print the same JSON document as GET /api/freeze"
+    )
+    freeze_status.add_argument(
+        "--url",
+        help="ask a running bot (its base URL, e.g. https://my-deploybot.herokuapp.com) "
+        "instead of reading DATABASE_URL",
+    )
+    freeze_status.set_defaults(run=_freeze_status)
     return parser
 
 

@@ -8,6 +8,8 @@ from datetime import timedelta
 from bot.booking.rules import BookingPolicy
 from bot.booking.service import BookingService
 from bot.db import Database
+from bot.freeze.enforcement import FreezeEnforcer
+from bot.freeze.service import FreezeService
 from bot.github.client import GitHubClient
 from bot.settings import Settings
 
@@ -18,6 +20,8 @@ class Container:
     database: Database
     bookings: BookingService
     github: GitHubClient
+    freezes: FreezeService
+    freeze_enforcer: FreezeEnforcer
 
 
 def build_container(settings: Settings) -> Container:
@@ -26,9 +30,20 @@ def build_container(settings: Settings) -> Container:
         min_lead=timedelta(minutes=settings.min_lead_minutes),
         max_duration=timedelta(minutes=settings.max_duration_minutes),
     )
+    github = GitHubClient(settings.github_token, str(settings.github_api_url))
+    public_url = str(settings.public_url).rstrip("/") if settings.public_url else None
     return Container(
         settings=settings,
         database=database,
         bookings=BookingService(database, policy),
-        github=GitHubClient(settings.github_token, str(settings.github_api_url)),
+        github=github,
+        freezes=FreezeService(database, settings.freeze_branch),
+        freeze_enforcer=FreezeEnforcer(
+            database,
+            github,
+            repo=settings.github_repo,
+            branch=settings.freeze_branch,
+            enabled=bool(settings.github_token and settings.github_repo),
+            target_url=f"{public_url}/api/freeze" if public_url else None,
+        ),
     )

@@ -4,6 +4,15 @@ from bot.audit.model import AuditEntry
 from bot.booking.model import Booking
 from bot.clock.sent_once import SentNotification
 from bot.db import Base
+from bot.freeze.model import Freeze, PullRequestStatus
 from bot.idempotency import ProcessedRequest
 
-__all__ = ["AuditEntry", "Base", "Booking", "ProcessedRequest", "SentNotification"]
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "Booking",
+    "Freeze",
+    "ProcessedRequest",
+    "PullRequestStatus",
+    "SentNotification",
+]

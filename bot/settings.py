@@ -51,7 +51,14 @@ class Settings(BaseSettings):
     # Approval and freeze rules
     required_approvals: PositiveInt = 1
     approver_usergroup: str | None = None
-    freeze_branch: str = "master"
+    freeze_branch: str = Field(default="master", min_length=1, max_length=100)
+    # Hours a freeze may stay on before the person who froze it is reminded, and again
+    # every as many hours after that. Fractions are allowed (0.5 is half an hour).
+    freeze_reminder_hours: Annotated[float, Field(gt=0)] = 4.0
+
+    # The bot's own public base URL (e.g. https://my-deploybot.herokuapp.com); commit
+    # statuses link to its /api/freeze when set.
+    public_url: AnyHttpUrl | None = None
 
     # GitHub
     github_token: str | None = None
@@ -73,6 +80,12 @@ class Settings(BaseSettings):
             if value.startswith(prefix):
                 return "postgresql+psycopg://" + value[len(prefix) :]
         return value
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _empty_url_is_unset(cls, value: object) -> object:
+        # `PUBLIC_URL=` (as Heroku config or .env leaves it) means "not set".
+        return None if value == "" else value
 
     @field_validator("log_level")
     @classmethod

@@ -8,7 +8,9 @@ import sqlalchemy as sa
 
 from bot.clock.runner import ClockTask
 from bot.container import Container
+from bot.freeze.clock import send_freeze_reminders, sync_freeze_statuses
 from bot.idempotency import ProcessedRequest
+from bot.slack.app import build_web_client
 
 # Slack retries within minutes; a week of idempotency keys is plenty.
 KEEP_PROCESSED_REQUESTS = timedelta(days=7)
@@ -25,6 +27,20 @@ def prune_processed_requests(container: Container, now: datetime) -> int:
 
 
 def build_tasks(container: Container) -> list[ClockTask]:
+    settings = container.settings
+    slack = build_web_client(container)
+    reminder_every = timedelta(hours=settings.freeze_reminder_hours)
     return [
         ClockTask("prune-processed-requests", lambda now: prune_processed_requests(container, now)),
+        ClockTask(
+            "freeze-reminders",
+            lambda now: send_freeze_reminders(
+                container.freezes,
+                slack,
+                every=reminder_every,
+                fallback_channel=settings.deploy_channel,
+                now=now,
+            ),
+        ),
+        ClockTask("freeze-statuses", lambda now: sync_freeze_statuses(container.freeze_enforcer)),
     ]

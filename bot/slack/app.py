@@ -11,6 +11,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.booking.slack import BookingSlack
 from bot.container import Container
+from bot.freeze.slack import FreezeSlack
 from bot.slack.commands import CommandRouter
 
 
@@ -35,5 +36,6 @@ def build_bolt_app(container: Container) -> App:
     )
     router = CommandRouter()
     BookingSlack(container.bookings, settings).register(app, router)
+    FreezeSlack(container.freezes, container.freeze_enforcer, settings).register(app, router)
     router.register(app)
     return app

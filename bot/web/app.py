@@ -6,6 +6,7 @@ from flask import Flask, Response, jsonify, request
 from slack_bolt.adapter.flask import SlackRequestHandler
 
 from bot.container import Container
+from bot.freeze.web import register_freeze_routes
 from bot.slack.app import build_bolt_app
 
 
@@ -25,4 +26,5 @@ def create_web_app(container: Container) -> Flask:
             return jsonify(status="ok", database="ok"), 200
         return jsonify(status="degraded", database="unreachable"), 503
 
+    register_freeze_routes(web, container)
     return web

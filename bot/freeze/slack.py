@@ -1,0 +1,261 @@
+"""Slack surface of freezes: `/deploy freeze|unfreeze|status`, the Unfreeze button, the
+channel notices, and the entry points the deploy lifecycle uses (`freeze_for_booking`,
+`unfreeze_for_booking`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.audit.model import SYSTEM_ACTOR
+from bot.freeze import blocks
+from bot.freeze.enforcement import FreezeEnforcer
+from bot.freeze.model import Freeze
+from bot.freeze.rules import clean_reason, needs_approver_check, reason_problem
+from bot.freeze.service import (
+    AlreadyFrozen,
+    Duplicate,
+    FreezeOutcome,
+    FreezeService,
+    Frozen,
+    NotAllowed,
+    NotFrozen,
+    OtherFreeze,
+    UnfreezeOutcome,
+    Unfrozen,
+)
+from bot.settings import Settings
+from bot.slack.commands import CommandContext, CommandRouter, run_reporting_database_outage
+from bot.slack.users import is_approver
+
+log = logging.getLogger(__name__)
+
+Tell = Callable[[str], None]
+
+
+class FreezeSlack:
+    def __init__(
+        self, service: FreezeService, enforcer: FreezeEnforcer, settings: Settings
+    ) -> None:
+        self.service = service
+        self.enforcer = enforcer
+        self.settings = settings
+
+    def register(self, app: App, router: CommandRouter) -> None:
+        branch = self.service.branch
+        router.add(
+            "freeze",
+            self.freeze_command,
+            usage="/deploy freeze [reason]",
+            summary=f"freeze {branch}: nobody merges or deploys until it is unfrozen",
+        )
+        router.add(
+            "unfreeze",
+            self.unfreeze_command,
+            usage="/deploy unfreeze",
+            summary=f"lift the freeze on {branch} (whoever froze it, or an approver)",
+        )
+        router.add(
+            "status",
+            self.status_command,
+            usage="/deploy status",
+            summary=f"is {branch} frozen, by whom and why",
+        )
+        app.action(blocks.UNFREEZE_ACTION)(self.click_unfreeze)
+
+    # -- entry points for other packages (the deploy lifecycle) ------------------------
+
+    def freeze_for_booking(
+        self,
+        client: WebClient,
+        *,
+        user_id: str,
+        booking_short_id: str,
+        reason: str,
+        exempt_pulls: Iterable[int] = (),
+        request_key: str | None = None,
+    ) -> FreezeOutcome:
+        """Freeze the branch for a booked change (an ES mapping change): announce it,
+        then put the failing status on every open pull request except `exempt_pulls`.
+        Call it after the Slack acknowledgement; GitHub work happens inside."""
+        outcome = self.service.freeze(
+            user_id=user_id,
+            reason=reason,
+            booking_short_id=booking_short_id,
+            exempt_pulls=exempt_pulls,
+            request_key=request_key,
+        )
+        if isinstance(outcome, Frozen):
+            self._announce_freeze(client, outcome.freeze)
+            self.enforcer.safe_enforce()
+        return outcome
+
+    def unfreeze_for_booking(
+        self,
+        client: WebClient,
+        *,
+        booking_short_id: str,
+        user_id: str = SYSTEM_ACTOR,
+        request_key: str | None = None,
+    ) -> UnfreezeOutcome:
+        """Lift the freeze that `booking_short_id` placed (never someone else's freeze:
+        then OtherFreeze comes back and nothing changes), announce it, and turn the
+        statuses green."""
+        outcome = self.service.unfreeze(
+            user_id=user_id,
+            user_is_approver=True,
+            booking_short_id=booking_short_id,
+            request_key=request_key,
+        )
+        if isinstance(outcome, Unfrozen):
+            self._post_to_deploy_channel(client, blocks.unfreeze_notice(outcome.freeze))
+            self.enforcer.safe_enforce()
+        return outcome
+
+    # -- /deploy freeze ---------------------------------------------------------------
+
+    def freeze_command(self, ctx: CommandContext) -> None:
+        reason = clean_reason(ctx.args)
+        problem = reason_problem(reason)
+        if problem:
+            ctx.reply(problem)
+            return
+        outcome = self.service.freeze(
+            user_id=ctx.user_id, reason=reason, request_key=ctx.request_key
+        )
+        match outcome:
+            case Frozen(freeze):
+                ctx.reply(blocks.frozen_reply(freeze))
+                self._announce_freeze(ctx.client, freeze)
+                # After the answer and the notice: GitHub may be slow, people should not
+                # wait for it.
+                self.enforcer.safe_enforce()
+            case AlreadyFrozen(freeze):
+                ctx.reply(blocks.already_frozen_reply(freeze))
+            case Duplicate():
+                log.info("ignored a repeated freeze request %s", ctx.request_key)
+
+    # -- /deploy unfreeze and the button ----------------------------------------------
+
+    def unfreeze_command(self, ctx: CommandContext) -> None:
+        self._unfreeze(ctx.client, ctx.user_id, ctx.reply, request_key=ctx.request_key)
+
+    def click_unfreeze(
+        self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        action = (body.get("actions") or [{}])[0]
+        try:
+            freeze_id: int | None = int(action.get("value") or "")
+        except ValueError:
+            freeze_id = None
+
+        def tell(text: str) -> None:
+            respond(text=text, response_type="ephemeral", replace_original=False)
+
+        def done(text: str) -> None:
+            # Replace the reminder so its button cannot be pressed again by mistake.
+            respond(text=text, replace_original=True)
+
+        # A Slack retry of the same click carries the same action_ts.
+        key = f"action:{blocks.UNFREEZE_ACTION}:{user_id}:{action.get('action_ts', '')}"
+        run_reporting_database_outage(
+            lambda: self._unfreeze(
+                client, user_id, tell, request_key=key, freeze_id=freeze_id, done=done
+            ),
+            tell,
+        )
+
+    def _unfreeze(
+        self,
+        client: WebClient,
+        user_id: str,
+        tell: Tell,
+        *,
+        request_key: str,
+        freeze_id: int | None = None,
+        done: Tell | None = None,
+    ) -> None:
+        current = self.service.current()
+        if current is None:
+            tell(blocks.not_frozen_reply(self.service.branch, self._last()))
+            return
+        approver = False
+        if needs_approver_check(frozen_by=current.frozen_by, user_id=user_id):
+            # Asked outside any transaction: a Slack call must never hold a lock.
+            approver = self._is_approver(client, user_id)
+        outcome = self.service.unfreeze(
+            user_id=user_id,
+            user_is_approver=approver,
+            freeze_id=freeze_id,
+            request_key=request_key,
+        )
+        match outcome:
+            case Unfrozen(freeze):
+                (done or tell)(blocks.unfrozen_reply(freeze))
+                self._post_to_deploy_channel(client, blocks.unfreeze_notice(freeze))
+                self.enforcer.safe_enforce()
+            case NotFrozen(last):
+                (done or tell)(blocks.not_frozen_reply(self.service.branch, last))
+            case OtherFreeze(freeze):
+                # The button belonged to a freeze that has since ended; a new one is on.
+                tell(
+                    "That freeze is already over, but a newer one is on: "
+                    f"{blocks.freeze_summary(freeze)}. Use `/deploy unfreeze` to lift it."
+                )
+            case NotAllowed(freeze):
+                tell(blocks.not_allowed_reply(freeze, self.settings.approver_usergroup))
+            case Duplicate():
+                log.info("ignored a repeated unfreeze request %s", request_key)
+
+    # -- /deploy status ---------------------------------------------------------------
+
+    def status_command(self, ctx: CommandContext) -> None:
+        current = self.service.current()
+        ctx.reply(
+            blocks.status_reply(
+                self.service.branch,
+                current,
+                None if current else self._last(),
+                now=self.service.now(),
+                enforcement=self.enforcer.enabled,
+                unsynced=self.enforcer.unsynced_count() if self.enforcer.enabled else 0,
+            )
+        )
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _last(self) -> Freeze | None:
+        history = self.service.history(limit=1)
+        return history[0] if history else None
+
+    def _is_approver(self, client: WebClient, user_id: str) -> bool:
+        try:
+            return is_approver(client, self.settings.approver_usergroup, user_id)
+        except SlackApiError as exc:
+            # Refusing is the safe side: the person who froze it can still unfreeze.
+            log.warning("could not read the approver group: %s", exc.response.get("error"))
+            return False
+
+    def _announce_freeze(self, client: WebClient, freeze: Freeze) -> None:
+        text, notice = blocks.freeze_notice(freeze)
+        self._post_to_deploy_channel(client, text, notice)
+
+    def _post_to_deploy_channel(
+        self, client: WebClient, text: str, message_blocks: blocks.Blocks | None = None
+    ) -> None:
+        if not self.settings.deploy_channel:
+            return
+        try:
+            client.chat_postMessage(
+                channel=self.settings.deploy_channel, text=text, blocks=message_blocks
+            )
+        except SlackApiError as exc:
+            # The freeze stands either way; the notice is a courtesy. Say so in the log.
+            log.warning("could not post to the deploy channel: %s", exc.response.get("error"))
