@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.approval.announcer import Announcer
+from bot.approval.service import ApprovalService
 from bot.booking.rules import BookingPolicy
 from bot.booking.service import BookingService
 from bot.db import Database
@@ -18,6 +20,8 @@ class Container:
     database: Database
     bookings: BookingService
     github: GitHubClient
+    approvals: ApprovalService
+    announcer: Announcer
 
 
 def build_container(settings: Settings) -> Container:
@@ -26,9 +30,12 @@ def build_container(settings: Settings) -> Container:
         min_lead=timedelta(minutes=settings.min_lead_minutes),
         max_duration=timedelta(minutes=settings.max_duration_minutes),
     )
+    approvals = ApprovalService(database, settings.required_approvals)
     return Container(
         settings=settings,
         database=database,
         bookings=BookingService(database, policy),
         github=GitHubClient(settings.github_token, str(settings.github_api_url)),
+        approvals=approvals,
+        announcer=Announcer(approvals, settings.deploy_channel),
     )
