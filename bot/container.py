@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.approval.announcer import Announcer
+from bot.approval.service import ApprovalService
 from bot.booking.rules import BookingPolicy
 from bot.booking.service import BookingService
 from bot.db import Database
@@ -20,6 +22,8 @@ class Container:
     database: Database
     bookings: BookingService
     github: GitHubClient
+    approvals: ApprovalService
+    announcer: Announcer
     freezes: FreezeService
     freeze_enforcer: FreezeEnforcer
 
@@ -32,6 +36,7 @@ def build_container(settings: Settings) -> Container:
     )
     github = GitHubClient(settings.github_token, str(settings.github_api_url))
     public_url = str(settings.public_url).rstrip("/") if settings.public_url else None
+    approvals = ApprovalService(database, settings.required_approvals)
     return Container(
         settings=settings,
         database=database,
@@ -46,4 +51,6 @@ def build_container(settings: Settings) -> Container:
             enabled=bool(settings.github_token and settings.github_repo),
             target_url=f"{public_url}/api/freeze" if public_url else None,
         ),
+        approvals=approvals,
+        announcer=Announcer(approvals, settings.deploy_channel),
     )

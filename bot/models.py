@@ -1,17 +1,22 @@
 """Imports every model so that `Base.metadata` is complete (for alembic and tests)."""
 
+from bot.approval.model import Approval
 from bot.audit.model import AuditEntry
 from bot.booking.model import Booking
 from bot.clock.sent_once import SentNotification
 from bot.db import Base
 from bot.freeze.model import Freeze, PullRequestStatus
 from bot.idempotency import ProcessedRequest
+from bot.plans.model import DeployPlan, PlanStep
 
 __all__ = [
+    "Approval",
     "AuditEntry",
     "Base",
     "Booking",
+    "DeployPlan",
     "Freeze",
+    "PlanStep",
     "ProcessedRequest",
     "PullRequestStatus",
     "SentNotification",

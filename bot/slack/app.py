@@ -9,6 +9,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot.approval.slack import ApprovalSlack
 from bot.booking.slack import BookingSlack
 from bot.container import Container
 from bot.freeze.slack import FreezeSlack
@@ -36,6 +37,7 @@ def build_bolt_app(container: Container) -> App:
     )
     router = CommandRouter()
     BookingSlack(container.bookings, settings).register(app, router)
+    ApprovalSlack(container.approvals, container.announcer, settings).register(app, router)
     FreezeSlack(container.freezes, container.freeze_enforcer, settings).register(app, router)
     router.register(app)
     return app
