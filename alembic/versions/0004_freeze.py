@@ -1,9 +1,10 @@
-"""Create freeze and pr_status: freezes of master, and the commit statuses they impose.
+"""Create branch_freeze and pr_status: freezes of master, and the commit statuses they impose.
 
-- freeze: one row per freeze, kept after it is lifted (frozen_at/by, reason, optional
-  booking short id, exempt PR numbers as JSON, unfrozen_at/by). A partial unique index on
-  branch WHERE unfrozen_at IS NULL lets the database, not only the code, refuse a second
-  active freeze of one branch (PostgreSQL and SQLite both support partial indexes).
+- branch_freeze: one row per freeze, kept after it is lifted (frozen_at/by, reason,
+  optional booking short id, exempt PR numbers as JSON, unfrozen_at/by). A partial unique
+  index on branch WHERE unfrozen_at IS NULL lets the database, not only the code, refuse
+  a second active freeze of one branch (PostgreSQL and SQLite both support partial
+  indexes). Not called "freeze", which is a reserved word in PostgreSQL.
 - pr_status: per open pull request, the `deploybot/freeze` commit status it should carry
   and whether GitHub has it yet, so that statuses GitHub could not take are retried by
   the clock instead of lost.
@@ -31,7 +32,7 @@ ACTIVE = "unfrozen_at IS NULL"
 
 def upgrade() -> None:
     op.create_table(
-        "freeze",
+        "branch_freeze",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("branch", sa.String(length=100), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
@@ -44,13 +45,13 @@ def upgrade() -> None:
         sa.Column("sweep_pending", sa.Boolean(), nullable=False),
         sa.CheckConstraint(
             "(unfrozen_at IS NULL) = (unfrozen_by IS NULL)",
-            name=op.f("ck_freeze_unfrozen_at_and_by"),
+            name=op.f("ck_branch_freeze_unfrozen_at_and_by"),
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_freeze")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_branch_freeze")),
     )
     op.create_index(
-        "uq_freeze_active_branch",
-        "freeze",
+        "uq_branch_freeze_active_branch",
+        "branch_freeze",
         ["branch"],
         unique=True,
         sqlite_where=sa.text(ACTIVE),
@@ -79,5 +80,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_pr_status_synced", table_name="pr_status")
     op.drop_table("pr_status")
-    op.drop_index("uq_freeze_active_branch", table_name="freeze")
-    op.drop_table("freeze")
+    op.drop_index("uq_branch_freeze_active_branch", table_name="branch_freeze")
+    op.drop_table("branch_freeze")

@@ -1,4 +1,4 @@
-"""The `freeze` table (one row per freeze, kept after it is lifted) and the `pr_status`
+"""The `branch_freeze` table (one row per freeze, kept after it is lifted) and the `pr_status`
 table (the commit status each open pull request should carry, and whether GitHub has it).
 """
 
@@ -19,10 +19,12 @@ ACTIVE_SQL = "unfrozen_at IS NULL"
 
 
 class Freeze(Base):
-    __tablename__ = "freeze"
+    # Not "freeze": FREEZE is a reserved word in PostgreSQL, and raw SQL by hand
+    # (ops, tests) would then need quoting.
+    __tablename__ = "branch_freeze"
     __table_args__ = (
         sa.Index(
-            "uq_freeze_active_branch",
+            "uq_branch_freeze_active_branch",
             "branch",
             unique=True,
             sqlite_where=sa.text(ACTIVE_SQL),
