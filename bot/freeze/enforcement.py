@@ -129,6 +129,14 @@ class FreezeEnforcer:
             if not pending_ids:
                 return SyncReport()
             before = self._state(session)
+            # First, from what we already know: pull requests that have a row get their
+            # new wish now, so an unfreeze turns them green even if the listing below
+            # fails (GitHub down). The listing then adds the ones we did not know of.
+            known_rows = list(
+                session.scalars(sa.select(PullRequestStatus).where(PullRequestStatus.repo == repo))
+            )
+            for known_row in known_rows:
+                self._wish(session, known_row.number, known_row.head_sha, before)
         started = self.now()
         try:
             pulls = list(self.github.open_pulls(repo, self.branch))
@@ -144,7 +152,7 @@ class FreezeEnforcer:
             known = {
                 row.number: row
                 for row in session.scalars(
-                    sa.select(PullRequestStatus).where(PullRequestStatus.repo == self.repo)
+                    sa.select(PullRequestStatus).where(PullRequestStatus.repo == repo)
                 )
             }
             listed = {pull.number for pull in pulls}
@@ -162,7 +170,7 @@ class FreezeEnforcer:
             if gone:
                 session.execute(
                     sa.delete(PullRequestStatus)
-                    .where(PullRequestStatus.repo == self.repo)
+                    .where(PullRequestStatus.repo == repo)
                     .where(PullRequestStatus.number.in_(gone))
                 )
             session.execute(
