@@ -266,16 +266,12 @@ class FreezeEnforcer:
     def _sync_one(self, row_id: int) -> bool:
         """Post one row's status while holding it, so no other process posts an older
         wish for the same pull request after ours. Returns whether anything was posted."""
-        if not self._take(row_id):
+        wish = self._take(row_id)
+        if wish is None:
             return False
-        posted = False
+        held = True
         try:
             for _ in range(MAX_CHASES):
-                with self.database.transaction() as session:
-                    row = session.get(PullRequestStatus, row_id)
-                    if row is None or row.synced:
-                        return posted
-                    wish = (row.head_sha, row.state, row.description)
                 try:
                     self.github.set_status(
                         self._repo(),
@@ -288,25 +284,32 @@ class FreezeEnforcer:
                 except GitHubError as exc:
                     self._record_failure(row_id, exc)
                     raise
-                posted = True
                 with self.database.transaction() as session:
-                    # Synced only if the wish did not change while we posted it;
-                    # otherwise go round again and post the new one.
+                    # Synced (and released) only if the wish did not change while we
+                    # posted it; otherwise go round again and post the new one.
                     done = session.execute(
                         sa.update(PullRequestStatus)
                         .where(PullRequestStatus.id == row_id)
                         .where(PullRequestStatus.head_sha == wish[0])
                         .where(PullRequestStatus.state == wish[1])
                         .where(PullRequestStatus.description == wish[2])
-                        .values(synced=True, attempts=0, last_error=None)
+                        .values(synced=True, attempts=0, last_error=None, claimed_until=None)
                     )
                     if done.rowcount == 1:  # type: ignore[attr-defined]
-                        return posted
-            return posted
+                        held = False
+                        return True
+                    row = session.get(PullRequestStatus, row_id)
+                    if row is None or row.synced:
+                        return True
+                    wish = (row.head_sha, row.state, row.description)
+            return True
         finally:
-            self._release(row_id)
+            if held:
+                self._release(row_id)
 
-    def _take(self, row_id: int) -> bool:
+    def _take(self, row_id: int) -> tuple[str, str, str] | None:
+        """Hold the row for this process and return its wish (head sha, state,
+        description), or None if it is synced already or someone else holds it."""
         now = self.now()
         with self.database.transaction() as session:
             taken = session.execute(
@@ -321,7 +324,12 @@ class FreezeEnforcer:
                 )
                 .values(claimed_until=now + SYNC_LEASE)
             )
-            return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+            if taken.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            row = session.get(PullRequestStatus, row_id)
+            if row is None:
+                return None
+            return row.head_sha, row.state, row.description
 
     def _release(self, row_id: int) -> None:
         with self.database.transaction() as session:
