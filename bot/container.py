@@ -10,6 +10,7 @@ from bot.approval.service import ApprovalService
 from bot.booking.rules import BookingPolicy
 from bot.booking.service import BookingService
 from bot.db import Database
+from bot.deploys.service import DeployService
 from bot.github.client import GitHubClient
 from bot.settings import Settings
 
@@ -22,6 +23,7 @@ class Container:
     github: GitHubClient
     approvals: ApprovalService
     announcer: Announcer
+    deploys: DeployService
 
 
 def build_container(settings: Settings) -> Container:
@@ -38,4 +40,10 @@ def build_container(settings: Settings) -> Container:
         github=GitHubClient(settings.github_token, str(settings.github_api_url)),
         approvals=approvals,
         announcer=Announcer(approvals, settings.deploy_channel),
+        deploys=DeployService(
+            database,
+            policy,
+            early_start_grace=timedelta(minutes=settings.early_start_grace_minutes),
+            allow_override=settings.allow_emergency_override,
+        ),
     )
