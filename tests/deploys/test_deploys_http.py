@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from helpers import DEPLOY_CHANNEL, announcement, audit, book, booking, reply_to
 from sqlalchemy.engine import Engine
+
 from support.fake_slack import FakeSlack
 from support.server import BotProcess
 from support.slack_requests import ALICE, BOB, CAROL, SignedClient
