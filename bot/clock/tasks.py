@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from bot.clock.runner import ClockTask
 from bot.container import Container
 from bot.idempotency import ProcessedRequest
+from bot.reminders.clock import BookingClock
+from bot.slack.app import build_web_client
 
 # Slack retries within minutes; a week of idempotency keys is plenty.
 KEEP_PROCESSED_REQUESTS = timedelta(days=7)
@@ -25,6 +27,18 @@ def prune_processed_requests(container: Container, now: datetime) -> int:
 
 
 def build_tasks(container: Container) -> list[ClockTask]:
+    settings = container.settings
+    bookings = BookingClock(
+        container.database,
+        build_web_client(container),
+        container.announcer,
+        channel=settings.deploy_channel,
+        required_approvals=settings.required_approvals,
+        max_duration=timedelta(minutes=settings.max_duration_minutes),
+        expire_after=timedelta(hours=settings.expire_after_hours),
+    )
     return [
+        ClockTask("booking-reminders", bookings.send_reminders),
+        ClockTask("booking-expiry", bookings.expire),
         ClockTask("prune-processed-requests", lambda now: prune_processed_requests(container, now)),
     ]
