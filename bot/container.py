@@ -12,6 +12,7 @@ from bot.booking.service import BookingService
 from bot.db import Database
 from bot.deploys.service import DeployService
 from bot.github.client import GitHubClient
+from bot.plans.service import PlanService
 from bot.settings import Settings
 
 
@@ -24,6 +25,7 @@ class Container:
     approvals: ApprovalService
     announcer: Announcer
     deploys: DeployService
+    plans: PlanService
 
 
 def build_container(settings: Settings) -> Container:
@@ -33,10 +35,12 @@ def build_container(settings: Settings) -> Container:
         max_duration=timedelta(minutes=settings.max_duration_minutes),
     )
     approvals = ApprovalService(database, settings.required_approvals)
+    bookings = BookingService(database, policy)
     return Container(
         settings=settings,
         database=database,
-        bookings=BookingService(database, policy),
+        bookings=bookings,
+        plans=PlanService(bookings),
         github=GitHubClient(settings.github_token, str(settings.github_api_url)),
         approvals=approvals,
         announcer=Announcer(approvals, settings.deploy_channel),

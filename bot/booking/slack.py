@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,10 +39,17 @@ from bot.slack.users import user_timezone
 log = logging.getLogger(__name__)
 
 
+# Extra words per booking id in `/deploy list` (plans say which step a booking is).
+Annotator = Callable[[list[int]], dict[int, str]]
+
+
 class BookingSlack:
-    def __init__(self, service: BookingService, settings: Settings) -> None:
+    def __init__(
+        self, service: BookingService, settings: Settings, annotate: Annotator | None = None
+    ) -> None:
         self.service = service
         self.settings = settings
+        self.annotate = annotate
 
     def register(self, app: App, router: CommandRouter) -> None:
         router.add(
@@ -216,7 +224,9 @@ class BookingSlack:
     # -- /deploy list and cancel -------------------------------------------------------
 
     def list_upcoming(self, ctx: CommandContext) -> None:
-        ctx.reply(blocks.upcoming_text(self.service.upcoming()))
+        bookings = self.service.upcoming()
+        notes = self.annotate([b.id for b in bookings]) if self.annotate else None
+        ctx.reply(blocks.upcoming_text(bookings, notes))
 
     def cancel(self, ctx: CommandContext) -> None:
         if not ctx.args:
