@@ -9,12 +9,12 @@ import sqlalchemy as sa
 from helpers import DEPLOY_CHANNEL, announcement, book, reply_to
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-from support.fake_slack import FakeSlack
-from support.server import BotProcess
-from support.slack_requests import ALICE, BOB, SignedClient
 
 from bot.booking.model import Booking
 from bot.plans.model import DeployPlan, PlanStep
+from support.fake_slack import FakeSlack
+from support.server import BotProcess
+from support.slack_requests import ALICE, BOB, SignedClient
 
 
 def steps_of(engine: Engine) -> list[Booking]:
