@@ -116,22 +116,7 @@ class BookingService:
                     session.expunge(conflict)
                     # Raising rolls back the claim too: a refused request changed nothing.
                     raise _ConflictFound(conflict, next_slot)
-                booking = Booking(
-                    short_id=self.unused_short_id(session),
-                    app=request.app,
-                    kind=request.kind.value,
-                    title=request.title,
-                    pull_requests=[pr.short for pr in request.pull_requests],
-                    starts_at=request.starts_at,
-                    ends_at=request.ends_at,
-                    status=Status.SCHEDULED.value,
-                    requester_id=requester_id,
-                    rollback_plan=request.rollback_plan,
-                    notes=request.notes,
-                    origin_channel_id=origin_channel_id,
-                )
-                session.add(booking)
-                session.flush()
+                booking = self.insert(session, request, requester_id, origin_channel_id)
                 record(
                     session,
                     actor_id=requester_id,
@@ -229,6 +214,33 @@ class BookingService:
         )
         busy = [Slot(start, end) for start, end in session.execute(query)]
         return next_free_slot(busy, request.starts_at, request.duration)
+
+    def insert(
+        self,
+        session: Session,
+        request: BookingRequest,
+        requester_id: str,
+        origin_channel_id: str | None,
+    ) -> Booking:
+        """Add a new scheduled booking for `request` to the session (flushed, so it has
+        its id). The caller has checked the rules and owns the transaction."""
+        booking = Booking(
+            short_id=self.unused_short_id(session),
+            app=request.app,
+            kind=request.kind.value,
+            title=request.title,
+            pull_requests=[pr.short for pr in request.pull_requests],
+            starts_at=request.starts_at,
+            ends_at=request.ends_at,
+            status=Status.SCHEDULED.value,
+            requester_id=requester_id,
+            rollback_plan=request.rollback_plan,
+            notes=request.notes,
+            origin_channel_id=origin_channel_id,
+        )
+        session.add(booking)
+        session.flush()
+        return booking
 
     def unused_short_id(self, session: Session) -> str:
         while True:

@@ -97,22 +97,9 @@ class PlanService:
                         next_slot = self.bookings.next_slot(session, request)
                         session.expunge(conflict)
                         raise _StepConflict(number, conflict, next_slot)
-                    booking = Booking(
-                        short_id=self.bookings.unused_short_id(session),
-                        app=request.app,
-                        kind=request.kind.value,
-                        title=request.title,
-                        pull_requests=[pr.short for pr in request.pull_requests],
-                        starts_at=request.starts_at,
-                        ends_at=request.ends_at,
-                        status=Status.SCHEDULED.value,
-                        requester_id=requester_id,
-                        rollback_plan=request.rollback_plan,
-                        notes="",
-                        origin_channel_id=origin_channel_id,
+                    booking = self.bookings.insert(
+                        session, request, requester_id, origin_channel_id
                     )
-                    session.add(booking)
-                    session.flush()
                     session.add(PlanStep(plan_id=plan.id, step=number, booking_id=booking.id))
                     record(
                         session,
