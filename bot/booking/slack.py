@@ -33,7 +33,7 @@ from bot.booking.service import (
     Refused,
 )
 from bot.settings import Settings
-from bot.slack.commands import CommandContext, CommandRouter, run_reporting_database_outage
+from bot.slack.commands import CommandContext, CommandRouter, run_after_ack
 from bot.slack.users import user_timezone
 
 log = logging.getLogger(__name__)
@@ -154,7 +154,7 @@ class BookingSlack:
             # A modal has no response URL: answer in the app's DM with the requester.
             client.chat_postMessage(channel=user_id, text=text, blocks=message_blocks)
 
-        run_reporting_database_outage(
+        run_after_ack(
             lambda: self._book(
                 request, client, user_id, metadata.get("channel_id"), f"view:{view['id']}", tell
             ),
