@@ -319,7 +319,9 @@ def main(argv: list[str] | None = None) -> int:
             "WEB_CONCURRENCY": "2",
         }
         for name, module, extra in (
-            ("deploybot", "bot", {"DATABASE_URL": database.url}),
+            # A high quorum keeps every distinct Approve click on the costly path (locked
+            # count, recorded approval, announcement update) instead of "not awaiting".
+            ("deploybot", "bot", {"DATABASE_URL": database.url, "REQUIRED_APPROVALS": "50"}),
             ("baseline", "bench.baseline", {}),
         ):
             env = {**common, **extra, "SLACK_SIGNING_SECRET": secrets.token_hex(16)}

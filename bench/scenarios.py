@@ -46,7 +46,7 @@ SLOT = timedelta(hours=1)
 
 # The Approve button's action_id. The approval flow is being built on main; set
 # BENCH_APPROVE_ACTION_ID if it lands under another name.
-APPROVE_ACTION_ID = os.environ.get("BENCH_APPROVE_ACTION_ID", "approve")
+APPROVE_ACTION_ID = os.environ.get("BENCH_APPROVE_ACTION_ID", "approval_approve")
 
 
 class Skip(Exception):
@@ -184,6 +184,24 @@ def _announcements(ctx: PrepareContext) -> list[dict[str, Any]]:
             )
         )
     ctx.fake.wait_for_count("response_url", 40, timeout=60)
+    # Announce each booking (`/deploy ready ID`, by its requester) so the bot posts the
+    # approval message with its Approve button.
+    for n in range(40):
+        [reply] = [c for c in ctx.fake.calls("response_url") if c.target == f"approve-setup-{n}"]
+        text = reply.all_text()
+        if "Booked" not in text:
+            continue
+        ctx.send(
+            slash_command(
+                f"ready {text.split('`')[1]}",
+                user_id=REQUESTERS[n % len(REQUESTERS)],
+                channel_id=CHANNEL,
+                response_url=f"{ctx.fake.url}/response/approve-ready-{n}",
+            )
+        )
+    ctx.fake.wait_for_count(
+        "chat.postMessage", 1, lambda c: "approval needed" in c.all_text(), timeout=60
+    )
     found = []
     for message in ctx.fake.messages(DEPLOY_CHANNEL):
         try:

@@ -23,7 +23,7 @@ from bot.approval.service import (
 )
 from bot.booking.blocks import READY_ACTION
 from bot.settings import Settings
-from bot.slack.commands import CommandContext, CommandRouter, run_reporting_database_outage
+from bot.slack.commands import CommandContext, CommandRouter, run_after_ack
 from bot.slack.format import mention
 from bot.slack.users import is_approver
 
@@ -77,9 +77,7 @@ class ApprovalSlack:
         ack()
         tell = private(respond)
         short_id = body["actions"][0]["value"]
-        run_reporting_database_outage(
-            lambda: self._announce(client, short_id, body["user"]["id"], tell), tell
-        )
+        run_after_ack(lambda: self._announce(client, short_id, body["user"]["id"], tell), tell)
 
     def _announce(
         self, client: WebClient, short_id: str, user_id: str, tell: Callable[[str], None]
@@ -133,7 +131,7 @@ class ApprovalSlack:
     ) -> None:
         ack()
         tell = private(respond)
-        run_reporting_database_outage(lambda: self._approve(body, client, tell), tell)
+        run_after_ack(lambda: self._approve(body, client, tell), tell)
 
     def _approve(
         self, body: dict[str, Any], client: WebClient, tell: Callable[[str], None]
@@ -199,7 +197,7 @@ class ApprovalSlack:
         def tell(text: str) -> None:
             _direct_message(client, user_id, text)
 
-        run_reporting_database_outage(
+        run_after_ack(
             lambda: self._request_changes(client, user_id, metadata["value"], reason, tell), tell
         )
 
