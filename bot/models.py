@@ -5,5 +5,6 @@ from bot.booking.model import Booking
 from bot.clock.sent_once import SentNotification
 from bot.db import Base
 from bot.idempotency import ProcessedRequest
+from bot.review_apps.model import ReviewApp
 
-__all__ = ["AuditEntry", "Base", "Booking", "ProcessedRequest", "SentNotification"]
+__all__ = ["AuditEntry", "Base", "Booking", "ProcessedRequest", "ReviewApp", "SentNotification"]
