@@ -9,6 +9,8 @@ from bot.booking.rules import BookingPolicy
 from bot.booking.service import BookingService
 from bot.db import Database
 from bot.github.client import GitHubClient
+from bot.review_apps.service import ReviewAppService
+from bot.review_apps.slack import build_messenger
 from bot.settings import Settings
 
 
@@ -18,6 +20,7 @@ class Container:
     database: Database
     bookings: BookingService
     github: GitHubClient
+    review_apps: ReviewAppService
 
 
 def build_container(settings: Settings) -> Container:
@@ -26,9 +29,13 @@ def build_container(settings: Settings) -> Container:
         min_lead=timedelta(minutes=settings.min_lead_minutes),
         max_duration=timedelta(minutes=settings.max_duration_minutes),
     )
+    github = GitHubClient(settings.github_token, str(settings.github_api_url))
     return Container(
         settings=settings,
         database=database,
         bookings=BookingService(database, policy),
-        github=GitHubClient(settings.github_token, str(settings.github_api_url)),
+        github=github,
+        review_apps=ReviewAppService(
+            database, build_messenger(settings), github, settings.github_repo
+        ),
     )

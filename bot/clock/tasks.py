@@ -27,4 +27,6 @@ def prune_processed_requests(container: Container, now: datetime) -> int:
 def build_tasks(container: Container) -> list[ClockTask]:
     return [
         ClockTask("prune-processed-requests", lambda now: prune_processed_requests(container, now)),
+        # PR titles and labels GitHub could not give when a review app reported itself.
+        ClockTask("review-app-pr-details", container.review_apps.complete_pr_details),
     ]
