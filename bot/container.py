@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.approval.announcer import Announcer
+from bot.approval.service import ApprovalService
 from bot.booking.rules import BookingPolicy
 from bot.booking.service import BookingService
 from bot.db import Database
@@ -21,6 +23,8 @@ class Container:
     bookings: BookingService
     github: GitHubClient
     review_apps: ReviewAppService
+    approvals: ApprovalService
+    announcer: Announcer
 
 
 def build_container(settings: Settings) -> Container:
@@ -30,11 +34,14 @@ def build_container(settings: Settings) -> Container:
         max_duration=timedelta(minutes=settings.max_duration_minutes),
     )
     github = GitHubClient(settings.github_token, str(settings.github_api_url))
+    approvals = ApprovalService(database, settings.required_approvals)
     return Container(
         settings=settings,
         database=database,
         bookings=BookingService(database, policy),
         github=github,
+        approvals=approvals,
+        announcer=Announcer(approvals, settings.deploy_channel),
         review_apps=ReviewAppService(
             database, build_messenger(settings), github, settings.github_repo
         ),

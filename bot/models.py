@@ -1,10 +1,22 @@
 """Imports every model so that `Base.metadata` is complete (for alembic and tests)."""
 
+from bot.approval.model import Approval
 from bot.audit.model import AuditEntry
 from bot.booking.model import Booking
 from bot.clock.sent_once import SentNotification
 from bot.db import Base
 from bot.idempotency import ProcessedRequest
+from bot.plans.model import DeployPlan, PlanStep
 from bot.review_apps.model import ReviewApp
 
-__all__ = ["AuditEntry", "Base", "Booking", "ProcessedRequest", "ReviewApp", "SentNotification"]
+__all__ = [
+    "Approval",
+    "AuditEntry",
+    "Base",
+    "Booking",
+    "DeployPlan",
+    "PlanStep",
+    "ProcessedRequest",
+    "ReviewApp",
+    "SentNotification",
+]

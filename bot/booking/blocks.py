@@ -14,6 +14,8 @@ from bot.slack.format import escape, mention, slack_date
 Blocks = list[dict[str, Any]]
 
 SCHEDULE_MODAL_CALLBACK = "booking_schedule"
+# Handled by the approval package; defined here so bookings don't import approvals.
+READY_ACTION = "booking_ready"
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -52,7 +54,22 @@ def booked_confirmation(booking: Booking) -> tuple[str, Blocks]:
     text = f"Booked `{booking.short_id}`: {booking.app} on {slack_date(booking.starts_at)}"
     blocks = [
         _section(f":white_check_mark: Booked.\n{booking_fields(booking)}"),
-        _context(f"Cancel with `/deploy cancel {booking.short_id}`."),
+        {
+            "type": "actions",
+            "block_id": "booking_ready",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": READY_ACTION,
+                    "value": booking.short_id,
+                    "text": {"type": "plain_text", "text": "Announce for approval"},
+                }
+            ],
+        },
+        _context(
+            f"When you are ready, announce it for approval (`/deploy ready {booking.short_id}`)."
+            f" Cancel with `/deploy cancel {booking.short_id}`."
+        ),
     ]
     return text, blocks
 

@@ -29,6 +29,15 @@ class Booking(Base):
         sa.CheckConstraint(f"status IN ({_sql_in(Status)})", name="status"),
         sa.Index("ix_booking_app_starts_at", "app", "starts_at"),
         sa.Index("ix_booking_status_starts_at", "status", "starts_at"),
+        # At most one deploy of an app is under way at a time, whatever the slots say
+        # (a deploy can run past its slot into the next one's grace period).
+        sa.Index(
+            "uq_booking_one_deploying_per_app",
+            "app",
+            unique=True,
+            postgresql_where=sa.text("status = 'deploying'"),
+            sqlite_where=sa.text("status = 'deploying'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,6 +56,17 @@ class Booking(Base):
     origin_channel_id: Mapped[str | None] = mapped_column(sa.String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Bumped on every change people can see; the announcement is re-rendered until the
+    # revision it shows is the latest (see approval/slack.py).
+    revision: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Approvals belong to a round; voiding them (changes requested, booking edited)
+    # starts a new round, and buttons of an older round no longer count.
+    approval_round: Mapped[int] = mapped_column(default=0, server_default="0")
+    announcement_channel: Mapped[str | None] = mapped_column(sa.String(32))
+    announcement_ts: Mapped[str | None] = mapped_column(sa.String(32))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    override_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     @property
     def slot(self) -> Slot:
@@ -72,4 +92,9 @@ class Booking(Base):
             "ends_at": self.ends_at.isoformat() if self.ends_at else None,
             "status": self.status,
             "requester_id": self.requester_id,
+            "approval_round": self.approval_round,
         }
+
+    def touch(self) -> None:
+        """Mark a visible change (see `revision`)."""
+        self.revision = (self.revision or 0) + 1

@@ -238,6 +238,29 @@ class BookingService:
                 return candidate
 
 
+def locked_booking(session: Session, short_id: str) -> Booking | None:
+    """Load a booking and hold its row lock until the transaction ends.
+
+    The lock is taken with an UPDATE that changes nothing, because that works the same on
+    both databases: PostgreSQL locks the row, SQLite takes its database write lock (a
+    plain SELECT would not, and two approvers could then both count stale approvals).
+    """
+    booking_id = session.scalar(
+        sa.select(Booking.id).where(Booking.short_id == normalize_short_id(short_id))
+    )
+    if booking_id is None:
+        return None
+    session.execute(
+        sa.update(Booking)
+        .where(Booking.id == booking_id)
+        .values(revision=Booking.revision)
+        .execution_options(synchronize_session=False)
+    )
+    return session.scalars(
+        sa.select(Booking).where(Booking.id == booking_id).execution_options(populate_existing=True)
+    ).one()
+
+
 class _ConflictFound(Exception):
     def __init__(self, conflicting: Booking, next_slot: Slot) -> None:
         self.conflicting = conflicting

@@ -9,6 +9,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot.approval.slack import ApprovalSlack
 from bot.booking.slack import BookingSlack
 from bot.container import Container
 from bot.slack.commands import CommandRouter
@@ -35,5 +36,6 @@ def build_bolt_app(container: Container) -> App:
     )
     router = CommandRouter()
     BookingSlack(container.bookings, settings).register(app, router)
+    ApprovalSlack(container.approvals, container.announcer, settings).register(app, router)
     router.register(app)
     return app

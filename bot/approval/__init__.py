@@ -1,0 +1,1 @@
+"""The second-approval rule: announcing a deploy and collecting approvals."""

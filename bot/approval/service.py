@@ -1,0 +1,283 @@
+"""Approval use cases: announce a booking, approve, request changes.
+
+Every decision locks the booking row first, so concurrent clicks are counted one after
+the other and the quorum transition happens exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from bot.approval.model import Approval, Decision
+from bot.approval.rules import ApprovalContext, Verdict, judge_approval, judge_change_request
+from bot.audit.model import record
+from bot.booking.lifecycle import Action, TransitionRefused, next_status
+from bot.booking.model import Booking
+from bot.booking.rules import Status
+from bot.booking.service import locked_booking, normalize_short_id
+from bot.db import Database, utcnow
+
+
+@dataclass(frozen=True)
+class AnnouncementView:
+    """Everything the announcement message shows, read in one transaction."""
+
+    booking: Booking
+    approvers: list[str]
+    required: int
+    changes_requested_by: str | None = None
+    changes_reason: str | None = None
+
+    @property
+    def revision(self) -> int:
+        return self.booking.revision
+
+
+@dataclass(frozen=True)
+class Announced:
+    view: AnnouncementView
+    previous_channel: str | None
+    previous_ts: str | None
+
+
+@dataclass(frozen=True)
+class NotFound:
+    short_id: str
+
+
+@dataclass(frozen=True)
+class NotAllowed:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Decided:
+    verdict: Verdict
+    view: AnnouncementView
+
+
+AnnounceOutcome = Announced | NotFound | NotAllowed
+DecisionOutcome = Decided | NotFound
+
+
+class ApprovalService:
+    def __init__(
+        self, database: Database, required: int, now: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.database = database
+        self.required = required
+        self.now = now
+
+    def announce(self, short_id: str, *, user_id: str) -> AnnounceOutcome:
+        with self.database.transaction() as session:
+            booking = locked_booking(session, short_id)
+            if booking is None:
+                return NotFound(normalize_short_id(short_id))
+            if booking.requester_id != user_id:
+                return NotAllowed(f"only <@{booking.requester_id}>, who booked it, can announce it")
+            try:
+                status = next_status(booking.status, Action.ANNOUNCE)
+            except TransitionRefused as refused:
+                return NotAllowed(str(refused))
+            before = booking.snapshot()
+            previous = (booking.announcement_channel, booking.announcement_ts)
+            booking.status = status.value
+            booking.announcement_channel = None
+            booking.announcement_ts = None
+            booking.touch()
+            session.flush()
+            record(
+                session,
+                actor_id=user_id,
+                action="booking.announced",
+                entity_type="booking",
+                entity_id=booking.short_id,
+                before=before,
+                after=booking.snapshot(),
+                at=self.now(),
+            )
+            return Announced(self._view(session, booking), *previous)
+
+    def record_announcement(self, booking_id: int, channel: str, ts: str) -> None:
+        with self.database.transaction() as session:
+            session.execute(
+                sa.update(Booking)
+                .where(Booking.id == booking_id)
+                .values(announcement_channel=channel, announcement_ts=ts)
+            )
+
+    def approve(
+        self, short_id: str, *, clicked_round: int, approver_id: str, is_approver: bool
+    ) -> DecisionOutcome:
+        with self.database.transaction() as session:
+            booking = locked_booking(session, short_id)
+            if booking is None:
+                return NotFound(normalize_short_id(short_id))
+            context = self._context(session, booking)
+            verdict = judge_approval(
+                context,
+                approver_id=approver_id,
+                clicked_round=clicked_round,
+                is_approver=is_approver,
+            )
+            if verdict in (Verdict.COUNTED, Verdict.QUORUM):
+                now = self.now()
+                session.add(
+                    Approval(
+                        booking_id=booking.id,
+                        round=booking.approval_round,
+                        approver_id=approver_id,
+                        decision=Decision.APPROVE.value,
+                        decided_at=now,
+                    )
+                )
+                record(
+                    session,
+                    actor_id=approver_id,
+                    action="approval.approved",
+                    entity_type="booking",
+                    entity_id=booking.short_id,
+                    after={"round": booking.approval_round},
+                    at=now,
+                )
+                if verdict is Verdict.QUORUM:
+                    before = booking.snapshot()
+                    booking.status = next_status(booking.status, Action.APPROVE).value
+                    session.flush()
+                    record(
+                        session,
+                        actor_id=approver_id,
+                        action="booking.approved",
+                        entity_type="booking",
+                        entity_id=booking.short_id,
+                        before=before,
+                        after=booking.snapshot(),
+                        at=now,
+                    )
+                booking.touch()
+                session.flush()
+            return Decided(verdict, self._view(session, booking))
+
+    def request_changes(
+        self, short_id: str, *, clicked_round: int, reviewer_id: str, is_approver: bool, reason: str
+    ) -> DecisionOutcome:
+        with self.database.transaction() as session:
+            booking = locked_booking(session, short_id)
+            if booking is None:
+                return NotFound(normalize_short_id(short_id))
+            context = self._context(session, booking)
+            verdict = judge_change_request(
+                context,
+                reviewer_id=reviewer_id,
+                clicked_round=clicked_round,
+                is_approver=is_approver,
+            )
+            if verdict is Verdict.COUNTED:
+                now = self.now()
+                session.add(
+                    Approval(
+                        booking_id=booking.id,
+                        round=booking.approval_round,
+                        approver_id=reviewer_id,
+                        decision=Decision.REQUEST_CHANGES.value,
+                        reason=reason,
+                        decided_at=now,
+                    )
+                )
+                # The reviewer may have approved earlier in this round; the unique
+                # constraint allows one decision each, so that approval is replaced.
+                session.execute(
+                    sa.delete(Approval)
+                    .where(Approval.booking_id == booking.id)
+                    .where(Approval.round == booking.approval_round)
+                    .where(Approval.approver_id == reviewer_id)
+                    .where(Approval.decision == Decision.APPROVE.value)
+                )
+                before = booking.snapshot()
+                void_approvals(booking)
+                session.flush()
+                record(
+                    session,
+                    actor_id=reviewer_id,
+                    action="booking.changes_requested",
+                    entity_type="booking",
+                    entity_id=booking.short_id,
+                    before=before,
+                    after=booking.snapshot(),
+                    reason=reason,
+                    at=now,
+                )
+            return Decided(verdict, self._view(session, booking))
+
+    def view(self, short_id: str) -> AnnouncementView | None:
+        with self.database.transaction() as session:
+            booking = session.scalars(
+                sa.select(Booking).where(Booking.short_id == normalize_short_id(short_id))
+            ).first()
+            return None if booking is None else self._view(session, booking)
+
+    def revision(self, booking_id: int) -> int:
+        with self.database.transaction() as session:
+            value = session.scalar(sa.select(Booking.revision).where(Booking.id == booking_id))
+            return int(value or 0)
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _approvers(self, session: Session, booking: Booking, round_: int) -> list[str]:
+        return list(
+            session.scalars(
+                sa.select(Approval.approver_id)
+                .where(Approval.booking_id == booking.id)
+                .where(Approval.round == round_)
+                .where(Approval.decision == Decision.APPROVE.value)
+                .order_by(Approval.decided_at, Approval.id)
+            )
+        )
+
+    def _context(self, session: Session, booking: Booking) -> ApprovalContext:
+        return ApprovalContext(
+            requester_id=booking.requester_id,
+            status=Status(booking.status),
+            current_round=booking.approval_round,
+            approvals_this_round=frozenset(
+                self._approvers(session, booking, booking.approval_round)
+            ),
+            required=self.required,
+        )
+
+    def _view(self, session: Session, booking: Booking) -> AnnouncementView:
+        change_request = None
+        if booking.status == Status.SCHEDULED.value and booking.approval_round > 0:
+            change_request = session.scalars(
+                sa.select(Approval)
+                .where(Approval.booking_id == booking.id)
+                .where(Approval.round == booking.approval_round - 1)
+                .where(Approval.decision == Decision.REQUEST_CHANGES.value)
+                .order_by(Approval.decided_at.desc(), Approval.id.desc())
+                .limit(1)
+            ).first()
+        approvers = self._approvers(session, booking, booking.approval_round)
+        session.expunge(booking)
+        return AnnouncementView(
+            booking=booking,
+            approvers=approvers,
+            required=self.required,
+            changes_requested_by=change_request.approver_id if change_request else None,
+            changes_reason=change_request.reason if change_request else None,
+        )
+
+
+def void_approvals(booking: Booking) -> bool:
+    """Start a new approval round; back to scheduled if it was awaiting or approved.
+    Returns whether anything was voided. The caller records it in the audit log."""
+    if booking.status not in (Status.AWAITING_APPROVAL.value, Status.APPROVED.value):
+        return False
+    booking.status = next_status(booking.status, Action.VOID_APPROVALS).value
+    booking.approval_round += 1
+    booking.touch()
+    return True

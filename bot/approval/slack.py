@@ -1,0 +1,237 @@
+"""Slack surface of approvals: `/deploy ready`, the Approve / Request changes buttons and
+the request-changes modal."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.approval import blocks
+from bot.approval.announcer import Announcer
+from bot.approval.rules import Verdict, still_needed
+from bot.approval.service import (
+    Announced,
+    ApprovalService,
+    NotAllowed,
+    NotFound,
+)
+from bot.booking.blocks import READY_ACTION
+from bot.settings import Settings
+from bot.slack.commands import CommandContext, CommandRouter, run_reporting_database_outage
+from bot.slack.format import mention
+from bot.slack.users import is_approver
+
+log = logging.getLogger(__name__)
+
+REFUSALS = {
+    Verdict.SELF_APPROVAL: "You booked this deploy, so you can't approve it or request "
+    "changes on it: the rule is a *second* person's approval.",
+    Verdict.STALE_ROUND: "This announcement is out of date (the booking changed or was "
+    "announced again). Use the newest announcement.",
+    Verdict.ALREADY_DECIDED: "You already approved this deploy; you count once.",
+}
+
+
+def private(respond: Respond) -> Callable[[str], None]:
+    def tell(text: str) -> None:
+        respond(text=text, response_type="ephemeral", replace_original=False)
+
+    return tell
+
+
+class ApprovalSlack:
+    def __init__(self, service: ApprovalService, announcer: Announcer, settings: Settings) -> None:
+        self.service = service
+        self.announcer = announcer
+        self.settings = settings
+
+    def register(self, app: App, router: CommandRouter) -> None:
+        router.add(
+            "ready",
+            self.ready_command,
+            usage="/deploy ready ID",
+            summary="announce your booking in the deploy channel for approval",
+        )
+        app.action(READY_ACTION)(self.ready_button)
+        app.action(blocks.APPROVE_ACTION)(self.approve_button)
+        app.action(blocks.REQUEST_CHANGES_ACTION)(self.request_changes_button)
+        app.view(blocks.CHANGES_MODAL_CALLBACK)(self.submit_changes)
+
+    # -- announcing ----------------------------------------------------------------------
+
+    def ready_command(self, ctx: CommandContext) -> None:
+        if not ctx.args:
+            ctx.reply("Say which booking is ready, e.g. `/deploy ready B7K2Q`.")
+            return
+        self._announce(ctx.client, ctx.args.split()[0], ctx.user_id, ctx.reply)
+
+    def ready_button(
+        self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        ack()
+        tell = private(respond)
+        short_id = body["actions"][0]["value"]
+        run_reporting_database_outage(
+            lambda: self._announce(client, short_id, body["user"]["id"], tell), tell
+        )
+
+    def _announce(
+        self, client: WebClient, short_id: str, user_id: str, tell: Callable[[str], None]
+    ) -> None:
+        match self.service.announce(short_id, user_id=user_id):
+            case Announced(view, previous_channel, previous_ts):
+                self.announcer.mark_superseded(
+                    client, previous_channel, previous_ts, view.booking.short_id
+                )
+                self.announcer.post(client, view)
+                needed = still_needed(view.required, len(view.approvers))
+                tell(
+                    f"Announced `{view.booking.short_id}` in <#{self.settings.deploy_channel}>; "
+                    f"it needs {needed} approval{'s' if needed != 1 else ''} before it can start."
+                )
+            case NotFound(missing):
+                tell(f"There is no booking `{missing}`; `/deploy list` shows the ids.")
+            case NotAllowed(reason):
+                tell(f"Not announced: {reason}")
+
+    # -- deciding ------------------------------------------------------------------------
+
+    def _may_approve(self, client: WebClient, user_id: str) -> bool | None:
+        try:
+            return is_approver(client, self.settings.approver_usergroup, user_id)
+        except SlackApiError as exc:
+            log.warning("could not read the approver group: %s", exc.response.get("error"))
+            return None
+
+    def _not_approver_text(self) -> str:
+        return (
+            f"Only members of <!subteam^{self.settings.approver_usergroup}> can approve "
+            "deploys or request changes."
+        )
+
+    def approve_button(
+        self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        ack()
+        tell = private(respond)
+        run_reporting_database_outage(lambda: self._approve(body, client, tell), tell)
+
+    def _approve(
+        self, body: dict[str, Any], client: WebClient, tell: Callable[[str], None]
+    ) -> None:
+        user_id = body["user"]["id"]
+        short_id, clicked_round = blocks.parse_button_value(body["actions"][0]["value"])
+        may = self._may_approve(client, user_id)
+        if may is None:
+            tell("I couldn't check the approver group with Slack; please try again.")
+            return
+        outcome = self.service.approve(
+            short_id, clicked_round=clicked_round, approver_id=user_id, is_approver=may
+        )
+        if isinstance(outcome, NotFound):
+            tell(f"Booking `{outcome.short_id}` no longer exists.")
+            return
+        verdict, view = outcome.verdict, outcome.view
+        if verdict in (Verdict.COUNTED, Verdict.QUORUM):
+            self.announcer.sync(client, view.booking.short_id)
+        if verdict is Verdict.QUORUM:
+            _direct_message(
+                client,
+                view.booking.requester_id,
+                f":white_check_mark: `{view.booking.short_id}` ({view.booking.title}) is "
+                f"approved by {', '.join(mention(a) for a in view.approvers)}. Start it when "
+                f"its slot comes with `/deploy start {view.booking.short_id}`.",
+            )
+        elif verdict is Verdict.NOT_AN_APPROVER:
+            tell(self._not_approver_text())
+        elif verdict is Verdict.NOT_AWAITING:
+            tell(
+                f"`{view.booking.short_id}` is {view.booking.status.replace('_', ' ')}, "
+                "not waiting for approval."
+            )
+        elif verdict in REFUSALS:
+            tell(REFUSALS[verdict])
+
+    def request_changes_button(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        message = body.get("message") or {}
+        client.views_open(
+            trigger_id=body["trigger_id"],
+            view=blocks.changes_modal(
+                body["actions"][0]["value"],
+                (body.get("channel") or {}).get("id"),
+                message.get("ts"),
+            ),
+        )
+
+    def submit_changes(
+        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
+        reason = (view["state"]["values"]["reason"]["reason"].get("value") or "").strip()
+        if len(reason) < 3:
+            ack(
+                response_action="errors",
+                errors={"reason": "Say what needs to change, e.g. PR #2 still reads the old field"},
+            )
+            return
+        ack()
+        user_id = body["user"]["id"]
+        metadata = json.loads(view.get("private_metadata") or "{}")
+
+        def tell(text: str) -> None:
+            _direct_message(client, user_id, text)
+
+        run_reporting_database_outage(
+            lambda: self._request_changes(client, user_id, metadata["value"], reason, tell), tell
+        )
+
+    def _request_changes(
+        self, client: WebClient, user_id: str, value: str, reason: str, tell: Callable[[str], None]
+    ) -> None:
+        short_id, clicked_round = blocks.parse_button_value(value)
+        may = self._may_approve(client, user_id)
+        if may is None:
+            tell("I couldn't check the approver group with Slack; please try again.")
+            return
+        outcome = self.service.request_changes(
+            short_id,
+            clicked_round=clicked_round,
+            reviewer_id=user_id,
+            is_approver=may,
+            reason=reason,
+        )
+        if isinstance(outcome, NotFound):
+            tell(f"Booking `{outcome.short_id}` no longer exists.")
+            return
+        verdict, booking = outcome.verdict, outcome.view.booking
+        if verdict is Verdict.COUNTED:
+            self.announcer.sync(client, booking.short_id)
+            _direct_message(
+                client,
+                booking.requester_id,
+                f":hand: {mention(user_id)} requested changes on `{booking.short_id}` "
+                f"({booking.title}): {reason}\nApprovals so far are void. When it's ready, "
+                f"announce it again with `/deploy ready {booking.short_id}`.",
+            )
+        elif verdict is Verdict.NOT_AN_APPROVER:
+            tell(self._not_approver_text())
+        elif verdict is Verdict.NOT_AWAITING:
+            tell(
+                f"`{booking.short_id}` is {booking.status.replace('_', ' ')}; "
+                "there is nothing to request changes on."
+            )
+        elif verdict in REFUSALS:
+            tell(REFUSALS[verdict])
+
+
+def _direct_message(client: WebClient, user_id: str, text: str) -> None:
+    try:
+        client.chat_postMessage(channel=user_id, text=text)
+    except SlackApiError as exc:
+        log.warning("could not message %s: %s", user_id, exc.response.get("error"))
