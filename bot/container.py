@@ -13,6 +13,8 @@ from bot.db import Database
 from bot.deploys.service import DeployService
 from bot.github.client import GitHubClient
 from bot.plans.service import PlanService
+from bot.review_apps.service import ReviewAppService
+from bot.review_apps.slack import build_messenger
 from bot.settings import Settings
 
 
@@ -22,6 +24,7 @@ class Container:
     database: Database
     bookings: BookingService
     github: GitHubClient
+    review_apps: ReviewAppService
     approvals: ApprovalService
     announcer: Announcer
     deploys: DeployService
@@ -34,6 +37,7 @@ def build_container(settings: Settings) -> Container:
         min_lead=timedelta(minutes=settings.min_lead_minutes),
         max_duration=timedelta(minutes=settings.max_duration_minutes),
     )
+    github = GitHubClient(settings.github_token, str(settings.github_api_url))
     approvals = ApprovalService(database, settings.required_approvals)
     bookings = BookingService(database, policy)
     return Container(
@@ -41,7 +45,7 @@ def build_container(settings: Settings) -> Container:
         database=database,
         bookings=bookings,
         plans=PlanService(bookings),
-        github=GitHubClient(settings.github_token, str(settings.github_api_url)),
+        github=github,
         approvals=approvals,
         announcer=Announcer(approvals, settings.deploy_channel),
         deploys=DeployService(
@@ -49,5 +53,8 @@ def build_container(settings: Settings) -> Container:
             policy,
             early_start_grace=timedelta(minutes=settings.early_start_grace_minutes),
             allow_override=settings.allow_emergency_override,
+        ),
+        review_apps=ReviewAppService(
+            database, build_messenger(settings), github, settings.github_repo
         ),
     )

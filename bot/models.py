@@ -7,6 +7,7 @@ from bot.clock.sent_once import SentNotification
 from bot.db import Base
 from bot.idempotency import ProcessedRequest
 from bot.plans.model import DeployPlan, PlanStep
+from bot.review_apps.model import ReviewApp
 
 __all__ = [
     "Approval",
@@ -16,5 +17,6 @@ __all__ = [
     "DeployPlan",
     "PlanStep",
     "ProcessedRequest",
+    "ReviewApp",
     "SentNotification",
 ]

@@ -41,4 +41,6 @@ def build_tasks(container: Container) -> list[ClockTask]:
         ClockTask("booking-reminders", bookings.send_reminders),
         ClockTask("booking-expiry", bookings.expire),
         ClockTask("prune-processed-requests", lambda now: prune_processed_requests(container, now)),
+        # PR titles and labels GitHub could not give when a review app reported itself.
+        ClockTask("review-app-pr-details", container.review_apps.complete_pr_details),
     ]
