@@ -12,6 +12,7 @@ from bot.booking.service import BookingService
 from bot.db import Database
 from bot.deploys.service import DeployService
 from bot.github.client import GitHubClient
+from bot.home.service import CurrentFreeze, HomeService, no_freeze
 from bot.settings import Settings
 
 
@@ -24,6 +25,7 @@ class Container:
     approvals: ApprovalService
     announcer: Announcer
     deploys: DeployService
+    home: HomeService
 
 
 def build_container(settings: Settings) -> Container:
@@ -33,6 +35,10 @@ def build_container(settings: Settings) -> Container:
         max_duration=timedelta(minutes=settings.max_duration_minutes),
     )
     approvals = ApprovalService(database, settings.required_approvals)
+    # The Home tab's freeze section asks this. Until the freeze package is merged nothing
+    # is ever frozen; then pass an adapter returning the FreezeSummary of
+    # settings.freeze_branch.
+    current_freeze: CurrentFreeze = no_freeze
     return Container(
         settings=settings,
         database=database,
@@ -45,5 +51,10 @@ def build_container(settings: Settings) -> Container:
             policy,
             early_start_grace=timedelta(minutes=settings.early_start_grace_minutes),
             allow_override=settings.allow_emergency_override,
+        ),
+        home=HomeService(
+            database,
+            required_approvals=settings.required_approvals,
+            current_freeze=current_freeze,
         ),
     )
