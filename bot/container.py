@@ -12,6 +12,7 @@ from bot.booking.service import BookingService
 from bot.db import Database
 from bot.deploys.service import DeployService
 from bot.github.client import GitHubClient
+from bot.home.calendar import CalendarFeed
 from bot.home.service import CurrentFreeze, HomeService, no_freeze
 from bot.settings import Settings
 
@@ -26,6 +27,7 @@ class Container:
     announcer: Announcer
     deploys: DeployService
     home: HomeService
+    calendar: CalendarFeed
 
 
 def build_container(settings: Settings) -> Container:
@@ -57,4 +59,5 @@ def build_container(settings: Settings) -> Container:
             required_approvals=settings.required_approvals,
             current_freeze=current_freeze,
         ),
+        calendar=CalendarFeed(database, settings.calendar_token),
     )
