@@ -12,6 +12,8 @@ from bot.booking.service import BookingService
 from bot.db import Database
 from bot.deploys.service import DeployService
 from bot.github.client import GitHubClient
+from bot.home.calendar import CalendarFeed
+from bot.home.service import CurrentFreeze, HomeService, no_freeze
 from bot.plans.service import PlanService
 from bot.review_apps.service import ReviewAppService
 from bot.review_apps.slack import build_messenger
@@ -29,6 +31,8 @@ class Container:
     announcer: Announcer
     deploys: DeployService
     plans: PlanService
+    home: HomeService
+    calendar: CalendarFeed
 
 
 def build_container(settings: Settings) -> Container:
@@ -40,6 +44,10 @@ def build_container(settings: Settings) -> Container:
     github = GitHubClient(settings.github_token, str(settings.github_api_url))
     approvals = ApprovalService(database, settings.required_approvals)
     bookings = BookingService(database, policy)
+    # The Home tab's freeze section asks this. Until the freeze package is merged nothing
+    # is ever frozen; then pass an adapter returning the FreezeSummary of
+    # settings.freeze_branch.
+    current_freeze: CurrentFreeze = no_freeze
     return Container(
         settings=settings,
         database=database,
@@ -57,4 +65,10 @@ def build_container(settings: Settings) -> Container:
         review_apps=ReviewAppService(
             database, build_messenger(settings), github, settings.github_repo
         ),
+        home=HomeService(
+            database,
+            required_approvals=settings.required_approvals,
+            current_freeze=current_freeze,
+        ),
+        calendar=CalendarFeed(database, settings.calendar_token),
     )

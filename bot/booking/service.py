@@ -171,6 +171,7 @@ class BookingService:
                 return NotAllowed(booking, f"it is already {Status(booking.status).label}")
             before = booking.snapshot()
             booking.status = Status.CANCELLED.value
+            booking.touch()
             session.flush()
             record(
                 session,

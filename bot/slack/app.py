@@ -13,6 +13,7 @@ from bot.approval.slack import ApprovalSlack
 from bot.booking.slack import BookingSlack
 from bot.container import Container
 from bot.deploys.slack import DeploySlack
+from bot.home.slack import HomeSlack
 from bot.plans.blocks import progress_note
 from bot.plans.slack import PlanSlack
 from bot.slack.commands import CommandRouter
@@ -47,5 +48,6 @@ def build_bolt_app(container: Container) -> App:
     PlanSlack(plans, settings).register(app, router)
     ApprovalSlack(container.approvals, container.announcer, settings).register(app, router)
     DeploySlack(container.deploys, container.announcer, settings).register(app, router)
+    HomeSlack(container.home, settings).register(app)
     router.register(app)
     return app

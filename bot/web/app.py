@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, request
+import sqlalchemy as sa
+from flask import Flask, Response, abort, jsonify, request
 from slack_bolt.adapter.flask import SlackRequestHandler
 
 from bot.container import Container
@@ -36,5 +37,24 @@ def create_web_app(container: Container) -> Flask:
         if container.database.is_reachable():
             return jsonify(status="ok", database="ok"), 200
         return jsonify(status="degraded", database="unreachable"), 503
+
+    @web.get("/calendar.ics")
+    def calendar_feed() -> Response:
+        # A wrong, missing or unconfigured token gets Flask's ordinary 404, the same as
+        # any unknown path, so the feed's existence is not revealed (ADR 0010).
+        if not container.calendar.allows(request.args.get("token")):
+            abort(404)
+        try:
+            body = container.calendar.render()
+        except sa.exc.OperationalError:
+            response = Response("The database is unavailable; try again later.\n", 503)
+            response.headers["Retry-After"] = "60"
+            return response
+        response = Response(body, mimetype="text/calendar")
+        response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+        response.headers["Content-Disposition"] = 'inline; filename="deploys.ics"'
+        # The URL is a secret: keep shared caches from storing the answer.
+        response.headers["Cache-Control"] = "private, max-age=300"
+        return response
 
     return web
