@@ -36,3 +36,12 @@ def test_database_urls(given: str, expected: str) -> None:
 def test_require_names_the_missing_setting() -> None:
     with pytest.raises(SettingsError, match="missing required setting SLACK_BOT_TOKEN"):
         Settings(slack_bot_token=None).require("slack_bot_token")
+
+
+def test_app_json_has_no_duplicate_keys() -> None:
+    def refuse_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        keys = [key for key, _ in pairs]
+        assert len(keys) == len(set(keys)), f"duplicate keys in app.json: {keys}"
+        return dict(pairs)
+
+    json.loads((REPO_ROOT / "app.json").read_text(), object_pairs_hook=refuse_duplicates)
