@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 
+log = logging.getLogger(__name__)
+
+
+def _review_apps_only(settings: Settings) -> bool:
+    """A deployment that only relays review-app notices to SLACK_WEBHOOK_RA (the seeds'
+    set-up): no Slack app, so no bot token, signing secret or deploy channel needed."""
+    return not settings.slack_bot_token and bool(settings.slack_webhook_ra)
+
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    settings.require("slack_bot_token", "deploy_channel")
-    settings.require("slack_app_token" if args.socket_mode else "slack_signing_secret")
+    if _review_apps_only(settings) and not args.socket_mode:
+        log.warning(
+            "no SLACK_BOT_TOKEN: serving review-app notifications only, through "
+            "SLACK_WEBHOOK_RA (messages are posted, never edited); /slack/events is off"
+        )
+    else:
+        settings.require("slack_bot_token", "deploy_channel")
+        settings.require("slack_app_token" if args.socket_mode else "slack_signing_secret")
     if settings.is_sqlite:
         # On the default SQLite file a first run should just work; on PostgreSQL the
         # Procfile's release phase runs `deploybot migrate` before new code serves.
@@ -41,7 +57,8 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _clock(settings: Settings, args: argparse.Namespace) -> int:
-    settings.require("slack_bot_token", "deploy_channel")
+    if not _review_apps_only(settings):
+        settings.require("slack_bot_token", "deploy_channel")
     if settings.is_sqlite:
         from bot.migrations import upgrade
 
@@ -112,11 +129,29 @@ def build_parser() -> argparse.ArgumentParser:
         "instead of reading DATABASE_URL",
     )
     freeze_status.set_defaults(run=_freeze_status)
+
+    from bot.review_apps import notify
+
+    review_app = commands.add_parser("review-app", help="run on a Heroku review app")
+    review_app_commands = review_app.add_subparsers(dest="review_app_command", required=True)
+    notify_parser = review_app_commands.add_parser(
+        "notify",
+        help="report this review app to the bot (postdeploy / pr-predestroy)",
+        description="Reads HEROKU_APP_NAME, HEROKU_PR_NUMBER, HEROKU_BRANCH, DEPLOYBOT_URL, "
+        "REVIEW_APP_NOTIFY_TOKEN and REVIEW_APP_ADMIN_PASSWORD (or --password-stdin).",
+    )
+    notify.add_arguments(notify_parser)
+    # Runs in the review app's environment, not the bot's: it reads no bot Settings.
+    notify_parser.set_defaults(run_without_settings=notify.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "run_without_settings", None):
+        level = os.environ.get("LOG_LEVEL", "WARNING").upper()
+        configure_logging(level if level in logging.getLevelNamesMapping() else "WARNING")
+        return int(args.run_without_settings(args))
     try:
         settings = load_settings()
         configure_logging(settings.log_level)

@@ -7,12 +7,19 @@ from datetime import timedelta
 
 from bot.approval.announcer import Announcer
 from bot.approval.service import ApprovalService
+from bot.audit.model import SYSTEM_ACTOR
 from bot.booking.rules import BookingPolicy
 from bot.booking.service import BookingService
 from bot.db import Database
+from bot.deploys.service import DeployService
 from bot.freeze.enforcement import FreezeEnforcer
 from bot.freeze.service import FreezeService
 from bot.github.client import GitHubClient
+from bot.home.calendar import CalendarFeed
+from bot.home.service import CurrentFreeze, FreezeSummary, HomeService
+from bot.plans.service import PlanService
+from bot.review_apps.service import ReviewAppService
+from bot.review_apps.slack import build_messenger
 from bot.settings import Settings
 
 
@@ -22,10 +29,33 @@ class Container:
     database: Database
     bookings: BookingService
     github: GitHubClient
+    review_apps: ReviewAppService
     approvals: ApprovalService
     announcer: Announcer
+    deploys: DeployService
+    plans: PlanService
+    home: HomeService
+    calendar: CalendarFeed
     freezes: FreezeService
     freeze_enforcer: FreezeEnforcer
+
+
+def freeze_summary_of(freezes: FreezeService) -> CurrentFreeze:
+    """Adapts the freeze service to the shape the Home tab shows."""
+
+    def current() -> FreezeSummary | None:
+        freeze = freezes.current()
+        if freeze is None:
+            return None
+        return FreezeSummary(
+            branch=freeze.branch,
+            since=freeze.frozen_at,
+            frozen_by=None if freeze.frozen_by == SYSTEM_ACTOR else freeze.frozen_by,
+            reason=freeze.reason or None,
+            booking_short_id=freeze.booking_short_id,
+        )
+
+    return current
 
 
 def build_container(settings: Settings) -> Container:
@@ -37,12 +67,15 @@ def build_container(settings: Settings) -> Container:
     github = GitHubClient(settings.github_token, str(settings.github_api_url))
     public_url = str(settings.public_url).rstrip("/") if settings.public_url else None
     approvals = ApprovalService(database, settings.required_approvals)
+    bookings = BookingService(database, policy)
+    freezes = FreezeService(database, settings.freeze_branch)
     return Container(
         settings=settings,
         database=database,
-        bookings=BookingService(database, policy),
+        bookings=bookings,
+        plans=PlanService(bookings),
         github=github,
-        freezes=FreezeService(database, settings.freeze_branch),
+        freezes=freezes,
         freeze_enforcer=FreezeEnforcer(
             database,
             github,
@@ -53,4 +86,19 @@ def build_container(settings: Settings) -> Container:
         ),
         approvals=approvals,
         announcer=Announcer(approvals, settings.deploy_channel),
+        deploys=DeployService(
+            database,
+            policy,
+            early_start_grace=timedelta(minutes=settings.early_start_grace_minutes),
+            allow_override=settings.allow_emergency_override,
+        ),
+        review_apps=ReviewAppService(
+            database, build_messenger(settings), github, settings.github_repo
+        ),
+        home=HomeService(
+            database,
+            required_approvals=settings.required_approvals,
+            current_freeze=freeze_summary_of(freezes),
+        ),
+        calendar=CalendarFeed(database, settings.calendar_token),
     )

@@ -8,6 +8,7 @@ from bot.db import Base
 from bot.freeze.model import Freeze, PullRequestStatus
 from bot.idempotency import ProcessedRequest
 from bot.plans.model import DeployPlan, PlanStep
+from bot.review_apps.model import ReviewApp
 
 __all__ = [
     "Approval",
@@ -19,5 +20,6 @@ __all__ = [
     "PlanStep",
     "ProcessedRequest",
     "PullRequestStatus",
+    "ReviewApp",
     "SentNotification",
 ]

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     default_duration_minutes: PositiveInt = 30
     max_duration_minutes: PositiveInt = 480
 
+    # Lifecycle and reminders
+    early_start_grace_minutes: Annotated[int, Field(ge=0)] = 15
+    allow_emergency_override: bool = False
+    expire_after_hours: PositiveInt = 12
+    calendar_token: str | None = Field(default=None, min_length=16)
+
     # Approval and freeze rules
     required_approvals: PositiveInt = 1
     approver_usergroup: str | None = None

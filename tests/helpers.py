@@ -35,7 +35,18 @@ def book(
         fake_slack, slack.command(f"schedule {PR} {when} for 45m {extra}", user_id=user_id)
     )
     assert "Booked" in text, text
-    return booking(engine, text.split("`")[1])
+    short_id = text.split("`")[1]
+    # The channel notice is posted right after the reply; wait for it so a test's later
+    # look at the fake (or its reset) is not raced by it.
+    fake_slack.wait_for(
+        "chat.postMessage",
+        lambda c: (
+            c.get("channel") == DEPLOY_CHANNEL
+            and "Deploy booked" in c.all_text()
+            and short_id in c.all_text()
+        ),
+    )
+    return booking(engine, short_id)
 
 
 def booking(engine: Engine, short_id: str) -> Booking:

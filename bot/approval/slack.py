@@ -23,7 +23,7 @@ from bot.approval.service import (
 )
 from bot.booking.blocks import READY_ACTION
 from bot.settings import Settings
-from bot.slack.commands import CommandContext, CommandRouter, run_reporting_database_outage
+from bot.slack.commands import CommandContext, CommandRouter, run_after_ack
 from bot.slack.format import mention
 from bot.slack.users import is_approver
 
@@ -77,9 +77,7 @@ class ApprovalSlack:
         ack()
         tell = private(respond)
         short_id = body["actions"][0]["value"]
-        run_reporting_database_outage(
-            lambda: self._announce(client, short_id, body["user"]["id"], tell), tell
-        )
+        run_after_ack(lambda: self._announce(client, short_id, body["user"]["id"], tell), tell)
 
     def _announce(
         self, client: WebClient, short_id: str, user_id: str, tell: Callable[[str], None]
@@ -109,18 +107,31 @@ class ApprovalSlack:
             log.warning("could not read the approver group: %s", exc.response.get("error"))
             return None
 
-    def _not_approver_text(self) -> str:
-        return (
-            f"Only members of <!subteam^{self.settings.approver_usergroup}> can approve "
-            "deploys or request changes."
-        )
+    def _explain(
+        self,
+        verdict: Verdict,
+        short_id: str,
+        status: str,
+        not_awaiting: str,
+        tell: Callable[[str], None],
+    ) -> None:
+        """Tell the clicker, privately, why their click changed nothing."""
+        if verdict is Verdict.NOT_AN_APPROVER:
+            tell(
+                f"Only members of <!subteam^{self.settings.approver_usergroup}> can approve "
+                "deploys or request changes."
+            )
+        elif verdict is Verdict.NOT_AWAITING:
+            tell(f"`{short_id}` is {status.replace('_', ' ')}: {not_awaiting}.")
+        elif verdict in REFUSALS:
+            tell(REFUSALS[verdict])
 
     def approve_button(
         self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
     ) -> None:
         ack()
         tell = private(respond)
-        run_reporting_database_outage(lambda: self._approve(body, client, tell), tell)
+        run_after_ack(lambda: self._approve(body, client, tell), tell)
 
     def _approve(
         self, body: dict[str, Any], client: WebClient, tell: Callable[[str], None]
@@ -148,15 +159,14 @@ class ApprovalSlack:
                 f"approved by {', '.join(mention(a) for a in view.approvers)}. Start it when "
                 f"its slot comes with `/deploy start {view.booking.short_id}`.",
             )
-        elif verdict is Verdict.NOT_AN_APPROVER:
-            tell(self._not_approver_text())
-        elif verdict is Verdict.NOT_AWAITING:
-            tell(
-                f"`{view.booking.short_id}` is {view.booking.status.replace('_', ' ')}, "
-                "not waiting for approval."
+        else:
+            self._explain(
+                verdict,
+                view.booking.short_id,
+                view.booking.status,
+                "not waiting for approval",
+                tell,
             )
-        elif verdict in REFUSALS:
-            tell(REFUSALS[verdict])
 
     def request_changes_button(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
@@ -187,7 +197,7 @@ class ApprovalSlack:
         def tell(text: str) -> None:
             _direct_message(client, user_id, text)
 
-        run_reporting_database_outage(
+        run_after_ack(
             lambda: self._request_changes(client, user_id, metadata["value"], reason, tell), tell
         )
 
@@ -219,15 +229,14 @@ class ApprovalSlack:
                 f"({booking.title}): {reason}\nApprovals so far are void. When it's ready, "
                 f"announce it again with `/deploy ready {booking.short_id}`.",
             )
-        elif verdict is Verdict.NOT_AN_APPROVER:
-            tell(self._not_approver_text())
-        elif verdict is Verdict.NOT_AWAITING:
-            tell(
-                f"`{booking.short_id}` is {booking.status.replace('_', ' ')}; "
-                "there is nothing to request changes on."
+        else:
+            self._explain(
+                verdict,
+                booking.short_id,
+                booking.status,
+                "there is nothing to request changes on",
+                tell,
             )
-        elif verdict in REFUSALS:
-            tell(REFUSALS[verdict])
 
 
 def _direct_message(client: WebClient, user_id: str, text: str) -> None:

@@ -89,14 +89,14 @@ def cancelled_channel_notice(booking: Booking, user_id: str) -> str:
     )
 
 
-def refusal_text(problems: list[Problem]) -> str:
+def refusal_text(problems: list[Problem], example: str = EXAMPLE) -> str:
     lines = [":warning: Not booked:"]
     for problem in problems:
         line = f"• {problem.message}"
-        if problem.example and problem.example != EXAMPLE:
+        if problem.example and problem.example not in (EXAMPLE, example):
             line += f" (e.g. `{problem.example}`)"
         lines.append(line)
-    lines.append(f"Example: `{EXAMPLE}`")
+    lines.append(f"Example: `{example}`")
     return "\n".join(lines)
 
 
@@ -110,7 +110,7 @@ def conflict_text(conflicting: Booking, next_slot: Slot) -> str:
     )
 
 
-def upcoming_text(bookings: list[Booking]) -> str:
+def upcoming_text(bookings: list[Booking], notes: dict[int, str] | None = None) -> str:
     if not bookings:
         return "No deploys are booked. Book one with `/deploy schedule`."
     lines = ["*Upcoming deploys*"]
@@ -123,6 +123,7 @@ def upcoming_text(bookings: list[Booking]) -> str:
             f"({format_duration(booking.ends_at - booking.starts_at)}) "
             f"*{escape(booking.app)}* {escape(booking.title)}, {Kind(booking.kind).label}, "
             f"{mention(booking.requester_id)}{state}"
+            + (f" ({notes[booking.id]})" if notes and booking.id in notes else "")
         )
     return "\n".join(lines)
 

@@ -106,11 +106,19 @@ def parse_when(text: str, tz: ZoneInfo, now: datetime) -> datetime:
     return parsed
 
 
-def parse_schedule_text(
-    text: str, *, tz: ZoneInfo, now: datetime, defaults: ParseDefaults
-) -> BookingRequest:
-    """Parse the arguments of `/deploy schedule`; raise ScheduleParseError listing every
-    problem found (not just the first), each with an example."""
+@dataclass
+class _Parts:
+    """The pieces of a booking line, before the pieces are interpreted."""
+
+    options: dict[str, str]
+    title: str
+    pull_requests: list[PullRequestRef]
+    when_text: str
+    duration: timedelta | None
+    problems: list[Problem]
+
+
+def _split(text: str, repo: str | None, example: str) -> _Parts:
     problems: list[Problem] = []
     text = _SLACK_LINK.sub(r"\1", text)
 
@@ -133,24 +141,34 @@ def parse_schedule_text(
         )
         if looks_like_pr:
             try:
-                pull_requests.append(parse_pull_request(token, defaults.repo))
+                pull_requests.append(parse_pull_request(token, repo))
             except ValueError as exc:
-                problems.append(Problem("pull_requests", str(exc), EXAMPLE))
+                problems.append(Problem("pull_requests", str(exc), example))
         else:
             remaining.append(token)
 
-    duration = defaults.duration
+    duration = None
     lowered = [t.lower() for t in remaining]
     if "for" in lowered:
         cut = len(lowered) - 1 - lowered[::-1].index("for")
         when_text = " ".join(remaining[:cut])
-        duration_text = " ".join(remaining[cut + 1 :])
         try:
-            duration = parse_duration(duration_text)
+            duration = parse_duration(" ".join(remaining[cut + 1 :]))
         except ValueError as exc:
-            problems.append(Problem("duration", str(exc), EXAMPLE))
+            problems.append(Problem("duration", str(exc), example))
     else:
         when_text = " ".join(remaining)
+    return _Parts(options, title, list(dict.fromkeys(pull_requests)), when_text, duration, problems)
+
+
+def parse_schedule_text(
+    text: str, *, tz: ZoneInfo, now: datetime, defaults: ParseDefaults
+) -> BookingRequest:
+    """Parse the arguments of `/deploy schedule`; raise ScheduleParseError listing every
+    problem found (not just the first), each with an example."""
+    parts = _split(text, defaults.repo, EXAMPLE)
+    problems = parts.problems
+    options = parts.options
 
     kind = defaults.kind
     if "kind" in options:
@@ -160,11 +178,11 @@ def parse_schedule_text(
             problems.append(Problem("kind", str(exc), "kind:migration"))
 
     starts_at = now
-    if not when_text:
+    if not parts.when_text:
         problems.append(Problem("starts_at", "Say when the deploy starts.", EXAMPLE))
     else:
         try:
-            starts_at = parse_when(when_text, tz, now)
+            starts_at = parse_when(parts.when_text, tz, now)
         except ValueError as exc:
             problems.append(Problem("starts_at", str(exc), EXAMPLE))
 
@@ -176,15 +194,43 @@ def parse_schedule_text(
     if problems:
         raise ScheduleParseError(problems)
 
-    if not title:
-        title = ", ".join(pr.short for pr in pull_requests) or kind.label
+    title = parts.title or ", ".join(pr.short for pr in parts.pull_requests) or kind.label
     return BookingRequest(
         app=app,
         kind=kind,
-        pull_requests=tuple(dict.fromkeys(pull_requests)),
+        pull_requests=tuple(parts.pull_requests),
         starts_at=starts_at,
-        duration=duration,
+        duration=parts.duration or defaults.duration,
         title=title,
         rollback_plan=options.get("rollback", ""),
         notes=options.get("notes", ""),
     )
+
+
+EDIT_EXAMPLE = "/deploy edit B7K2Q tomorrow 16:00 for 1h"
+
+
+@dataclass(frozen=True)
+class EditRequest:
+    starts_at: datetime | None
+    duration: timedelta | None
+    pull_requests: tuple[PullRequestRef, ...]
+
+
+def parse_edit_text(text: str, *, tz: ZoneInfo, now: datetime, repo: str | None) -> EditRequest:
+    """Parse what `/deploy edit ID ...` changes: any of a new time, duration, PR list."""
+    parts = _split(text, repo, EDIT_EXAMPLE)
+    problems = parts.problems
+    starts_at = None
+    if parts.when_text:
+        try:
+            starts_at = parse_when(parts.when_text, tz, now)
+        except ValueError as exc:
+            problems.append(Problem("starts_at", str(exc), EDIT_EXAMPLE))
+    if not problems and not (starts_at or parts.duration or parts.pull_requests):
+        problems.append(
+            Problem("starts_at", "Say what to change: a time, `for DURATION` or PRs.", EDIT_EXAMPLE)
+        )
+    if problems:
+        raise ScheduleParseError(problems)
+    return EditRequest(starts_at, parts.duration, tuple(parts.pull_requests))

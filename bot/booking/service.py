@@ -109,29 +109,14 @@ class BookingService:
         try:
             with self.database.transaction() as session:
                 claim(session, request_key)
-                conflict = self._first_conflict(session, request.app, wanted)
+                conflict = self.first_conflict(session, request.app, wanted)
                 if conflict is not None:
-                    next_slot = self._next_slot(session, request)
+                    next_slot = self.next_slot(session, request)
                     # Detach it so the rollback below does not expire its attributes.
                     session.expunge(conflict)
                     # Raising rolls back the claim too: a refused request changed nothing.
                     raise _ConflictFound(conflict, next_slot)
-                booking = Booking(
-                    short_id=self._unused_short_id(session),
-                    app=request.app,
-                    kind=request.kind.value,
-                    title=request.title,
-                    pull_requests=[pr.short for pr in request.pull_requests],
-                    starts_at=request.starts_at,
-                    ends_at=request.ends_at,
-                    status=Status.SCHEDULED.value,
-                    requester_id=requester_id,
-                    rollback_plan=request.rollback_plan,
-                    notes=request.notes,
-                    origin_channel_id=origin_channel_id,
-                )
-                session.add(booking)
-                session.flush()
+                booking = self.insert(session, request, requester_id, origin_channel_id)
                 record(
                     session,
                     actor_id=requester_id,
@@ -149,10 +134,10 @@ class BookingService:
             # Lost a race: another booking of this app committed between our check and
             # our insert, and the database's no-overlap constraint refused ours.
             with self.database.transaction() as session:
-                conflict = self._first_conflict(session, request.app, wanted)
+                conflict = self.first_conflict(session, request.app, wanted)
                 if conflict is None:
                     raise
-                return Conflict(conflict, self._next_slot(session, request))
+                return Conflict(conflict, self.next_slot(session, request))
 
     def upcoming(self, limit: int = 20) -> list[Booking]:
         """Active bookings that have not ended yet, soonest first."""
@@ -186,6 +171,7 @@ class BookingService:
                 return NotAllowed(booking, f"it is already {Status(booking.status).label}")
             before = booking.snapshot()
             booking.status = Status.CANCELLED.value
+            booking.touch()
             session.flush()
             record(
                 session,
@@ -208,7 +194,7 @@ class BookingService:
             query = query.with_for_update()
         return session.scalars(query).first()
 
-    def _first_conflict(self, session: Session, app: str, wanted: Slot) -> Booking | None:
+    def first_conflict(self, session: Session, app: str, wanted: Slot) -> Booking | None:
         query = (
             sa.select(Booking)
             .where(Booking.app == app)
@@ -220,7 +206,7 @@ class BookingService:
         )
         return session.scalars(query).first()
 
-    def _next_slot(self, session: Session, request: BookingRequest) -> Slot:
+    def next_slot(self, session: Session, request: BookingRequest) -> Slot:
         query = (
             sa.select(Booking.starts_at, Booking.ends_at)
             .where(Booking.app == request.app)
@@ -230,7 +216,34 @@ class BookingService:
         busy = [Slot(start, end) for start, end in session.execute(query)]
         return next_free_slot(busy, request.starts_at, request.duration)
 
-    def _unused_short_id(self, session: Session) -> str:
+    def insert(
+        self,
+        session: Session,
+        request: BookingRequest,
+        requester_id: str,
+        origin_channel_id: str | None,
+    ) -> Booking:
+        """Add a new scheduled booking for `request` to the session (flushed, so it has
+        its id). The caller has checked the rules and owns the transaction."""
+        booking = Booking(
+            short_id=self.unused_short_id(session),
+            app=request.app,
+            kind=request.kind.value,
+            title=request.title,
+            pull_requests=[pr.short for pr in request.pull_requests],
+            starts_at=request.starts_at,
+            ends_at=request.ends_at,
+            status=Status.SCHEDULED.value,
+            requester_id=requester_id,
+            rollback_plan=request.rollback_plan,
+            notes=request.notes,
+            origin_channel_id=origin_channel_id,
+        )
+        session.add(booking)
+        session.flush()
+        return booking
+
+    def unused_short_id(self, session: Session) -> str:
         while True:
             candidate = new_short_id()
             taken = session.scalar(sa.select(sa.func.count()).where(Booking.short_id == candidate))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,16 +33,23 @@ from bot.booking.service import (
     Refused,
 )
 from bot.settings import Settings
-from bot.slack.commands import CommandContext, CommandRouter, run_reporting_database_outage
+from bot.slack.commands import CommandContext, CommandRouter, run_after_ack
 from bot.slack.users import user_timezone
 
 log = logging.getLogger(__name__)
 
 
+# Extra words per booking id in `/deploy list` (plans say which step a booking is).
+Annotator = Callable[[list[int]], dict[int, str]]
+
+
 class BookingSlack:
-    def __init__(self, service: BookingService, settings: Settings) -> None:
+    def __init__(
+        self, service: BookingService, settings: Settings, annotate: Annotator | None = None
+    ) -> None:
         self.service = service
         self.settings = settings
+        self.annotate = annotate
 
     def register(self, app: App, router: CommandRouter) -> None:
         router.add(
@@ -146,7 +154,7 @@ class BookingSlack:
             # A modal has no response URL: answer in the app's DM with the requester.
             client.chat_postMessage(channel=user_id, text=text, blocks=message_blocks)
 
-        run_reporting_database_outage(
+        run_after_ack(
             lambda: self._book(
                 request, client, user_id, metadata.get("channel_id"), f"view:{view['id']}", tell
             ),
@@ -216,7 +224,9 @@ class BookingSlack:
     # -- /deploy list and cancel -------------------------------------------------------
 
     def list_upcoming(self, ctx: CommandContext) -> None:
-        ctx.reply(blocks.upcoming_text(self.service.upcoming()))
+        bookings = self.service.upcoming()
+        notes = self.annotate([b.id for b in bookings]) if self.annotate else None
+        ctx.reply(blocks.upcoming_text(bookings, notes))
 
     def cancel(self, ctx: CommandContext) -> None:
         if not ctx.args:

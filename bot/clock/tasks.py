@@ -10,6 +10,7 @@ from bot.clock.runner import ClockTask
 from bot.container import Container
 from bot.freeze.clock import send_freeze_reminders, sync_freeze_statuses
 from bot.idempotency import ProcessedRequest
+from bot.reminders.clock import BookingClock
 from bot.slack.app import build_web_client
 
 # Slack retries within minutes; a week of idempotency keys is plenty.
@@ -28,10 +29,23 @@ def prune_processed_requests(container: Container, now: datetime) -> int:
 
 def build_tasks(container: Container) -> list[ClockTask]:
     settings = container.settings
+    bookings = BookingClock(
+        container.database,
+        build_web_client(container),
+        container.announcer,
+        channel=settings.deploy_channel,
+        required_approvals=settings.required_approvals,
+        max_duration=timedelta(minutes=settings.max_duration_minutes),
+        expire_after=timedelta(hours=settings.expire_after_hours),
+    )
     slack = build_web_client(container)
     reminder_every = timedelta(hours=settings.freeze_reminder_hours)
     return [
+        ClockTask("booking-reminders", bookings.send_reminders),
+        ClockTask("booking-expiry", bookings.expire),
         ClockTask("prune-processed-requests", lambda now: prune_processed_requests(container, now)),
+        # PR titles and labels GitHub could not give when a review app reported itself.
+        ClockTask("review-app-pr-details", container.review_apps.complete_pr_details),
         ClockTask(
             "freeze-reminders",
             lambda now: send_freeze_reminders(

@@ -12,7 +12,11 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.approval.slack import ApprovalSlack
 from bot.booking.slack import BookingSlack
 from bot.container import Container
+from bot.deploys.slack import DeploySlack
 from bot.freeze.slack import FreezeSlack
+from bot.home.slack import HomeSlack
+from bot.plans.blocks import progress_note
+from bot.plans.slack import PlanSlack
 from bot.slack.commands import CommandRouter
 
 
@@ -36,8 +40,16 @@ def build_bolt_app(container: Container) -> App:
         process_before_response=False,
     )
     router = CommandRouter()
-    BookingSlack(container.bookings, settings).register(app, router)
+    plans = container.plans
+
+    def plan_notes(booking_ids: list[int]) -> dict[int, str]:
+        return {bid: progress_note(p) for bid, p in plans.progress(booking_ids).items()}
+
+    BookingSlack(container.bookings, settings, annotate=plan_notes).register(app, router)
+    PlanSlack(plans, settings).register(app, router)
     ApprovalSlack(container.approvals, container.announcer, settings).register(app, router)
+    DeploySlack(container.deploys, container.announcer, settings).register(app, router)
+    HomeSlack(container.home, settings).register(app)
     FreezeSlack(container.freezes, container.freeze_enforcer, settings).register(app, router)
     router.register(app)
     return app

@@ -8,7 +8,9 @@ the Slack Web API; the subcommand runs after it and answers through the response
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,10 +87,42 @@ class CommandRouter:
             respond=respond,
             client=client,
         )
-        run_reporting_database_outage(lambda: subcommand.handler(context), context.reply)
+        run_after_ack(lambda: subcommand.handler(context), context.reply)
 
     def register(self, app: App) -> None:
         app.command("/deploy")(self.handle)
+
+
+# Bolt runs every listener, ack() included, on its own pool of five threads per app, and
+# the request thread waits for that ack(). Work left on that pool after ack() therefore
+# delays the acknowledgements of the requests queued behind it (see docs/performance.md),
+# so listeners hand it to this pool instead. Sized like the database pool (5 + 10
+# overflow) so the work rarely waits for a connection; created lazily, so each gunicorn
+# worker gets its own after the fork.
+AFTER_ACK_THREADS = 16
+_after_ack_pool: ThreadPoolExecutor | None = None
+_after_ack_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _after_ack_pool
+    with _after_ack_lock:
+        if _after_ack_pool is None:
+            _after_ack_pool = ThreadPoolExecutor(AFTER_ACK_THREADS, thread_name_prefix="after-ack")
+        return _after_ack_pool
+
+
+def run_after_ack(work: Callable[[], None], tell: Callable[[str], None]) -> None:
+    """Run the work that follows an ack() off Bolt's listener threads, reporting a database
+    outage with `tell` (see run_reporting_database_outage) and logging anything else."""
+
+    def job() -> None:
+        try:
+            run_reporting_database_outage(work, tell)
+        except Exception:
+            log.exception("error in work after acknowledging a Slack request")
+
+    _pool().submit(job)
 
 
 def run_reporting_database_outage(work: Callable[[], None], tell: Callable[[str], None]) -> None:

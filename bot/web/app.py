@@ -2,29 +2,61 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, request
+import sqlalchemy as sa
+from flask import Flask, Response, abort, jsonify, request
 from slack_bolt.adapter.flask import SlackRequestHandler
 
 from bot.container import Container
 from bot.freeze.web import register_freeze_routes
+from bot.review_apps import web as review_apps_web
 from bot.slack.app import build_bolt_app
 
 
 def create_web_app(container: Container) -> Flask:
     web = Flask("deploybot")
-    slack_handler = SlackRequestHandler(build_bolt_app(container))
 
-    @web.post("/slack/events")
-    def slack_events() -> Response:
-        # Bolt verifies the signature and the 5-minute timestamp window before any
-        # listener runs; a forged or replayed request gets a 401 and changes nothing.
-        return slack_handler.handle(request)
+    if container.settings.slack_bot_token:
+        slack_handler = SlackRequestHandler(build_bolt_app(container))
+
+        @web.post("/slack/events")
+        def slack_events() -> Response:
+            # Bolt verifies the signature and the 5-minute timestamp window before any
+            # listener runs; a forged or replayed request gets a 401 and changes nothing.
+            return slack_handler.handle(request)
+
+    else:
+        # Review-apps-only deployment (SLACK_WEBHOOK_RA, no bot token): there is no
+        # Slack app to serve, so Slack's ingress says so instead of half-working.
+        @web.post("/slack/events")
+        def slack_events_off() -> tuple[Response, int]:
+            return jsonify(error="not configured: SLACK_BOT_TOKEN is not set"), 503
+
+    review_apps_web.register(web, container.review_apps, container.settings)
 
     @web.get("/healthz")
     def healthz() -> tuple[Response, int]:
         if container.database.is_reachable():
             return jsonify(status="ok", database="ok"), 200
         return jsonify(status="degraded", database="unreachable"), 503
+
+    @web.get("/calendar.ics")
+    def calendar_feed() -> Response:
+        # A wrong, missing or unconfigured token gets Flask's ordinary 404, the same as
+        # any unknown path, so the feed's existence is not revealed (ADR 0010).
+        if not container.calendar.allows(request.args.get("token")):
+            abort(404)
+        try:
+            body = container.calendar.render()
+        except sa.exc.OperationalError:
+            response = Response("The database is unavailable; try again later.\n", 503)
+            response.headers["Retry-After"] = "60"
+            return response
+        response = Response(body, mimetype="text/calendar")
+        response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+        response.headers["Content-Disposition"] = 'inline; filename="deploys.ics"'
+        # The URL is a secret: keep shared caches from storing the answer.
+        response.headers["Cache-Control"] = "private, max-age=300"
+        return response
 
     register_freeze_routes(web, container)
     return web

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from bot.container import build_container
 from bot.settings import Settings
-from bot.web.app import create_web_app
 
 
-class _GunicornApp(BaseApplication):  # type: ignore[misc]
-    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
-        self.settings = settings
+class GunicornApp(BaseApplication):  # type: ignore[misc]
+    """gunicorn running a Flask app that `factory` builds in each worker after the fork,
+    so every worker has its own database pool and Slack client."""
+
+    def __init__(self, factory: Callable[[], Flask], options: dict[str, Any]) -> None:
+        self.factory = factory
         self.options = options
         super().__init__()
 
@@ -23,13 +25,13 @@ class _GunicornApp(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        # Called in each worker after the fork, so every worker has its own database
-        # pool and Slack client.
-        return create_web_app(build_container(self.settings))
+        return self.factory()
 
 
-def serve_http(settings: Settings, port: int) -> None:
-    options = {
+def gunicorn_options(settings: Settings, port: int) -> dict[str, Any]:
+    """The production server settings. Public so that the benchmark's baseline app is
+    served exactly like the bot (bench/baseline.py)."""
+    return {
         "bind": f"0.0.0.0:{port}",
         "workers": settings.web_concurrency,
         # Threads, because Bolt runs listeners on a thread pool after acknowledging and
@@ -45,4 +47,15 @@ def serve_http(settings: Settings, port: int) -> None:
         # local run beside them) would fight over its default path.
         "control_socket_disable": True,
     }
-    _GunicornApp(settings, options).run()
+
+
+def serve_http(settings: Settings, port: int) -> None:
+    # Imported here, in the master before it forks, so the workers share these modules'
+    # memory; importing them at the top would make the baseline pay for them too.
+    from bot.container import build_container
+    from bot.web.app import create_web_app
+
+    def factory() -> Flask:
+        return create_web_app(build_container(settings))
+
+    GunicornApp(factory, gunicorn_options(settings, port)).run()

@@ -1,0 +1,1 @@
+"""deploybot's benchmark harness: `bench/run` (see docs/performance.md)."""

@@ -1,0 +1,383 @@
+"""The benchmark: `bench/run` (which bootstraps .venv and runs `python -m bench`).
+
+1. Start the fake Slack, create a throwaway PostgreSQL database and migrate it with
+   `python -m bot migrate`.
+2. Start deploybot (`python -m bot serve`: gunicorn) and the baseline Bolt app
+   (`python -m bench.baseline serve`, the same gunicorn options), timing each start-up to
+   a healthy /healthz.
+3. For every scenario and concurrency level, run the load generator against each target
+   in turn, then wait until the bot has finished the work behind its acknowledgements.
+4. Record memory of both process trees, stop them, run the growth measurements on a
+   second throwaway database, drop both databases.
+5. Write bench/results/<timestamp>.json and the generated part of docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import growth, machine, report
+from bench.paths import REPO_ROOT, RESULTS_DIR, use_test_support
+from bench.scenarios import (
+    BY_NAME,
+    DEPLOY_CHANNEL,
+    SCENARIOS,
+    PrepareContext,
+    Scenario,
+    Skip,
+)
+
+use_test_support()
+
+from support.db import PostgresServer  # noqa: E402
+from support.fake_slack import FakeSlack  # noqa: E402
+from support.server import BotProcess, free_port, run_bot_command  # noqa: E402
+from support.slack_requests import SlackRequest, signed_headers  # noqa: E402
+
+LEVELS = [1, 8, 32, 128]
+STARTUPS = 3
+# The most requests one level may send: far above what this machine can serve.
+MAX_RATE = 1_000
+DRAIN_TIMEOUT = 180.0
+TARGET_SCENARIOS = ("list", "approve")
+TARGET_LEVEL = 32
+TARGET_RATIO = 1.5
+
+_t0 = time.monotonic()
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.monotonic() - _t0:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+class Target:
+    """One server under test: deploybot or the baseline."""
+
+    def __init__(self, name: str, module: str, env: dict[str, str], log_path: Path) -> None:
+        self.name = name
+        self.process = BotProcess(
+            env, module=module, migrate=False, log_path=log_path, startup_timeout=60
+        )
+        self.secret = env["SLACK_SIGNING_SECRET"]
+
+    @property
+    def base_url(self) -> str:
+        return self.process.base_url
+
+    def start_timed(self) -> float:
+        """Start and return seconds from spawning to the first 200 from /healthz."""
+        started = time.perf_counter()
+        self.process.start(wait=False)
+        deadline = started + 60
+        with httpx.Client(timeout=1.0) as client:
+            while time.perf_counter() < deadline:
+                if not self.process.is_running():
+                    raise RuntimeError(f"{self.name} exited:\n{self.process.log_tail()}")
+                try:
+                    if client.get(f"{self.base_url}/healthz").status_code == 200:
+                        return time.perf_counter() - started
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.01)
+        raise RuntimeError(f"{self.name} not healthy after 60 s:\n{self.process.log_tail()}")
+
+    def send(self, request: SlackRequest) -> int:
+        signature = signed_headers(self.secret, request.body)
+        headers = {"Content-Type": request.content_type, **signature}
+        response = httpx.post(
+            f"{self.base_url}/slack/events", content=request.body, headers=headers, timeout=10
+        )
+        return response.status_code
+
+
+def summarize(result: dict[str, Any]) -> dict[str, Any]:
+    samples = result["samples"]
+    latencies = sorted(s[1] for s in samples)
+    ok = sum(1 for s in samples if s[2] == 200)
+
+    def pct(p: float) -> float | None:
+        if not latencies:
+            return None
+        # Nearest rank.
+        rank = max(1, int(-(-p * len(latencies) // 100)))
+        return round(latencies[rank - 1], 2)
+
+    return {
+        "requests": len(samples),
+        "ok": ok,
+        "errors": len(samples) - ok,
+        "error_kinds": result["errors"],
+        "throughput_rps": round(len(samples) / result["duration_s"], 1),
+        "mean_ms": round(statistics.fmean(latencies), 2) if latencies else None,
+        "p50_ms": pct(50),
+        "p95_ms": pct(95),
+        "p99_ms": pct(99),
+        "max_ms": round(latencies[-1], 2) if latencies else None,
+        "budget_exhausted": result["budget_exhausted"],
+    }
+
+
+def run_load(
+    target: Target,
+    scenario: Scenario,
+    level: int,
+    params: dict[str, Any],
+    args: argparse.Namespace,
+    workdir: Path,
+) -> dict[str, Any]:
+    tag = f"{target.name}-{scenario.name}-{level}"
+    spec = {
+        "scenario": scenario.name,
+        "params": params,
+        "base_url": target.base_url,
+        "signing_secret": target.secret,
+        "concurrency": level,
+        "warmup": args.warmup,
+        "duration": args.duration,
+        "budget": params["budget"],
+    }
+    spec_path, out_path = workdir / f"{tag}.spec.json", workdir / f"{tag}.out.json"
+    spec_path.write_text(json.dumps(spec))
+    subprocess.run(  # noqa: S603 (our interpreter, our module)
+        [sys.executable, "-m", "bench.load", str(spec_path), str(out_path)],
+        cwd=REPO_ROOT,
+        check=True,
+    )
+    return json.loads(out_path.read_text())
+
+
+def drain(fake: FakeSlack, before: int, expected: int, expects_response: bool) -> dict[str, Any]:
+    """Wait until the work behind the acknowledgements is done: every expected response
+    URL post has arrived, and the fake has heard nothing for half a second."""
+    started = time.perf_counter()
+    deadline = started + DRAIN_TIMEOUT
+    last_total, quiet_since = -1, time.perf_counter()
+    while time.perf_counter() < deadline:
+        responses = len(fake.calls("response_url")) - before
+        total = len(fake.calls())
+        if total != last_total:
+            last_total, quiet_since = total, time.perf_counter()
+        done = responses >= expected if expects_response else True
+        if done and time.perf_counter() - quiet_since >= 0.5:
+            break
+        time.sleep(0.1)
+    responses = len(fake.calls("response_url")) - before
+    failed = [c for c in fake.calls() if not c.ok]
+    return {
+        # Time after the last acknowledgement until the work behind them was finished,
+        # less the half second of quiet that proves it.
+        "drain_s": round(max(0.0, time.perf_counter() - started - 0.5), 2),
+        "drain_timed_out": time.perf_counter() >= deadline,
+        "responses": responses,
+        "responses_expected": expected if expects_response else None,
+        "slack_calls": len(fake.calls()),
+        "slack_calls_failed": len(failed),
+    }
+
+
+def fresh_fake(fake: FakeSlack) -> None:
+    fake.reset()
+    # Bench users read and write times in UTC, so a booking's text is its slot exactly;
+    # block validation is the test suite's job and would only add harness CPU here.
+    fake.default_tz = "UTC"
+    fake.validate = False
+
+
+def run_load_phase(
+    targets: dict[str, Target], fake: FakeSlack, args: argparse.Namespace, workdir: Path
+) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    runs: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
+    contexts = {
+        name: PrepareContext(fake=fake, send=target.send, target=name)
+        for name, target in targets.items()
+    }
+    for scenario in [BY_NAME[name] for name in args.scenarios]:
+        try:
+            runs.extend(run_scenario(scenario, targets, contexts, fake, args, workdir))
+        except Skip as exc:
+            log(f"skip {scenario.name}: {exc}")
+            skipped.append({"scenario": scenario.name, "note": str(exc)})
+    return runs, skipped
+
+
+def run_scenario(
+    scenario: Scenario,
+    targets: dict[str, Target],
+    contexts: dict[str, PrepareContext],
+    fake: FakeSlack,
+    args: argparse.Namespace,
+    workdir: Path,
+) -> list[dict[str, Any]]:
+    """Every level of one scenario, the targets back to back at each level so that both
+    see the same background load."""
+    runs = []
+    budget = int(MAX_RATE * (args.warmup + args.duration))
+    names = [n for n in targets if n == "deploybot" or scenario.on_baseline]
+    for level in args.levels:
+        for name in names:
+            fresh_fake(fake)
+            params = {
+                **scenario.prepare(contexts[name], budget),
+                "budget": budget,
+                "fake_url": fake.url,
+                "tag": f"{name}-{scenario.name}-{level}",
+            }
+            before = len(fake.calls("response_url"))
+            log(f"{name}: {scenario.name} x{level} for {args.warmup}+{args.duration} s")
+            result = run_load(targets[name], scenario, level, params, args, workdir)
+            stats = summarize(result)
+            expects = scenario.expects_response and name == "deploybot"
+            after = drain(fake, before, result["answered_ok"], expects)
+            log(
+                f"  {stats['throughput_rps']} req/s, p50 {stats['p50_ms']} ms, "
+                f"p99 {stats['p99_ms']} ms, errors {stats['errors']}, "
+                f"drained in {after['drain_s']} s"
+            )
+            runs.append(
+                {
+                    "target": name,
+                    "scenario": scenario.name,
+                    "concurrency": level,
+                    **stats,
+                    **after,
+                    "raw": result,
+                }
+            )
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short run to check the harness")
+    parser.add_argument("--duration", type=float, help="measured seconds per level (10)")
+    parser.add_argument("--warmup", type=float, help="unmeasured seconds before each (2)")
+    parser.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")])
+    parser.add_argument(
+        "--scenarios",
+        type=lambda s: s.split(","),
+        default=[s.name for s in SCENARIOS],
+        help="comma-separated: " + ",".join(s.name for s in SCENARIOS),
+    )
+    parser.add_argument("--no-growth", action="store_true", help="skip the growth section")
+    parser.add_argument(
+        "--no-report", action="store_true", help="write only the raw JSON, not docs/"
+    )
+    args = parser.parse_args(argv)
+    args.duration = args.duration or (3.0 if args.quick else 10.0)
+    args.warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 2.0)
+    args.levels = args.levels or LEVELS
+    steps = growth.QUICK_STEPS if args.quick else growth.STEPS
+    command = " ".join(["bench/run", shlex.join(sys.argv[1:] if argv is None else argv)]).strip()
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    workdir = RESULTS_DIR / stamp
+    workdir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+
+    pg = PostgresServer(maintenance_db=os.environ.get("BENCH_PGDATABASE", "postgres"))
+    with pg.connect_admin() as conn:
+        pg_version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+    facts = machine.facts(pg_version)
+    log(f"{facts['cpu_model']}, {facts['nproc']} CPUs, load {facts['load_average_start']}")
+
+    fake = FakeSlack().start()
+    targets: dict[str, Target] = {}
+    results: dict[str, Any] = {
+        "command": command,
+        "machine": facts,
+        "settings": {
+            "levels": args.levels,
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "quick": args.quick,
+            "web_concurrency": 2,
+        },
+    }
+    try:
+        database = pg.create_database("deploybot_bench")
+        migrated = run_bot_command(["migrate"], {"DATABASE_URL": database.url})
+        if migrated.returncode != 0:
+            raise RuntimeError(f"migrate failed:\n{migrated.stdout}{migrated.stderr}")
+        common = {
+            "SLACK_BOT_TOKEN": fake.token,
+            "SLACK_API_URL": fake.base_url,
+            "DEPLOY_CHANNEL": DEPLOY_CHANNEL,
+            "WEB_CONCURRENCY": "2",
+        }
+        for name, module, extra in (
+            # A high quorum keeps every distinct Approve click on the costly path (locked
+            # count, recorded approval, announcement update) instead of "not awaiting".
+            ("deploybot", "bot", {"DATABASE_URL": database.url, "REQUIRED_APPROVALS": "50"}),
+            ("baseline", "bench.baseline", {}),
+        ):
+            env = {**common, **extra, "SLACK_SIGNING_SECRET": secrets.token_hex(16)}
+            env["PORT"] = str(free_port())
+            targets[name] = Target(name, module, env, workdir / f"{name}.log")
+
+        startup: dict[str, Any] = {}
+        for name, target in targets.items():
+            times = []
+            for attempt in range(STARTUPS):
+                times.append(target.start_timed())
+                if attempt < STARTUPS - 1:
+                    target.process.stop()
+            startup[name] = {
+                "runs_s": [round(t, 3) for t in times],
+                "median_s": round(statistics.median(times), 3),
+            }
+            log(f"{name} healthy after {startup[name]['runs_s']} s")
+        results["startup"] = startup
+        results["memory_idle"] = {n: machine.memory(t.process.pid or 0) for n, t in targets.items()}
+
+        runs, skipped = run_load_phase(targets, fake, args, workdir)
+        results["runs"] = runs
+        results["skipped"] = skipped
+        results["memory_after_load"] = {
+            n: machine.memory(t.process.pid or 0) for n, t in targets.items()
+        }
+        for target in targets.values():
+            target.process.stop()
+        pg.drop_database(database.name)
+
+        if not args.no_growth:
+            growth_db = pg.create_database("deploybot_bench_growth")
+            migrated = run_bot_command(["migrate"], {"DATABASE_URL": growth_db.url})
+            if migrated.returncode != 0:
+                raise RuntimeError(f"migrate failed:\n{migrated.stdout}{migrated.stderr}")
+            results["growth"] = growth.run_growth(growth_db.url, steps, log)
+    finally:
+        for target in targets.values():
+            target.process.stop()
+        fake.stop()
+        pg.drop_all()
+
+    results["machine"]["load_average_end"] = machine.load_average()
+    results["elapsed_s"] = round(time.perf_counter() - started, 1)
+    raw_path = RESULTS_DIR / f"{stamp}.json"
+    raw_path.write_text(json.dumps(results, indent=1))
+    log(f"raw results: {raw_path.relative_to(REPO_ROOT)}")
+    if not args.no_report:
+        report.write(results, raw_path)
+        log("report: docs/performance.md")
+    verdicts = report.verdicts(results)
+    for line in verdicts:
+        log(line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

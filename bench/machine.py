@@ -1,0 +1,132 @@
+"""Facts about the machine and the processes measured: CPU, memory, versions, RSS."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench.paths import REPO_ROOT
+
+
+def _meminfo_kib(field: str) -> int | None:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return None
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(  # noqa: S603 (fixed arguments)
+            ["git", *args],  # noqa: S607 (git from PATH, as every developer runs it)
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def facts(postgres_version: str) -> dict[str, Any]:
+    total = _meminfo_kib("MemTotal") or 0
+    versions = {}
+    for package in ("slack-bolt", "flask", "gunicorn", "sqlalchemy", "psycopg", "httpx"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return {
+        "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": len(os.sched_getaffinity(0)),
+        "memory_gib": round(total / 1024 / 1024, 1),
+        "cpu_model": cpu_model(),
+        "kernel": platform.release(),
+        "python": sys.version.split()[0],
+        "postgresql": postgres_version,
+        "packages": versions,
+        "git_commit": _git("rev-parse", "--short", "HEAD"),
+        "git_branch": _git("rev-parse", "--abbrev-ref", "HEAD"),
+        "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "load_average_start": load_average(),
+    }
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (gunicorn's master and its workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name may contain spaces and parentheses; ppid follows the last ')'.
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def _status_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    for line in text.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
+
+
+def memory(pid: int) -> dict[str, Any]:
+    """RSS of the process tree, per process and summed. RSS counts pages the workers
+    share with the master once per process; PSS divides them, so its sum is the tree's
+    real share of memory."""
+    processes = []
+    for member in process_tree(pid):
+        try:
+            processes.append(
+                {
+                    "pid": member,
+                    "role": "master" if member == pid else "worker",
+                    "rss_mib": round(_status_kib(member, "VmRSS") / 1024, 1),
+                    "pss_mib": round(_pss_kib(member) / 1024, 1),
+                }
+            )
+        except OSError:
+            continue  # exited while we looked
+    return {
+        "processes": processes,
+        "rss_sum_mib": round(sum(p["rss_mib"] for p in processes), 1),
+        "pss_sum_mib": round(sum(p["pss_mib"] for p in processes), 1),
+    }

@@ -1,0 +1,1 @@
+"""Running a deploy: start, land, fail, roll back, and the history of a booking."""

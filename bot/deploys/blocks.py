@@ -1,0 +1,74 @@
+"""Messages about running deploys and a booking's history."""
+
+from __future__ import annotations
+
+from bot.audit.model import AuditEntry
+from bot.booking.model import Booking
+from bot.booking.rules import Kind
+from bot.slack.format import escape, mention, slack_date
+
+ACTION_LABELS = {
+    "booking.created": "booked it",
+    "booking.announced": "announced it for approval",
+    "approval.approved": "approved",
+    "booking.approved": "completed the approvals",
+    "booking.changes_requested": "requested changes",
+    "booking.edited": "changed it",
+    "booking.started": "started the deploy",
+    "booking.override_start": "started it WITHOUT approval (emergency override)",
+    "booking.landed": "marked it landed",
+    "booking.failed": "marked it failed",
+    "booking.rolled_back": "marked it rolled back",
+    "booking.cancelled": "cancelled it",
+    "booking.expired": "expired it",
+}
+
+
+def _what(booking: Booking) -> str:
+    return f"`{booking.short_id}` ({escape(booking.app)}: {escape(booking.title)})"
+
+
+def started_notice(booking: Booking, user_id: str) -> str:
+    if booking.override_reason:
+        return (
+            f":rotating_light: *EMERGENCY OVERRIDE*: {mention(user_id)} started {_what(booking)} "
+            f"*without the required approval*. Reason: {escape(booking.override_reason)}\n"
+            "This bypass is recorded in the audit log."
+        )
+    return f":rocket: {mention(user_id)} started {_what(booking)}. Hold on to your hats."
+
+
+def landed_notice(booking: Booking, user_id: str) -> str:
+    return f":airplane_arriving: {_what(booking)} landed ({mention(user_id)})."
+
+
+def rolled_back_notice(booking: Booking, user_id: str) -> str:
+    return f":leftwards_arrow_with_hook: {_what(booking)} was rolled back ({mention(user_id)})."
+
+
+def edited_notice(booking: Booking, user_id: str, voided: bool) -> str:
+    text = (
+        f":pencil2: {mention(user_id)} changed {_what(booking)}: now "
+        f"{slack_date(booking.starts_at)} to {slack_date(booking.ends_at, '{time}')}."
+    )
+    if voided:
+        text += " Its approvals are void; it must be announced and approved again."
+    return text
+
+
+def history_text(booking_id: str, entries: list[AuditEntry]) -> str:
+    lines = [f"*History of `{booking_id}`*"]
+    for entry in entries:
+        actor = "deploybot" if entry.actor_id == "deploybot" else mention(entry.actor_id)
+        line = (
+            f"• {slack_date(entry.occurred_at)} {actor} "
+            f"{ACTION_LABELS.get(entry.action, entry.action)}"
+        )
+        if entry.reason:
+            line += f": {escape(entry.reason)}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def kind_label(booking: Booking) -> str:
+    return Kind(booking.kind).label

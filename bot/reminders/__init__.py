@@ -1,0 +1,1 @@
+"""Timed messages about bookings, sent by the clock: reminders, unapproved warnings, expiry."""

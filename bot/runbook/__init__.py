@@ -1,0 +1,1 @@
+"""The Elasticsearch mapping-change runbook: a checklist walked in order during the deploy."""

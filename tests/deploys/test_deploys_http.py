@@ -1,0 +1,196 @@
+"""The deploy lifecycle over HTTP: start, land, fail, roll back, override, edit, history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from helpers import DEPLOY_CHANNEL, announcement, audit, book, booking, reply_to
+from sqlalchemy.engine import Engine
+
+from support.fake_slack import FakeSlack
+from support.server import BotProcess
+from support.slack_requests import ALICE, BOB, CAROL, SignedClient
+
+
+@pytest.fixture
+def client(start_bot: Callable[..., BotProcess], fake_slack: FakeSlack) -> Iterator[SignedClient]:
+    """A bot whose grace period lets a deploy booked 15 minutes ahead start now."""
+    process = start_bot(EARLY_START_GRACE_MINUTES="120", ALLOW_EMERGENCY_OVERRIDE="true")
+    with SignedClient.for_bot(process, fake_slack) as signed:
+        yield signed
+
+
+def command(slack: SignedClient, fake_slack: FakeSlack, text: str, user_id: str = ALICE) -> str:
+    return reply_to(fake_slack, slack.command(text, user_id=user_id))
+
+
+def approved(
+    slack: SignedClient,
+    fake_slack: FakeSlack,
+    engine: Engine,
+    when: str = "in 15 minutes",
+    extra: str = "",
+) -> str:
+    booked = book(slack, fake_slack, engine, when=when, extra=extra)
+    command(slack, fake_slack, f"ready {booked.short_id}")
+    posted = announcement(fake_slack, booked.short_id)
+    slack.click(posted, "approval_approve", f"{booked.short_id}:0", user_id=BOB)
+    fake_slack.wait_for(
+        "chat.postMessage",
+        lambda c: (
+            c.get("channel") == ALICE
+            and booked.short_id in c.all_text()
+            and "is approved" in c.all_text()
+        ),
+    )
+    return booked.short_id
+
+
+def test_the_whole_happy_path_and_its_history(
+    client: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    booked = book(client, fake_slack, db_engine, when="in 15 minutes")
+    refused = command(client, fake_slack, f"start {booked.short_id}")
+    assert "not approved" in refused
+    command(client, fake_slack, f"ready {booked.short_id}")
+    posted = announcement(fake_slack, booked.short_id)
+    client.click(posted, "approval_approve", f"{booked.short_id}:0", user_id=BOB)
+    fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
+
+    assert "only <@U0ALICE001>" in command(client, fake_slack, f"start {booked.short_id}", BOB)
+    assert "is deploying" in command(client, fake_slack, f"start {booked.short_id}")
+    fake_slack.wait_for(
+        "chat.postMessage",
+        lambda c: c.get("channel") == DEPLOY_CHANNEL and "started" in c.all_text(),
+    )
+    fake_slack.wait_for("chat.update", lambda c: "Deploying" in c.all_text())
+    assert booking(db_engine, booked.short_id).status == "deploying"
+
+    assert "landed" in command(client, fake_slack, f"done {booked.short_id}")
+    fake_slack.wait_for("chat.update", lambda c: "Landed" in c.all_text())
+    stored = booking(db_engine, booked.short_id)
+    assert stored.status == "landed"
+    assert stored.started_at is not None and stored.finished_at is not None
+
+    history = command(client, fake_slack, f"history {booked.short_id}", user_id=CAROL)
+    order = [
+        "booked it",
+        "announced it",
+        "approved",
+        "completed the approvals",
+        "started the deploy",
+        "marked it landed",
+    ]
+    positions = [history.index(label) for label in order]
+    assert positions == sorted(positions)
+
+
+def test_moves_the_lifecycle_does_not_allow_say_what_is_allowed(
+    client: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    booked = book(client, fake_slack, db_engine, when="in 15 minutes")
+    answer = command(client, fake_slack, f"done {booked.short_id}")
+    assert "It is scheduled" in answer and "`/deploy ready`" in answer
+    assert booking(db_engine, booked.short_id).status == "scheduled"
+
+
+def test_a_deploy_cannot_start_before_its_slot(
+    slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    short_id = approved(slack, fake_slack, db_engine, when="tomorrow 15:00")
+    assert "you may start up to 15 minutes early" in command(slack, fake_slack, f"start {short_id}")
+    assert booking(db_engine, short_id).status == "approved"
+
+
+def test_failure_posts_the_rollback_checklist_in_the_announcement_thread(
+    client: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    short_id = approved(
+        client, fake_slack, db_engine, extra='rollback:"migrate people back to 0041"'
+    )
+    command(client, fake_slack, f"start {short_id}")
+    reply = command(client, fake_slack, f"failed {short_id}")
+    assert "heroku pg:backups:restore DATABASE_URL --app foundation-site" in reply
+    thread = fake_slack.wait_for("chat.postMessage", lambda c: "Rollback checklist" in c.all_text())
+    stored = booking(db_engine, short_id)
+    assert thread.get("thread_ts") == stored.announcement_ts
+    text = thread.all_text()
+    assert "migrate people back to 0041" in text
+    assert "Data written since the backup" in text and "Redeploy master" in text
+    assert stored.status == "failed"
+
+    assert "rolled back" in command(client, fake_slack, f"rolledback {short_id}", user_id=BOB)
+    assert booking(db_engine, short_id).status == "rolled_back"
+
+
+def test_emergency_override_is_off_by_default(
+    slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    booked = book(slack, fake_slack, db_engine, when="in 12 minutes")
+    answer = command(slack, fake_slack, f'start {booked.short_id} --override "site down"')
+    assert "override is turned off" in answer
+    assert booking(db_engine, booked.short_id).status == "scheduled"
+
+
+def test_emergency_override_is_loud_and_audited(
+    client: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    booked = book(client, fake_slack, db_engine, when="in 15 minutes")
+    assert "needs a reason" in command(client, fake_slack, f"start {booked.short_id} --override")
+    assert booking(db_engine, booked.short_id).status == "scheduled"
+
+    command(client, fake_slack, f'start {booked.short_id} --override "site is down"')
+    loud = fake_slack.wait_for("chat.postMessage", lambda c: "EMERGENCY OVERRIDE" in c.all_text())
+    assert loud.get("channel") == DEPLOY_CHANNEL and "site is down" in loud.all_text()
+    stored = booking(db_engine, booked.short_id)
+    assert (stored.status, stored.override_reason) == ("deploying", "site is down")
+    [entry] = [e for e in audit(db_engine, booked.short_id) if e.action == "booking.override_start"]
+    assert (entry.actor_id, entry.reason) == (ALICE, "site is down")
+
+
+def test_one_deploy_of_an_app_at_a_time(
+    client: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    first = approved(client, fake_slack, db_engine, when="in 15 minutes")
+    second = approved(client, fake_slack, db_engine, when="in 70 minutes")
+    command(client, fake_slack, f"start {first}")
+    assert f"`{first}` of the same app is still deploying" in command(
+        client, fake_slack, f"start {second}"
+    )
+    command(client, fake_slack, f"done {first}")
+    assert "is deploying" in command(client, fake_slack, f"start {second}")
+
+
+def test_moving_an_approved_booking_voids_its_approvals(
+    client: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    short_id = approved(client, fake_slack, db_engine, when="tomorrow 10:00")
+    other = book(client, fake_slack, db_engine, when="tomorrow 16:00", user_id=CAROL)
+
+    assert "only <@U0ALICE001>" in command(
+        client, fake_slack, f"edit {short_id} tomorrow 11:00", BOB
+    )
+    assert "overlaps" in command(client, fake_slack, f"edit {short_id} tomorrow 16:15")
+    assert booking(db_engine, short_id).status == "approved"
+
+    answer = command(client, fake_slack, f"edit {short_id} tomorrow 12:00 for 1h")
+    assert "approvals are void" in answer
+    stored = booking(db_engine, short_id)
+    assert (stored.status, stored.approval_round) == ("scheduled", 1)
+    assert (stored.ends_at - stored.starts_at).total_seconds() == 3600
+    fake_slack.wait_for("chat.update", lambda c: "Approvals voided" in c.all_text())
+    assert booking(db_engine, other.short_id).status == "scheduled"
+
+    # Only the duration changed: approvals survive, nothing is voided.
+    short_id2 = approved(client, fake_slack, db_engine, when="tomorrow 18:00")
+    assert "void" not in command(client, fake_slack, f"edit {short_id2} for 30m")
+    assert booking(db_engine, short_id2).status == "approved"
+
+
+def test_edit_needs_something_to_change(
+    slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    booked = book(slack, fake_slack, db_engine)
+    answer = command(slack, fake_slack, f"edit {booked.short_id}")
+    assert "Say what to change" in answer and "Example: `/deploy edit" in answer

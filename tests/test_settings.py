@@ -1,0 +1,47 @@
+"""Settings: every one is documented, and parsing follows the contract."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.migrations import REPO_ROOT
+from bot.settings import Settings, SettingsError
+
+SETTING_NAMES = sorted(name.upper() for name in Settings.model_fields)
+
+
+@pytest.mark.parametrize("name", SETTING_NAMES)
+def test_every_setting_is_in_the_readme_table_and_app_json(name: str) -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    app_json = json.loads((REPO_ROOT / "app.json").read_text())
+    assert f"| `{name}` |" in readme
+    assert name in app_json["env"]
+    assert app_json["env"][name]["description"]
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@db:5432/x", "postgresql+psycopg://u:p@db:5432/x"),
+        ("postgresql://u@db/x", "postgresql+psycopg://u@db/x"),
+        ("sqlite:///deploybot.sqlite3", "sqlite:///deploybot.sqlite3"),
+    ],
+)
+def test_database_urls(given: str, expected: str) -> None:
+    assert Settings(database_url=given).database_url == expected
+
+
+def test_require_names_the_missing_setting() -> None:
+    with pytest.raises(SettingsError, match="missing required setting SLACK_BOT_TOKEN"):
+        Settings(slack_bot_token=None).require("slack_bot_token")
+
+
+def test_app_json_has_no_duplicate_keys() -> None:
+    def refuse_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        keys = [key for key, _ in pairs]
+        assert len(keys) == len(set(keys)), f"duplicate keys in app.json: {keys}"
+        return dict(pairs)
+
+    json.loads((REPO_ROOT / "app.json").read_text(), object_pairs_hook=refuse_duplicates)
