@@ -20,6 +20,7 @@ from bot.home.service import CurrentFreeze, FreezeSummary, HomeService
 from bot.plans.service import PlanService
 from bot.review_apps.service import ReviewAppService
 from bot.review_apps.slack import build_messenger
+from bot.runbook.service import RunbookService, landing_guard
 from bot.settings import Settings
 
 
@@ -37,6 +38,7 @@ class Container:
     home: HomeService
     calendar: CalendarFeed
     freezes: FreezeService
+    runbooks: RunbookService
     freeze_enforcer: FreezeEnforcer
 
 
@@ -76,6 +78,7 @@ def build_container(settings: Settings) -> Container:
         plans=PlanService(bookings),
         github=github,
         freezes=freezes,
+        runbooks=RunbookService(database),
         freeze_enforcer=FreezeEnforcer(
             database,
             github,
@@ -91,6 +94,7 @@ def build_container(settings: Settings) -> Container:
             policy,
             early_start_grace=timedelta(minutes=settings.early_start_grace_minutes),
             allow_override=settings.allow_emergency_override,
+            landing_guard=landing_guard,
         ),
         review_apps=ReviewAppService(
             database, build_messenger(settings), github, settings.github_repo

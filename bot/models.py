@@ -9,6 +9,7 @@ from bot.freeze.model import Freeze, PullRequestStatus
 from bot.idempotency import ProcessedRequest
 from bot.plans.model import DeployPlan, PlanStep
 from bot.review_apps.model import ReviewApp
+from bot.runbook.model import RunbookChecklist, RunbookStep
 
 __all__ = [
     "Approval",
@@ -21,5 +22,7 @@ __all__ = [
     "ProcessedRequest",
     "PullRequestStatus",
     "ReviewApp",
+    "RunbookChecklist",
+    "RunbookStep",
     "SentNotification",
 ]

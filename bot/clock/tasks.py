@@ -11,6 +11,7 @@ from bot.container import Container
 from bot.freeze.clock import send_freeze_reminders, sync_freeze_statuses
 from bot.idempotency import ProcessedRequest
 from bot.reminders.clock import BookingClock
+from bot.runbook.clock import RunbookClock
 from bot.slack.app import build_web_client
 
 # Slack retries within minutes; a week of idempotency keys is plenty.
@@ -39,10 +40,12 @@ def build_tasks(container: Container) -> list[ClockTask]:
         expire_after=timedelta(hours=settings.expire_after_hours),
     )
     slack = build_web_client(container)
+    runbooks = RunbookClock(container.database, slack, settings.deploy_channel)
     reminder_every = timedelta(hours=settings.freeze_reminder_hours)
     return [
         ClockTask("booking-reminders", bookings.send_reminders),
         ClockTask("booking-expiry", bookings.expire),
+        ClockTask("es-next-day-cleanup", runbooks.next_day_reminders),
         ClockTask("prune-processed-requests", lambda now: prune_processed_requests(container, now)),
         # PR titles and labels GitHub could not give when a review app reported itself.
         ClockTask("review-app-pr-details", container.review_apps.complete_pr_details),

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from bot.approval.service import void_approvals
 from bot.audit.model import AuditEntry, record
@@ -26,6 +27,9 @@ from bot.booking.service import locked_booking, normalize_short_id
 from bot.db import Database, utcnow
 from bot.deploys.rules import StartContext, start_refusal
 from bot.plans.steps import position
+
+# Says why a booking may not land yet (e.g. its ES runbook is incomplete), or None.
+LandingGuard = Callable[[Session, Booking], str | None]
 
 
 @dataclass(frozen=True)
@@ -65,12 +69,14 @@ class DeployService:
         *,
         early_start_grace: timedelta,
         allow_override: bool,
+        landing_guard: LandingGuard | None = None,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.database = database
         self.policy = policy
         self.grace = early_start_grace
         self.allow_override = allow_override
+        self.landing_guard = landing_guard
         self.now = now
 
     def start(self, short_id: str, *, user_id: str, override_reason: str | None = None) -> Outcome:
@@ -161,6 +167,10 @@ class DeployService:
                 status = next_status(booking.status, action)
             except TransitionRefused as refused:
                 return Refused(str(refused))
+            if action is Action.LAND and self.landing_guard is not None:
+                refusal = self.landing_guard(session, booking)
+                if refusal is not None:
+                    return Refused(refusal)
             now = self.now()
             before = booking.snapshot()
             booking.status = status.value

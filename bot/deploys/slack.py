@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
+from typing import Protocol
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -11,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.approval.announcer import Announcer
 from bot.booking.lifecycle import Action
+from bot.booking.model import Booking
 from bot.booking.parsing import EDIT_EXAMPLE, ScheduleParseError, parse_edit_text
 from bot.deploys import blocks
 from bot.deploys.rules import rollback_checklist
@@ -24,11 +27,29 @@ log = logging.getLogger(__name__)
 _OVERRIDE = re.compile(r"--override\b\s*(.*)$", re.S)
 
 
+class DeployHooks(Protocol):
+    """What other packages add to the lifecycle (the ES runbook freezes master on start,
+    unfreezes it on landing or failure). Called after the change is committed."""
+
+    def started(self, client: WebClient, booking: Booking, user_id: str) -> None: ...
+
+    def landed(self, client: WebClient, booking: Booking, user_id: str) -> None: ...
+
+    def failed(self, client: WebClient, booking: Booking, user_id: str) -> None: ...
+
+
 class DeploySlack:
-    def __init__(self, service: DeployService, announcer: Announcer, settings: Settings) -> None:
+    def __init__(
+        self,
+        service: DeployService,
+        announcer: Announcer,
+        settings: Settings,
+        hooks: Sequence[DeployHooks] = (),
+    ) -> None:
         self.service = service
         self.announcer = announcer
         self.settings = settings
+        self.hooks = hooks
 
     def register(self, app: App, router: CommandRouter) -> None:
         router.add(
@@ -106,6 +127,8 @@ class DeploySlack:
         )
         self._post(ctx.client, blocks.started_notice(booking, ctx.user_id))
         self.announcer.sync(ctx.client, booking.short_id)
+        for hook in self.hooks:
+            hook.started(ctx.client, booking, ctx.user_id)
 
     # -- done / failed / rolled back -------------------------------------------------------
 
@@ -122,10 +145,14 @@ class DeploySlack:
         if action is Action.LAND:
             ctx.reply(f"`{booking.short_id}` landed. Nicely done.")
             self._post(ctx.client, blocks.landed_notice(booking, ctx.user_id))
+            for hook in self.hooks:
+                hook.landed(ctx.client, booking, ctx.user_id)
         elif action is Action.FAIL:
             checklist = rollback_checklist(booking.app, booking.short_id, booking.rollback_plan)
             ctx.reply(checklist)
             self._post(ctx.client, checklist, thread_ts=booking.announcement_ts)
+            for hook in self.hooks:
+                hook.failed(ctx.client, booking, ctx.user_id)
         else:
             ctx.reply(f"`{booking.short_id}` is recorded as rolled back.")
             self._post(ctx.client, blocks.rolled_back_notice(booking, ctx.user_id))

@@ -17,6 +17,7 @@ from bot.freeze.slack import FreezeSlack
 from bot.home.slack import HomeSlack
 from bot.plans.blocks import progress_note
 from bot.plans.slack import PlanSlack
+from bot.runbook.slack import RunbookSlack
 from bot.slack.commands import CommandRouter
 
 
@@ -48,8 +49,13 @@ def build_bolt_app(container: Container) -> App:
     BookingSlack(container.bookings, settings, annotate=plan_notes).register(app, router)
     PlanSlack(plans, settings).register(app, router)
     ApprovalSlack(container.approvals, container.announcer, settings).register(app, router)
-    DeploySlack(container.deploys, container.announcer, settings).register(app, router)
+    freezes = FreezeSlack(container.freezes, container.freeze_enforcer, settings)
+    freezes.register(app, router)
+    runbooks = RunbookSlack(container.runbooks, freezes, settings)
+    runbooks.register(app)
+    DeploySlack(container.deploys, container.announcer, settings, hooks=[runbooks]).register(
+        app, router
+    )
     HomeSlack(container.home, settings).register(app)
-    FreezeSlack(container.freezes, container.freeze_enforcer, settings).register(app, router)
     router.register(app)
     return app

@@ -1,0 +1,188 @@
+"""The ES mapping-change runbook end to end: start freezes master (enforced on GitHub),
+the checklist goes in order, landing needs every step, STUCK THE LANDING!, the next-day
+reminder; aborting unfreezes."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from helpers import DEPLOY_CHANNEL, announcement, book, booking, reply_to
+from sqlalchemy.engine import Engine
+
+from bot.runbook.rules import STEPS
+from support.db import Database
+from support.fake_github import DEFAULT_TOKEN, FakeGitHub
+from support.fake_slack import FakeSlack, SlackCall
+from support.server import BotProcess
+from support.slack_requests import ALICE, BOB, SignedClient
+
+REPO = "mozilla/foundation.mozilla.org"
+CONTEXT = "deploybot/freeze"
+
+
+@pytest.fixture(scope="module")
+def _github_server() -> Iterator[FakeGitHub]:
+    with FakeGitHub() as fake:
+        yield fake
+
+
+@pytest.fixture
+def github(_github_server: FakeGitHub) -> FakeGitHub:
+    _github_server.reset()
+    _github_server.add_repo(REPO)
+    return _github_server
+
+
+@pytest.fixture
+def es_bot(start_bot: Callable[..., BotProcess], github: FakeGitHub) -> BotProcess:
+    return start_bot(
+        EARLY_START_GRACE_MINUTES="120", GITHUB_API_URL=github.url, GITHUB_TOKEN=DEFAULT_TOKEN
+    )
+
+
+def started_es_change(slack: SignedClient, fake_slack: FakeSlack, engine: Engine) -> str:
+    booked = book(
+        slack, fake_slack, engine, when="in 15 minutes", extra='kind:es "New search mapping"'
+    )
+    reply_to(fake_slack, slack.command(f"ready {booked.short_id}"))
+    slack.click(
+        announcement(fake_slack, booked.short_id),
+        "approval_approve",
+        f"{booked.short_id}:0",
+        user_id=BOB,
+    )
+    fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
+    assert "is deploying" in reply_to(fake_slack, slack.command(f"start {booked.short_id}"))
+    return booked.short_id
+
+
+def checklist(fake_slack: FakeSlack) -> SlackCall:
+    return fake_slack.wait_for("chat.postMessage", lambda c: "runbook" in c.all_text())
+
+
+def test_an_es_mapping_change_from_start_to_stuck_landing(
+    es_bot: BotProcess,
+    github: FakeGitHub,
+    fake_slack: FakeSlack,
+    db_engine: Engine,
+    bot_cli: Callable[..., subprocess.CompletedProcess[str]],
+    db_backend: Database,
+) -> None:
+    own = github.add_pull(REPO, 123, title="New search mapping")
+    other = github.add_pull(REPO, 200, title="Unrelated feature")
+    with SignedClient.for_bot(es_bot, fake_slack) as slack:
+        short_id = started_es_change(slack, fake_slack, db_engine)
+
+        # Master is frozen for the booking, and the freeze is enforced on GitHub.
+        fake_slack.wait_for(
+            "chat.postMessage",
+            lambda c: c.get("channel") == DEPLOY_CHANNEL and "hold off" in c.all_text().lower(),
+        )
+        freeze = httpx.get(f"{es_bot.base_url}/api/freeze").json()
+        assert freeze["frozen"] is True and freeze["booking"] == short_id
+        github.wait_for("POST", f"/repos/{REPO}/statuses/{other['head']['sha']}")
+        assert github.latest_status(REPO, other["head"]["sha"], CONTEXT)["state"] == "failure"
+        github.wait_for("POST", f"/repos/{REPO}/statuses/{own['head']['sha']}")
+        assert github.latest_status(REPO, own["head"]["sha"], CONTEXT)["state"] == "success"
+
+        # The checklist is in the announcement's thread, one step at a time.
+        posted = checklist(fake_slack)
+        assert posted.get("thread_ts") == booking(db_engine, short_id).announcement_ts
+        refused = reply_to(fake_slack, slack.command(f"done {short_id}"))
+        assert "every runbook step" in refused
+
+        skipped = slack.click(posted, "runbook_step", f"{short_id}:3", user_id=BOB)
+        assert "step 1" in reply_to(fake_slack, skipped) and "comes first" in reply_to(
+            fake_slack, skipped
+        )
+        for step in range(1, len(STEPS) + 1):
+            slack.click(
+                posted, "runbook_step", f"{short_id}:{step}", user_id=BOB if step % 2 else ALICE
+            )
+            fake_slack.wait_for(
+                "chat.update", lambda c, n=step: f"{n} of {len(STEPS)} steps" in (c.text or "")
+            )
+        again = slack.click(posted, "runbook_step", f"{short_id}:1", user_id=BOB)
+        assert "already checked off" in reply_to(fake_slack, again)
+
+        assert "landed" in reply_to(fake_slack, slack.command(f"done {short_id}"))
+        fake_slack.wait_for("chat.postMessage", lambda c: "STUCK THE LANDING!" in c.all_text())
+        assert httpx.get(f"{es_bot.base_url}/api/freeze").json()["frozen"] is False
+        github.wait_for(
+            "POST",
+            f"/repos/{REPO}/statuses/{other['head']['sha']}",
+            lambda c: c.body.get("state") == "success",
+        )
+
+    # The next day, the clock reminds the team to merge the branch and drop the old index.
+    fake_slack.reset()
+    env = {
+        "DATABASE_URL": db_backend.url,
+        "SLACK_API_URL": fake_slack.base_url,
+        "GITHUB_API_URL": github.url,
+        "GITHUB_TOKEN": DEFAULT_TOKEN,
+    }
+    assert bot_cli("clock", "--once", **env).returncode == 0
+    assert not [c for c in fake_slack.calls("chat.postMessage") if "Next-day" in c.all_text()]
+    finished = booking(db_engine, short_id).finished_at
+    assert finished is not None
+    from bot.clock.runner import tick
+    from bot.clock.tasks import build_tasks
+    from bot.container import build_container
+    from bot.settings import Settings
+
+    container = build_container(
+        Settings(
+            database_url=db_backend.url,
+            slack_api_url=fake_slack.base_url,  # type: ignore[arg-type]
+            slack_bot_token="xoxb-test-token",
+            deploy_channel=DEPLOY_CHANNEL,
+        )
+    )
+    tasks = build_tasks(container)
+    tick(tasks, finished + timedelta(days=1))
+    tick(tasks, finished + timedelta(days=1, minutes=1))
+    container.database.dispose()
+    reminders = [c for c in fake_slack.calls("chat.postMessage") if "Next-day" in c.all_text()]
+    assert len(reminders) == 1
+    assert "merge the special branch into master and delete the old read index" in (
+        reminders[0].all_text()
+    )
+
+
+def test_aborting_unfreezes_master_and_posts_the_rollback_checklist(
+    es_bot: BotProcess, github: FakeGitHub, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    with SignedClient.for_bot(es_bot, fake_slack) as slack:
+        short_id = started_es_change(slack, fake_slack, db_engine)
+        checklist(fake_slack)
+        assert httpx.get(f"{es_bot.base_url}/api/freeze").json()["frozen"] is True
+        reply_to(fake_slack, slack.command(f"failed {short_id}"))
+        fake_slack.wait_for("chat.postMessage", lambda c: "was aborted" in c.all_text())
+        fake_slack.wait_for("chat.postMessage", lambda c: "Rollback checklist" in c.all_text())
+        assert httpx.get(f"{es_bot.base_url}/api/freeze").json()["frozen"] is False
+
+
+def test_other_kinds_do_not_freeze(
+    es_bot: BotProcess, github: FakeGitHub, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    with SignedClient.for_bot(es_bot, fake_slack) as slack:
+        booked = book(slack, fake_slack, db_engine, when="in 15 minutes", extra="kind:migration")
+        reply_to(fake_slack, slack.command(f"ready {booked.short_id}"))
+        slack.click(
+            announcement(fake_slack, booked.short_id),
+            "approval_approve",
+            f"{booked.short_id}:0",
+            user_id=BOB,
+        )
+        fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
+        reply_to(fake_slack, slack.command(f"start {booked.short_id}"))
+        assert httpx.get(f"{es_bot.base_url}/api/freeze").json()["frozen"] is False
+        fake_slack.assert_no_call(
+            "chat.postMessage", lambda c: "runbook" in c.all_text(), within=0.5
+        )
+        assert "landed" in reply_to(fake_slack, slack.command(f"done {booked.short_id}"))
