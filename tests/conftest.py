@@ -43,6 +43,7 @@ from support.db import (  # noqa: E402
     sqlite_database,
     truncate_all,
 )
+from support.fake_github import FakeGitHub  # noqa: E402
 from support.fake_slack import FakeSlack  # noqa: E402
 from support.server import BotProcess, run_bot_command  # noqa: E402
 from support.slack_requests import SignedClient  # noqa: E402
@@ -155,6 +156,24 @@ def fake_slack(fake_slack_server: FakeSlack) -> FakeSlack:
     """The fake Slack Web API with no recorded calls, faults or custom users."""
     fake_slack_server.reset()
     return fake_slack_server
+
+
+# ------------------------------------------------------------------ fake GitHub
+
+
+@pytest.fixture(scope="session")
+def fake_github_server() -> Iterator[FakeGitHub]:
+    """The session's FakeGitHub. Tests should use ``fake_github`` (reset per test)."""
+    with FakeGitHub() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_github(fake_github_server: FakeGitHub) -> FakeGitHub:
+    """The fake GitHub REST API, emptied, with the default repository known."""
+    fake_github_server.reset()
+    fake_github_server.add_repo(GITHUB_REPO)
+    return fake_github_server
 
 
 # ------------------------------------------------------------------ the bot

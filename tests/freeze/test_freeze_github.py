@@ -52,17 +52,9 @@ PULLS = f"/repos/{REPO}/pulls"
 # ------------------------------------------------------------------ fixtures
 
 
-@pytest.fixture(scope="session")
-def fake_github_server() -> Iterator[FakeGitHub]:
-    with FakeGitHub() as fake:
-        yield fake
-
-
 @pytest.fixture
-def github(fake_github_server: FakeGitHub) -> FakeGitHub:
-    fake_github_server.reset()
-    fake_github_server.add_repo(REPO)
-    return fake_github_server
+def github(fake_github: FakeGitHub) -> FakeGitHub:
+    return fake_github
 
 
 @pytest.fixture

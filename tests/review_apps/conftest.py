@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,19 +12,6 @@ from support.server import BotProcess
 
 NOTIFY_TOKEN = "test-review-app-notify-token"
 HEROKU_SECRET = "test-heroku-webhook-secret"
-
-
-@pytest.fixture(scope="session")
-def _fake_github_server() -> Iterator[FakeGitHub]:
-    with FakeGitHub() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake_github(_fake_github_server: FakeGitHub) -> FakeGitHub:
-    """The fake GitHub REST API, emptied before the test."""
-    _fake_github_server.reset()
-    return _fake_github_server
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ reminder; aborting unfreezes."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
@@ -24,17 +24,9 @@ REPO = "mozilla/foundation.mozilla.org"
 CONTEXT = "deploybot/freeze"
 
 
-@pytest.fixture(scope="module")
-def _github_server() -> Iterator[FakeGitHub]:
-    with FakeGitHub() as fake:
-        yield fake
-
-
 @pytest.fixture
-def github(_github_server: FakeGitHub) -> FakeGitHub:
-    _github_server.reset()
-    _github_server.add_repo(REPO)
-    return _github_server
+def github(fake_github: FakeGitHub) -> FakeGitHub:
+    return fake_github
 
 
 @pytest.fixture
