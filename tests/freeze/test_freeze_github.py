@@ -105,8 +105,11 @@ def states(github: FakeGitHub, shas: list[str]) -> list[str | None]:
     return [(latest(github, sha) or {}).get("state") for sha in shas]
 
 
-def wait_until(check: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Poll for an outcome the bot reaches asynchronously (after acknowledging)."""
+def wait_until(check: Callable[[], bool], timeout: float = 120.0) -> None:
+    """Poll for an outcome the bot reaches asynchronously (after acknowledging).
+
+    The deadline is generous on purpose: 130 statuses posted one by one on a loaded CI
+    machine can take well over half a minute, and this is not a speed test."""
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
