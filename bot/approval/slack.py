@@ -23,7 +23,12 @@ from bot.approval.service import (
 )
 from bot.booking.blocks import READY_ACTION
 from bot.settings import Settings
-from bot.slack.commands import CommandContext, CommandRouter, run_reporting_database_outage
+from bot.slack.commands import (
+    CommandContext,
+    CommandRouter,
+    acknowledge,
+    run_reporting_database_outage,
+)
 from bot.slack.format import mention
 from bot.slack.users import is_approver
 
@@ -58,10 +63,13 @@ class ApprovalSlack:
             usage="/deploy ready ID",
             summary="announce your booking in the deploy channel for approval",
         )
-        app.action(READY_ACTION)(self.ready_button)
-        app.action(blocks.APPROVE_ACTION)(self.approve_button)
-        app.action(blocks.REQUEST_CHANGES_ACTION)(self.request_changes_button)
-        app.view(blocks.CHANGES_MODAL_CALLBACK)(self.submit_changes)
+        # Acknowledge on the request thread, work afterwards (docs/adr/0012).
+        app.action(READY_ACTION)(ack=acknowledge, lazy=[self.ready_button])
+        app.action(blocks.APPROVE_ACTION)(ack=acknowledge, lazy=[self.approve_button])
+        app.action(blocks.REQUEST_CHANGES_ACTION)(
+            ack=acknowledge, lazy=[self.request_changes_button]
+        )
+        app.view(blocks.CHANGES_MODAL_CALLBACK)(ack=self.check_changes, lazy=[self.submit_changes])
 
     # -- announcing ----------------------------------------------------------------------
 
@@ -71,10 +79,7 @@ class ApprovalSlack:
             return
         self._announce(ctx.client, ctx.args.split()[0], ctx.user_id, ctx.reply)
 
-    def ready_button(
-        self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
-    ) -> None:
-        ack()
+    def ready_button(self, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         tell = private(respond)
         short_id = body["actions"][0]["value"]
         run_reporting_database_outage(
@@ -115,10 +120,7 @@ class ApprovalSlack:
             "deploys or request changes."
         )
 
-    def approve_button(
-        self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
-    ) -> None:
-        ack()
+    def approve_button(self, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         tell = private(respond)
         run_reporting_database_outage(lambda: self._approve(body, client, tell), tell)
 
@@ -158,8 +160,7 @@ class ApprovalSlack:
         elif verdict in REFUSALS:
             tell(REFUSALS[verdict])
 
-    def request_changes_button(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
+    def request_changes_button(self, body: dict[str, Any], client: WebClient) -> None:
         message = body.get("message") or {}
         client.views_open(
             trigger_id=body["trigger_id"],
@@ -170,17 +171,23 @@ class ApprovalSlack:
             ),
         )
 
-    def submit_changes(
-        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
-    ) -> None:
-        reason = (view["state"]["values"]["reason"]["reason"].get("value") or "").strip()
-        if len(reason) < 3:
+    @staticmethod
+    def _reason(view: dict[str, Any]) -> str:
+        return str(view["state"]["values"]["reason"]["reason"].get("value") or "").strip()
+
+    def check_changes(self, ack: Ack, view: dict[str, Any]) -> None:
+        if len(self._reason(view)) < 3:
             ack(
                 response_action="errors",
                 errors={"reason": "Say what needs to change, e.g. PR #2 still reads the old field"},
             )
             return
         ack()
+
+    def submit_changes(self, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        reason = self._reason(view)
+        if len(reason) < 3:
+            return  # refused in the form by check_changes
         user_id = body["user"]["id"]
         metadata = json.loads(view.get("private_metadata") or "{}")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -16,6 +18,10 @@ from bot.deploys.slack import DeploySlack
 from bot.plans.blocks import progress_note
 from bot.plans.slack import PlanSlack
 from bot.slack.commands import CommandRouter
+
+# Threads for deferred Slack work per web worker; below the database pool's 15 connections
+# (SQLAlchemy's default 5 + 10 overflow), so work waits for a thread, not for a connection.
+LISTENER_THREADS = 10
 
 
 def build_web_client(container: Container) -> WebClient:
@@ -33,9 +39,14 @@ def build_bolt_app(container: Container) -> App:
     app = App(
         client=build_web_client(container),
         signing_secret=settings.slack_signing_secret,
-        # Listeners run after the acknowledgement has been sent (Bolt's default for a
-        # long-running server); said explicitly because everything relies on it.
-        process_before_response=False,
+        # Every listener is an acknowledgement that runs on the request thread and touches
+        # neither the database nor Slack, plus lazy work that runs on the executor after
+        # the answer has gone (docs/adr/0012). So a slow or unreachable database can delay
+        # the work but never the acknowledgement, however many requests are stuck.
+        process_before_response=True,
+        listener_executor=ThreadPoolExecutor(
+            max_workers=LISTENER_THREADS, thread_name_prefix="slack-work"
+        ),
     )
     router = CommandRouter()
     plans = container.plans

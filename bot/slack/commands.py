@@ -1,8 +1,9 @@
 """The `/deploy` slash command: acknowledge at once, then route the subcommand to the
 domain package that registered it.
 
-Slack wants an answer within 3 seconds. Nothing before `ack()` touches the database or
-the Slack Web API; the subcommand runs after it and answers through the response URL.
+Slack wants an answer within 3 seconds. The acknowledgement runs on the request thread
+and touches neither the database nor the Slack Web API; the subcommand runs afterwards as
+a Bolt lazy listener and answers through the response URL (docs/adr/0012).
 """
 
 from __future__ import annotations
@@ -19,8 +20,22 @@ from slack_sdk import WebClient
 log = logging.getLogger(__name__)
 
 DB_DOWN_TEXT = (
-    ":warning: I can't reach my database right now, so nothing was changed. "
-    "Please try again in a minute."
+    ":warning: My database isn't answering right now (it is down or too busy), so I "
+    "couldn't do that. Please try again in a minute."
+)
+ERROR_TEXT = (
+    ":warning: Something went wrong on my side and I couldn't finish that. Please try "
+    "again in a minute; if it keeps happening, tell whoever runs deploybot."
+)
+
+# What a database that is down, restarting, unreachable or too slow looks like from here:
+# refused or timed-out connections, statements cancelled by statement_timeout or lock
+# waits (OperationalError), connections that died under us (InterfaceError, or any DBAPI
+# error flagged as a disconnect), and a pool with no free connection (TimeoutError).
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.TimeoutError,
 )
 
 
@@ -67,16 +82,27 @@ class CommandRouter:
         lines += ["• `/deploy help`: this message"]
         return "\n".join(lines)
 
-    def handle(self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+    def _parse(self, body: dict[str, Any]) -> tuple[str, str, Subcommand | None]:
         text = (body.get("text") or "").strip()
         name, _, args = text.partition(" ")
         name = name.lower()
-        subcommand = self._subcommands.get(name)
+        return name, args, self._subcommands.get(name)
+
+    def acknowledge(self, ack: Ack, body: dict[str, Any]) -> None:
+        """Runs on the request thread: answers help and unknown subcommands at once, and
+        acknowledges the rest without touching the database or Slack."""
+        name, _, subcommand = self._parse(body)
         if subcommand is None:
             prefix = "" if name in {"", "help"} else f"I don't know `/deploy {name}`.\n\n"
             ack(response_type="ephemeral", text=prefix + self.usage())
             return
         ack()
+
+    def handle(self, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        """The subcommand's work, after the acknowledgement has gone."""
+        _, args, subcommand = self._parse(body)
+        if subcommand is None:
+            return
         context = CommandContext(
             user_id=body["user_id"],
             channel_id=body.get("channel_id"),
@@ -88,14 +114,37 @@ class CommandRouter:
         run_reporting_database_outage(lambda: subcommand.handler(context), context.reply)
 
     def register(self, app: App) -> None:
-        app.command("/deploy")(self.handle)
+        app.command("/deploy")(ack=self.acknowledge, lazy=[self.handle])
+
+
+def acknowledge(ack: Ack) -> None:
+    """The acknowledgement of a listener whose whole work is deferred (see `deferred`)."""
+    ack()
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
 
 
 def run_reporting_database_outage(work: Callable[[], None], tell: Callable[[str], None]) -> None:
-    """Run work that happens after the acknowledgement; if the database is down, say so
-    instead of failing silently (the acknowledgement has already gone)."""
+    """Run work that happens after the acknowledgement, and never fail silently (the
+    acknowledgement has already gone): a database that is down or too slow gets the
+    "try again" answer, anything else a short apology. Both are logged."""
     try:
         work()
-    except sa.exc.OperationalError:
-        log.exception("database unavailable while handling a Slack request")
-        tell(DB_DOWN_TEXT)
+    except Exception as exc:
+        if is_database_unavailable(exc):
+            log.exception("database unavailable while handling a Slack request")
+            _tell_safely(tell, DB_DOWN_TEXT)
+        else:
+            log.exception("unexpected error while handling a Slack request")
+            _tell_safely(tell, ERROR_TEXT)
+
+
+def _tell_safely(tell: Callable[[str], None], text: str) -> None:
+    try:
+        tell(text)
+    except Exception:
+        log.exception("could not tell the user what went wrong")
