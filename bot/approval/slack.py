@@ -157,6 +157,10 @@ class ApprovalSlack:
                 f"`{view.booking.short_id}` is {view.booking.status.replace('_', ' ')}, "
                 "not waiting for approval."
             )
+            # Someone clicked a button that should no longer be there: the update after
+            # an earlier decision may never have reached Slack (the process died, Slack
+            # failed). Bring the announcement back to the truth.
+            self.announcer.sync(client, view.booking.short_id)
         elif verdict in REFUSALS:
             tell(REFUSALS[verdict])
 
@@ -233,6 +237,7 @@ class ApprovalSlack:
                 f"`{booking.short_id}` is {booking.status.replace('_', ' ')}; "
                 "there is nothing to request changes on."
             )
+            self.announcer.sync(client, booking.short_id)
         elif verdict in REFUSALS:
             tell(REFUSALS[verdict])
 
