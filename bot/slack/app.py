@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
@@ -48,6 +50,7 @@ def build_bolt_app(container: Container) -> App:
             max_workers=LISTENER_THREADS, thread_name_prefix="slack-work"
         ),
     )
+    app.error(_answer_malformed_requests)
     router = CommandRouter()
     plans = container.plans
 
@@ -60,3 +63,20 @@ def build_bolt_app(container: Container) -> App:
     DeploySlack(container.deploys, container.announcer, settings).register(app, router)
     router.register(app)
     return app
+
+
+log = logging.getLogger(__name__)
+
+# What reading a body that is not shaped as Slack's documented payloads raises.
+MALFORMED = (KeyError, IndexError, TypeError, AttributeError, ValueError)
+
+
+def _answer_malformed_requests(error: Exception, body: Any) -> BoltResponse | None:
+    """A listener's acknowledgement that trips over a payload Slack never sends (missing
+    fields, wrong types) answers 400 instead of 500; anything else stays a 500. Work after
+    the acknowledgement never reaches this (run_reporting_database_outage handles it)."""
+    if isinstance(error, MALFORMED):
+        log.warning("malformed Slack payload: %s: %s", type(error).__name__, error)
+        return BoltResponse(status=400, body="")
+    log.error("Slack listener failed", exc_info=error)
+    return None
