@@ -83,7 +83,8 @@ class CommandRouter:
         return "\n".join(lines)
 
     def _parse(self, body: dict[str, Any]) -> tuple[str, str, Subcommand | None]:
-        text = (body.get("text") or "").strip()
+        # PostgreSQL cannot store or even compare text holding NUL; nobody means one.
+        text = str(body.get("text") or "").replace("\x00", "").strip()
         name, _, args = text.partition(" ")
         name = name.lower()
         return name, args, self._subcommands.get(name)

@@ -73,6 +73,8 @@ STORED_BY_SUCCESS = ("Booked", "Plan `", "Cancelled", "Announced", "is deploying
 
 @SETTINGS
 @given(subcommand=st.sampled_from(SUBCOMMANDS), args=ARGS)
+@example(subcommand="cancel", args="\x00")  # PostgreSQL refuses NUL in text
+@example(subcommand="schedule", args='#1 tomorrow 14:00 "a\x00b"')
 def test_any_command_text_is_answered_and_stores_nothing_unless_accepted(
     slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine, subcommand: str, args: str
 ) -> None:
@@ -163,6 +165,15 @@ def _view(callback_id: str, values: Any) -> str:
 @SETTINGS
 @given(payload=interaction_payloads())
 @example(payload="null")
+@example(
+    payload=json.dumps(
+        {
+            "type": "block_actions",
+            "user": {"id": "U0BOB00002"},
+            "actions": [{"action_id": "approval_approve", "value": "AB\u0000CD:0"}],
+        }
+    )
+)
 @example(payload="[]")
 @example(payload=_view("booking_schedule", "x"))
 @example(payload=_view("booking_schedule", {"app": {"app": None}}))
