@@ -23,7 +23,12 @@ from bot.approval.service import (
 )
 from bot.booking.blocks import READY_ACTION
 from bot.settings import Settings
-from bot.slack.commands import CommandContext, CommandRouter, run_after_ack
+from bot.slack.commands import (
+    CommandContext,
+    CommandRouter,
+    acknowledge,
+    run_reporting_database_outage,
+)
 from bot.slack.format import mention
 from bot.slack.users import is_approver
 
@@ -58,10 +63,13 @@ class ApprovalSlack:
             usage="/deploy ready ID",
             summary="announce your booking in the deploy channel for approval",
         )
-        app.action(READY_ACTION)(self.ready_button)
-        app.action(blocks.APPROVE_ACTION)(self.approve_button)
-        app.action(blocks.REQUEST_CHANGES_ACTION)(self.request_changes_button)
-        app.view(blocks.CHANGES_MODAL_CALLBACK)(self.submit_changes)
+        # Acknowledge on the request thread, work afterwards (docs/adr/0012).
+        app.action(READY_ACTION)(ack=acknowledge, lazy=[self.ready_button])
+        app.action(blocks.APPROVE_ACTION)(ack=acknowledge, lazy=[self.approve_button])
+        app.action(blocks.REQUEST_CHANGES_ACTION)(
+            ack=acknowledge, lazy=[self.request_changes_button]
+        )
+        app.view(blocks.CHANGES_MODAL_CALLBACK)(ack=self.check_changes, lazy=[self.submit_changes])
 
     # -- announcing ----------------------------------------------------------------------
 
@@ -71,13 +79,12 @@ class ApprovalSlack:
             return
         self._announce(ctx.client, ctx.args.split()[0], ctx.user_id, ctx.reply)
 
-    def ready_button(
-        self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
-    ) -> None:
-        ack()
+    def ready_button(self, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         tell = private(respond)
         short_id = body["actions"][0]["value"]
-        run_after_ack(lambda: self._announce(client, short_id, body["user"]["id"], tell), tell)
+        run_reporting_database_outage(
+            lambda: self._announce(client, short_id, body["user"]["id"], tell), tell
+        )
 
     def _announce(
         self, client: WebClient, short_id: str, user_id: str, tell: Callable[[str], None]
@@ -109,6 +116,7 @@ class ApprovalSlack:
 
     def _explain(
         self,
+        client: WebClient,
         verdict: Verdict,
         short_id: str,
         status: str,
@@ -123,15 +131,16 @@ class ApprovalSlack:
             )
         elif verdict is Verdict.NOT_AWAITING:
             tell(f"`{short_id}` is {status.replace('_', ' ')}: {not_awaiting}.")
+            # Someone clicked a button that should no longer be there: the update after
+            # an earlier decision may never have reached Slack (the process died, Slack
+            # failed). Bring the announcement back to the truth.
+            self.announcer.sync(client, short_id)
         elif verdict in REFUSALS:
             tell(REFUSALS[verdict])
 
-    def approve_button(
-        self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
-    ) -> None:
-        ack()
+    def approve_button(self, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         tell = private(respond)
-        run_after_ack(lambda: self._approve(body, client, tell), tell)
+        run_reporting_database_outage(lambda: self._approve(body, client, tell), tell)
 
     def _approve(
         self, body: dict[str, Any], client: WebClient, tell: Callable[[str], None]
@@ -161,6 +170,7 @@ class ApprovalSlack:
             )
         else:
             self._explain(
+                client,
                 verdict,
                 view.booking.short_id,
                 view.booking.status,
@@ -168,8 +178,7 @@ class ApprovalSlack:
                 tell,
             )
 
-    def request_changes_button(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
+    def request_changes_button(self, body: dict[str, Any], client: WebClient) -> None:
         message = body.get("message") or {}
         client.views_open(
             trigger_id=body["trigger_id"],
@@ -180,24 +189,30 @@ class ApprovalSlack:
             ),
         )
 
-    def submit_changes(
-        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
-    ) -> None:
-        reason = (view["state"]["values"]["reason"]["reason"].get("value") or "").strip()
-        if len(reason) < 3:
+    @staticmethod
+    def _reason(view: dict[str, Any]) -> str:
+        return str(view["state"]["values"]["reason"]["reason"].get("value") or "").strip()
+
+    def check_changes(self, ack: Ack, view: dict[str, Any]) -> None:
+        if len(self._reason(view)) < 3:
             ack(
                 response_action="errors",
                 errors={"reason": "Say what needs to change, e.g. PR #2 still reads the old field"},
             )
             return
         ack()
+
+    def submit_changes(self, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        reason = self._reason(view)
+        if len(reason) < 3:
+            return  # refused in the form by check_changes
         user_id = body["user"]["id"]
         metadata = json.loads(view.get("private_metadata") or "{}")
 
         def tell(text: str) -> None:
             _direct_message(client, user_id, text)
 
-        run_after_ack(
+        run_reporting_database_outage(
             lambda: self._request_changes(client, user_id, metadata["value"], reason, tell), tell
         )
 
@@ -231,6 +246,7 @@ class ApprovalSlack:
             )
         else:
             self._explain(
+                client,
                 verdict,
                 booking.short_id,
                 booking.status,

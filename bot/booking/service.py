@@ -37,7 +37,8 @@ def new_short_id() -> str:
 
 
 def normalize_short_id(text: str) -> str:
-    return text.strip().strip("`").upper()
+    # NUL can arrive in a button value; PostgreSQL refuses it even in a comparison.
+    return text.replace("\x00", "").strip().strip("`").upper()
 
 
 @dataclass(frozen=True)

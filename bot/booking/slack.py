@@ -33,7 +33,11 @@ from bot.booking.service import (
     Refused,
 )
 from bot.settings import Settings
-from bot.slack.commands import CommandContext, CommandRouter, run_after_ack
+from bot.slack.commands import (
+    CommandContext,
+    CommandRouter,
+    run_reporting_database_outage,
+)
 from bot.slack.users import user_timezone
 
 log = logging.getLogger(__name__)
@@ -65,7 +69,7 @@ class BookingSlack:
             summary="upcoming booked deploys, soonest first",
         )
         router.add("cancel", self.cancel, usage="/deploy cancel ID", summary="cancel your booking")
-        app.view(blocks.SCHEDULE_MODAL_CALLBACK)(self.submit_modal)
+        app.view(blocks.SCHEDULE_MODAL_CALLBACK)(ack=self.check_modal, lazy=[self.submit_modal])
 
     @property
     def defaults(self) -> ParseDefaults:
@@ -138,23 +142,32 @@ class BookingSlack:
 
     # -- the modal ----------------------------------------------------------------------
 
-    def submit_modal(
-        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
-    ) -> None:
-        user_id = body["user"]["id"]
+    def check_modal(self, ack: Ack, view: dict[str, Any]) -> None:
+        """The acknowledgement: field errors go back into the form; no database needed."""
         try:
-            request = self._request_from_modal(view["state"]["values"])
+            self._request_from_modal(view["state"]["values"])
         except _ModalErrors as exc:
             ack(response_action="errors", errors=exc.errors)
             return
         ack()
-        metadata = json.loads(view.get("private_metadata") or "{}")
+
+    def submit_modal(self, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        """The booking itself, after the modal has closed."""
+        user_id = body["user"]["id"]
 
         def tell(text: str, message_blocks: list[dict[str, Any]] | None = None) -> None:
             # A modal has no response URL: answer in the app's DM with the requester.
             client.chat_postMessage(channel=user_id, text=text, blocks=message_blocks)
 
-        run_after_ack(
+        try:
+            request = self._request_from_modal(view["state"]["values"])
+        except _ModalErrors as exc:
+            # Checked a moment ago when acknowledging; only the clock can have moved on
+            # (e.g. the start fell inside the lead time), so say what changed.
+            tell("Not booked: " + " ".join(exc.errors.values()))
+            return
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        run_reporting_database_outage(
             lambda: self._book(
                 request, client, user_id, metadata.get("channel_id"), f"view:{view['id']}", tell
             ),

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -30,7 +30,12 @@ from bot.freeze.service import (
     Unfrozen,
 )
 from bot.settings import Settings
-from bot.slack.commands import CommandContext, CommandRouter, run_reporting_database_outage
+from bot.slack.commands import (
+    CommandContext,
+    CommandRouter,
+    acknowledge,
+    run_reporting_database_outage,
+)
 from bot.slack.users import is_approver
 
 log = logging.getLogger(__name__)
@@ -66,7 +71,7 @@ class FreezeSlack:
             usage="/deploy status",
             summary=f"is {branch} frozen, by whom and why",
         )
-        app.action(blocks.UNFREEZE_ACTION)(self.click_unfreeze)
+        app.action(blocks.UNFREEZE_ACTION)(ack=acknowledge, lazy=[self.click_unfreeze])
 
     # -- entry points for other packages (the deploy lifecycle) ------------------------
 
@@ -145,10 +150,7 @@ class FreezeSlack:
     def unfreeze_command(self, ctx: CommandContext) -> None:
         self._unfreeze(ctx.client, ctx.user_id, ctx.reply, request_key=ctx.request_key)
 
-    def click_unfreeze(
-        self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
-    ) -> None:
-        ack()
+    def click_unfreeze(self, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         user_id = body["user"]["id"]
         action = (body.get("actions") or [{}])[0]
         try:

@@ -14,6 +14,7 @@ from bot.home import blocks
 from bot.home.blocks import ApproverStatus
 from bot.home.service import AlreadyShown, HomeService
 from bot.settings import Settings
+from bot.slack.commands import acknowledge
 from bot.slack.users import is_approver
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,8 @@ class HomeSlack:
         self.settings = settings
 
     def register(self, app: App) -> None:
-        app.event("app_home_opened")(self.home_opened)
+        # Drawn after the acknowledgement, like every other listener (docs/adr/0012).
+        app.event("app_home_opened")(ack=acknowledge, lazy=[self.home_opened])
 
     def home_opened(self, event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         # The same event fires for the Messages tab; only the Home tab is ours to draw.

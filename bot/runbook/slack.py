@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -17,7 +17,7 @@ from bot.freeze.slack import FreezeSlack
 from bot.runbook import blocks
 from bot.runbook.service import Checked, RunbookService
 from bot.settings import Settings
-from bot.slack.commands import run_after_ack
+from bot.slack.commands import acknowledge, run_reporting_database_outage
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class RunbookSlack:
         self.settings = settings
 
     def register(self, app: App) -> None:
-        app.action(blocks.STEP_ACTION)(self.click_step)
+        app.action(blocks.STEP_ACTION)(ack=acknowledge, lazy=[self.click_step])
 
     # -- lifecycle hooks ------------------------------------------------------------------
 
@@ -78,16 +78,12 @@ class RunbookSlack:
 
     # -- the step button --------------------------------------------------------------------
 
-    def click_step(
-        self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
-    ) -> None:
-        ack()
-
+    def click_step(self, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         def tell(text: str) -> None:
             respond(text=text, response_type="ephemeral", replace_original=False)
 
         short_id, step = blocks.parse_step_value(body["actions"][0]["value"])
-        run_after_ack(
+        run_reporting_database_outage(
             lambda: self._check_off(client, short_id, step, body["user"]["id"], tell), tell
         )
 

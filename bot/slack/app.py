@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from slack_bolt import App
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
@@ -20,6 +24,10 @@ from bot.plans.slack import PlanSlack
 from bot.runbook.slack import RunbookSlack
 from bot.slack.commands import CommandRouter
 
+# Threads for deferred Slack work per web worker; below the database pool's 15 connections
+# (SQLAlchemy's default 5 + 10 overflow), so work waits for a thread, not for a connection.
+LISTENER_THREADS = 10
+
 
 def build_web_client(container: Container) -> WebClient:
     settings = container.settings
@@ -36,10 +44,16 @@ def build_bolt_app(container: Container) -> App:
     app = App(
         client=build_web_client(container),
         signing_secret=settings.slack_signing_secret,
-        # Listeners run after the acknowledgement has been sent (Bolt's default for a
-        # long-running server); said explicitly because everything relies on it.
-        process_before_response=False,
+        # Every listener is an acknowledgement that runs on the request thread and touches
+        # neither the database nor Slack, plus lazy work that runs on the executor after
+        # the answer has gone (docs/adr/0012). So a slow or unreachable database can delay
+        # the work but never the acknowledgement, however many requests are stuck.
+        process_before_response=True,
+        listener_executor=ThreadPoolExecutor(
+            max_workers=LISTENER_THREADS, thread_name_prefix="slack-work"
+        ),
     )
+    app.error(_answer_malformed_requests)
     router = CommandRouter()
     plans = container.plans
 
@@ -59,3 +73,20 @@ def build_bolt_app(container: Container) -> App:
     HomeSlack(container.home, settings).register(app)
     router.register(app)
     return app
+
+
+log = logging.getLogger(__name__)
+
+# What reading a body that is not shaped as Slack's documented payloads raises.
+MALFORMED = (KeyError, IndexError, TypeError, AttributeError, ValueError)
+
+
+def _answer_malformed_requests(error: Exception, body: Any) -> BoltResponse | None:
+    """A listener's acknowledgement that trips over a payload Slack never sends (missing
+    fields, wrong types) answers 400 instead of 500; anything else stays a 500. Work after
+    the acknowledgement never reaches this (run_reporting_database_outage handles it)."""
+    if isinstance(error, MALFORMED):
+        log.warning("malformed Slack payload: %s: %s", type(error).__name__, error)
+        return BoltResponse(status=400, body="")
+    log.error("Slack listener failed", exc_info=error)
+    return None

@@ -1,16 +1,15 @@
 """The `/deploy` slash command: acknowledge at once, then route the subcommand to the
 domain package that registered it.
 
-Slack wants an answer within 3 seconds. Nothing before `ack()` touches the database or
-the Slack Web API; the subcommand runs after it and answers through the response URL.
+Slack wants an answer within 3 seconds. The acknowledgement runs on the request thread
+and touches neither the database nor the Slack Web API; the subcommand runs afterwards as
+a Bolt lazy listener and answers through the response URL (docs/adr/0012).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +20,22 @@ from slack_sdk import WebClient
 log = logging.getLogger(__name__)
 
 DB_DOWN_TEXT = (
-    ":warning: I can't reach my database right now, so nothing was changed. "
-    "Please try again in a minute."
+    ":warning: My database isn't answering right now (it is down or too busy), so I "
+    "couldn't do that. Please try again in a minute."
+)
+ERROR_TEXT = (
+    ":warning: Something went wrong on my side and I couldn't finish that. Please try "
+    "again in a minute; if it keeps happening, tell whoever runs deploybot."
+)
+
+# What a database that is down, restarting, unreachable or too slow looks like from here:
+# refused or timed-out connections, statements cancelled by statement_timeout or lock
+# waits (OperationalError), connections that died under us (InterfaceError, or any DBAPI
+# error flagged as a disconnect), and a pool with no free connection (TimeoutError).
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.TimeoutError,
 )
 
 
@@ -69,16 +82,28 @@ class CommandRouter:
         lines += ["• `/deploy help`: this message"]
         return "\n".join(lines)
 
-    def handle(self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        text = (body.get("text") or "").strip()
+    def _parse(self, body: dict[str, Any]) -> tuple[str, str, Subcommand | None]:
+        # PostgreSQL cannot store or even compare text holding NUL; nobody means one.
+        text = str(body.get("text") or "").replace("\x00", "").strip()
         name, _, args = text.partition(" ")
         name = name.lower()
-        subcommand = self._subcommands.get(name)
+        return name, args, self._subcommands.get(name)
+
+    def acknowledge(self, ack: Ack, body: dict[str, Any]) -> None:
+        """Runs on the request thread: answers help and unknown subcommands at once, and
+        acknowledges the rest without touching the database or Slack."""
+        name, _, subcommand = self._parse(body)
         if subcommand is None:
             prefix = "" if name in {"", "help"} else f"I don't know `/deploy {name}`.\n\n"
             ack(response_type="ephemeral", text=prefix + self.usage())
             return
         ack()
+
+    def handle(self, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        """The subcommand's work, after the acknowledgement has gone."""
+        _, args, subcommand = self._parse(body)
+        if subcommand is None:
+            return
         context = CommandContext(
             user_id=body["user_id"],
             channel_id=body.get("channel_id"),
@@ -87,49 +112,40 @@ class CommandRouter:
             respond=respond,
             client=client,
         )
-        run_after_ack(lambda: subcommand.handler(context), context.reply)
+        run_reporting_database_outage(lambda: subcommand.handler(context), context.reply)
 
     def register(self, app: App) -> None:
-        app.command("/deploy")(self.handle)
+        app.command("/deploy")(ack=self.acknowledge, lazy=[self.handle])
 
 
-# Bolt runs every listener, ack() included, on its own pool of five threads per app, and
-# the request thread waits for that ack(). Work left on that pool after ack() therefore
-# delays the acknowledgements of the requests queued behind it (see docs/performance.md),
-# so listeners hand it to this pool instead. Sized like the database pool (5 + 10
-# overflow) so the work rarely waits for a connection; created lazily, so each gunicorn
-# worker gets its own after the fork.
-AFTER_ACK_THREADS = 16
-_after_ack_pool: ThreadPoolExecutor | None = None
-_after_ack_lock = threading.Lock()
+def acknowledge(ack: Ack) -> None:
+    """The acknowledgement of a listener whose whole work runs lazily (docs/adr/0012)."""
+    ack()
 
 
-def _pool() -> ThreadPoolExecutor:
-    global _after_ack_pool
-    with _after_ack_lock:
-        if _after_ack_pool is None:
-            _after_ack_pool = ThreadPoolExecutor(AFTER_ACK_THREADS, thread_name_prefix="after-ack")
-        return _after_ack_pool
-
-
-def run_after_ack(work: Callable[[], None], tell: Callable[[str], None]) -> None:
-    """Run the work that follows an ack() off Bolt's listener threads, reporting a database
-    outage with `tell` (see run_reporting_database_outage) and logging anything else."""
-
-    def job() -> None:
-        try:
-            run_reporting_database_outage(work, tell)
-        except Exception:
-            log.exception("error in work after acknowledging a Slack request")
-
-    _pool().submit(job)
+def is_database_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
 
 
 def run_reporting_database_outage(work: Callable[[], None], tell: Callable[[str], None]) -> None:
-    """Run work that happens after the acknowledgement; if the database is down, say so
-    instead of failing silently (the acknowledgement has already gone)."""
+    """Run work that happens after the acknowledgement, and never fail silently (the
+    acknowledgement has already gone): a database that is down or too slow gets the
+    "try again" answer, anything else a short apology. Both are logged."""
     try:
         work()
-    except sa.exc.OperationalError:
-        log.exception("database unavailable while handling a Slack request")
-        tell(DB_DOWN_TEXT)
+    except Exception as exc:
+        if is_database_unavailable(exc):
+            log.exception("database unavailable while handling a Slack request")
+            _tell_safely(tell, DB_DOWN_TEXT)
+        else:
+            log.exception("unexpected error while handling a Slack request")
+            _tell_safely(tell, ERROR_TEXT)
+
+
+def _tell_safely(tell: Callable[[str], None], text: str) -> None:
+    try:
+        tell(text)
+    except Exception:
+        log.exception("could not tell the user what went wrong")

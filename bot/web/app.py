@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import sqlalchemy as sa
 from flask import Flask, Response, abort, jsonify, request
 from slack_bolt.adapter.flask import SlackRequestHandler
@@ -10,6 +12,8 @@ from bot.container import Container
 from bot.freeze.web import register_freeze_routes
 from bot.review_apps import web as review_apps_web
 from bot.slack.app import build_bolt_app
+
+log = logging.getLogger(__name__)
 
 
 def create_web_app(container: Container) -> Flask:
@@ -22,7 +26,13 @@ def create_web_app(container: Container) -> Flask:
         def slack_events() -> Response:
             # Bolt verifies the signature and the 5-minute timestamp window before any
             # listener runs; a forged or replayed request gets a 401 and changes nothing.
-            return slack_handler.handle(request)
+            try:
+                return slack_handler.handle(request)
+            except Exception as exc:
+                # Bolt reads the body before anything else and trips over some that Slack
+                # never sends (e.g. `payload=null`). That is the sender's fault, not ours.
+                log.warning("unreadable Slack request: %s: %s", type(exc).__name__, exc)
+                return Response("invalid request", status=400, mimetype="text/plain")
 
     else:
         # Review-apps-only deployment (SLACK_WEBHOOK_RA, no bot token): there is no

@@ -166,8 +166,9 @@ def test_simultaneous_approvals_double_clicks_and_retries_count_each_person_once
         latest = fake_slack.message(DEPLOY_CHANNEL, posted.response["ts"])
         assert latest is not None
         assert "Approved" in str(latest["blocks"])
-        # One update per counted decision (plus convergence re-renders only under races).
-        assert 2 <= len(updates_of(fake_slack, posted.response["ts"])) <= 4
+        # One update per counted decision, plus convergence re-renders under races and
+        # one per click that came too late (it re-syncs a possibly stale message).
+        assert 2 <= len(updates_of(fake_slack, posted.response["ts"])) <= 6
 
 
 def test_a_slack_retry_of_an_approval_counts_once(
