@@ -34,11 +34,44 @@ class GrowthQuery:
     run: Callable[[Container], object]
 
 
+def _due_reminders(container: Container) -> object:
+    """The clock's due-reminder query, as `deploybot clock` runs it every tick."""
+    from slack_sdk import WebClient
+
+    from bot.reminders.clock import BookingClock
+
+    clock = BookingClock(
+        container.database,
+        WebClient(),  # never called: only the query runs
+        container.announcer,
+        channel=None,
+        required_approvals=1,
+        max_duration=timedelta(minutes=container.settings.max_duration_minutes),
+        expire_after=timedelta(hours=container.settings.expire_after_hours),
+    )
+    return clock.candidates(datetime.now(UTC))
+
+
 GROWTH_QUERIES: list[GrowthQuery] = [
     GrowthQuery(
         "upcoming",
         "`/deploy list`: `BookingService.upcoming()`",
         lambda container: container.bookings.upcoming(),
+    ),
+    GrowthQuery(
+        "app-home",
+        "App Home tab: `HomeService.home()` for one user",
+        lambda container: container.home.home("U0BENCHR00"),
+    ),
+    GrowthQuery(
+        "due-reminders",
+        "the clock's due-reminder query: `BookingClock.candidates()`",
+        _due_reminders,
+    ),
+    GrowthQuery(
+        "history",
+        "`/deploy history` of an old booking: its audit entries",
+        lambda container: container.deploys.history(_short_id(1)),
     ),
 ]
 

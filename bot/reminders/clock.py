@@ -57,7 +57,7 @@ class BookingClock:
         self.max_duration = max_duration
         self.expire_after = expire_after
 
-    def _candidates(self, now: datetime) -> list[Booking]:
+    def candidates(self, now: datetime) -> list[Booking]:
         """Bookings that may have a reminder due: not started, slot within the horizon
         ahead or (for the slot-passed notice) not over yet. Uses ix_booking_status_starts_at."""
         with self.database.transaction() as session:
@@ -75,7 +75,7 @@ class BookingClock:
 
     def send_reminders(self, now: datetime) -> int:
         due: list[Due] = []
-        for booking in self._candidates(now):
+        for booking in self.candidates(now):
             facts = BookingFacts(
                 booking.id,
                 Status(booking.status),
