@@ -90,6 +90,34 @@ def process_tree(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time used so far by `pid` and its descendants."""
+    ticks = 0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited while we looked
+        # After the command name: state is field 0, utime 11 and stime 12.
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def role(pid: int, master: int) -> str:
+    """What a process in the gunicorn tree is, from its command line."""
+    if pid == master:
+        return "master"
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return "gone"
+    if b"resource_tracker" in cmdline:
+        return "resource tracker"
+    if b"multiprocessing.spawn" in cmdline:
+        return "work"
+    return "worker"
+
+
 def _status_kib(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -118,7 +146,7 @@ def memory(pid: int) -> dict[str, Any]:
             processes.append(
                 {
                     "pid": member,
-                    "role": "master" if member == pid else "worker",
+                    "role": role(member, pid),
                     "rss_mib": round(_status_kib(member, "VmRSS") / 1024, 1),
                     "pss_mib": round(_pss_kib(member) / 1024, 1),
                 }

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     port: Annotated[int, Field(ge=1, le=65535)] = 3000
     web_concurrency: PositiveInt = 2
     log_level: str = "INFO"
+    # Processes that do the work behind Slack's acknowledgements, beside the web workers
+    # (docs/adr/0013); 0 does it on threads inside the web workers instead. They run at
+    # this `nice` value (19 is the lowest priority), so acknowledgements get the CPU first.
+    work_processes: Annotated[int, Field(ge=0, le=16)] = 1
+    work_nice: Annotated[int, Field(ge=0, le=19)] = 19
 
     # Channels
     deploy_channel: str | None = None

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.lazy_listener import LazyListenerRunner
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
@@ -39,11 +40,22 @@ def build_web_client(container: Container) -> WebClient:
     return client
 
 
-def build_bolt_app(container: Container) -> App:
+def build_bolt_app(
+    container: Container,
+    *,
+    lazy_runner: LazyListenerRunner | None = None,
+    verify_requests: bool = True,
+) -> App:
+    """The bot's Bolt app. A web worker passes `lazy_runner` to hand the work after
+    each acknowledgement to the work processes (docs/adr/0013); a work process builds it
+    with `verify_requests=False`, since it only dispatches requests its web workers have
+    already verified and passed on through a local queue (their signatures' five-minute
+    window may have passed by the time a backlog is worked off)."""
     settings = container.settings
     app = App(
         client=build_web_client(container),
         signing_secret=settings.slack_signing_secret,
+        request_verification_enabled=verify_requests,
         # Every listener is an acknowledgement that runs on the request thread and touches
         # neither the database nor Slack, plus lazy work that runs on the executor after
         # the answer has gone (docs/adr/0012). So a slow or unreachable database can delay
@@ -53,6 +65,9 @@ def build_bolt_app(container: Container) -> App:
             max_workers=LISTENER_THREADS, thread_name_prefix="slack-work"
         ),
     )
+    if lazy_runner is not None:
+        # Bolt's documented way to run lazy listeners elsewhere (its AWS Lambda adapter).
+        app.listener_runner.lazy_listener_runner = lazy_runner
     app.error(_answer_malformed_requests)
     router = CommandRouter()
     plans = container.plans

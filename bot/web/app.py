@@ -12,15 +12,20 @@ from bot.container import Container
 from bot.freeze.web import register_freeze_routes
 from bot.review_apps import web as review_apps_web
 from bot.slack.app import build_bolt_app
+from bot.slack.work_processes import QueuedLazyListenerRunner, WorkQueue
 
 log = logging.getLogger(__name__)
 
 
-def create_web_app(container: Container) -> Flask:
+def create_web_app(container: Container, work_queue: WorkQueue | None = None) -> Flask:
+    """The Flask app of one web worker. With `work_queue`, the work after each Slack
+    acknowledgement goes to the work processes (docs/adr/0013); without, it runs on
+    threads in this process."""
     web = Flask("deploybot")
 
     if container.settings.slack_bot_token:
-        slack_handler = SlackRequestHandler(build_bolt_app(container))
+        runner = QueuedLazyListenerRunner(work_queue) if work_queue is not None else None
+        slack_handler = SlackRequestHandler(build_bolt_app(container, lazy_runner=runner))
 
         @web.post("/slack/events")
         def slack_events() -> Response:

@@ -53,9 +53,21 @@ def serve_http(settings: Settings, port: int) -> None:
     # Imported here, in the master before it forks, so the workers share these modules'
     # memory; importing them at the top would make the baseline pay for them too.
     from bot.container import build_container
+    from bot.slack.work_processes import WorkProcesses
     from bot.web.app import create_web_app
 
-    def factory() -> Flask:
-        return create_web_app(build_container(settings))
+    options = gunicorn_options(settings, port)
+    work: WorkProcesses | None = None
+    if settings.work_processes and settings.slack_bot_token:
+        # Started before gunicorn forks its web workers, so that they inherit the queue
+        # (docs/adr/0013); stopped after they have exited, so that nothing is added to
+        # the queue while it is being worked off.
+        work = WorkProcesses(settings)
+        work.start()
+        stop_timeout = float(options["graceful_timeout"])
+        options["on_exit"] = lambda _server: work.stop(timeout=stop_timeout)
 
-    GunicornApp(factory, gunicorn_options(settings, port)).run()
+    def factory() -> Flask:
+        return create_web_app(build_container(settings), work.queue if work else None)
+
+    GunicornApp(factory, options).run()
