@@ -49,7 +49,7 @@ def build_bolt_app(
     """The bot's Bolt app. A web worker passes `lazy_runner` to hand the work after
     each acknowledgement to the work processes (docs/adr/0013); a work process builds it
     with `verify_requests=False`, since it only dispatches requests its web workers have
-    already verified and passed on through a local queue (their signatures' five-minute
+    already verified and passed on through a local socket (their signatures' five-minute
     window may have passed by the time a backlog is worked off)."""
     settings = container.settings
     app = App(

@@ -11,28 +11,34 @@ Lambda adapter does the same): the request's raw body and headers are passed on 
 `x-slack-bolt-lazy-only` and the lazy function's name, and the work process's copy of the
 Bolt app dispatches them, running just that function.
 
-Processes (all under the gunicorn master, which starts the work processes before it
-forks its web workers, so every web worker inherits the one queue):
+Processes (all under the gunicorn master, which makes the channel and starts the work
+processes before it forks its web workers, so that every web worker inherits the channel):
 
-    gunicorn master -+- web workers (WEB_CONCURRENCY)   --put--> queue
-                     +- work processes (WORK_PROCESSES) <--get--'
+    gunicorn master -+- web workers (WEB_CONCURRENCY)   --send--> channel
+                     +- work processes (WORK_PROCESSES) <--recv--'
+
+The channel is a Unix SOCK_SEQPACKET socket pair, not a multiprocessing.Queue: the kernel
+delivers each message whole to exactly one reader, so neither side takes a lock that a
+process killed at the wrong moment could leave held (a Queue's reader lock is held by
+every idle reader, and a killed one stops the work of all the others for good).
 """
 
 from __future__ import annotations
 
+import atexit
+import collections
+import json
 import logging
 import multiprocessing
-import multiprocessing.queues
 import os
-import queue
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
-from typing import TYPE_CHECKING
 
 from slack_bolt import App, BoltRequest
 from slack_bolt.lazy_listener import LazyListenerRunner
@@ -43,39 +49,88 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 # (lazy function name, raw body, query, headers): what a work process needs to rebuild
-# the request. Plain strings and lists, so it pickles cheaply.
+# the request, as JSON.
 WorkItem = tuple[str, str, dict[str, Sequence[str]], dict[str, Sequence[str]]]
-if TYPE_CHECKING:
-    WorkQueue = multiprocessing.queues.Queue[WorkItem | None]
-else:  # not subscriptable at run time
-    WorkQueue = multiprocessing.queues.Queue
-# Put on the queue once per work process to tell it to finish and exit.
-STOP = None
+# Sent once per work process to tell it to finish and exit.
+STOP = b"null"
+# The largest message; Slack's request bodies are far smaller. The send buffer must hold
+# a whole message, so it is set to the same.
+MAX_MESSAGE_BYTES = 1024 * 1024
 
 # A work process that dies is replaced after this pause, so one that cannot start (Slack
 # unreachable for its auth.test, say) retries every few seconds instead of spinning.
 RESTART_DELAY_SECONDS = 2.0
 # How often an idle work process checks that the server that started it still exists.
 PARENT_CHECK_SECONDS = 1.0
+# How long a stopping web worker waits to hand on the work it has acknowledged.
+FLUSH_SECONDS = 5.0
+
+
+def make_channel() -> tuple[socket.socket, socket.socket]:
+    """(reading end, writing end) of the channel from web workers to work processes."""
+    reader, writer = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    writer.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, MAX_MESSAGE_BYTES)
+    reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, MAX_MESSAGE_BYTES)
+    return reader, writer
+
+
+class ChannelSender:
+    """Sends messages on the channel from a thread of its own, so that the caller never
+    waits for a work process to take them (a busy one leaves them in the socket buffer,
+    then here). Started in the web worker, after gunicorn's fork."""
+
+    def __init__(self, writer: socket.socket) -> None:
+        self._writer = writer
+        self._pending: collections.deque[bytes] = collections.deque()
+        self._ready = threading.Condition()
+        self._thread = threading.Thread(target=self._send_forever, name="work-send", daemon=True)
+        self._thread.start()
+        atexit.register(self.flush, FLUSH_SECONDS)
+
+    def send(self, message: bytes) -> None:
+        with self._ready:
+            self._pending.append(message)
+            self._ready.notify_all()
+
+    def flush(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds until everything given to send() has been sent."""
+        deadline = time.monotonic() + timeout
+        with self._ready:
+            while self._pending and time.monotonic() < deadline:
+                self._ready.wait(0.05)
+
+    def _send_forever(self) -> None:
+        while True:
+            with self._ready:
+                while not self._pending:
+                    self._ready.wait()
+                message = self._pending[0]
+            try:
+                self._writer.sendall(message)
+            except OSError:
+                log.exception("could not hand work to the work processes; it is lost")
+            with self._ready:
+                self._pending.popleft()
+                self._ready.notify_all()
 
 
 class QueuedLazyListenerRunner(LazyListenerRunner):
     """Bolt's lazy-listener runner for web workers: instead of running the work on a
-    thread, put the request on the work queue. `multiprocessing.Queue.put` only appends
-    to a buffer (a feeder thread writes it to the pipe), so the acknowledgement, which
-    Bolt sends after this returns, never waits on a work process."""
+    thread, send the request to the work processes. Sending only appends to a buffer, so
+    the acknowledgement, which Bolt answers after this returns, never waits."""
 
-    def __init__(self, work_queue: WorkQueue) -> None:
+    def __init__(self, writer: socket.socket) -> None:
         self.logger = log
-        self._queue = work_queue
+        self._sender = ChannelSender(writer)
 
     def start(self, function: Callable[..., None], request: BoltRequest) -> None:
         name = request.lazy_function_name or get_name_for_callable(function)
-        self._queue.put((name, request.raw_body, dict(request.query), dict(request.headers)))
+        item = (name, request.raw_body, dict(request.query), dict(request.headers))
+        self._sender.send(json.dumps(item).encode())
 
 
 def dispatch_work(app: App, item: WorkItem) -> None:
-    """Run one lazy listener from the queue through the work process's Bolt app."""
+    """Run one lazy listener through the work process's Bolt app."""
     name, raw_body, query, headers = item
     headers = {
         **headers,
@@ -100,32 +155,26 @@ class WorkProcesses:
         # "spawn": a work process starts from a fresh interpreter, so it inherits none of
         # the master's sockets, signal handlers, locks or database connections.
         self._context = multiprocessing.get_context("spawn")
-        self.queue: WorkQueue = self._context.Queue()
+        self._reader, self.writer = make_channel()
         self._processes: list[BaseProcess] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._supervisor: threading.Thread | None = None
-
-    @property
-    def pids(self) -> list[int | None]:
-        return [process.pid for process in self._processes]
 
     def start(self) -> None:
         with self._lock:
             self._processes = [self._spawn() for _ in range(self._settings.work_processes)]
-        self._supervisor = threading.Thread(
-            target=self._supervise, name="work-supervisor", daemon=True
-        )
-        self._supervisor.start()
+        threading.Thread(target=self._supervise, name="work-supervisor", daemon=True).start()
 
     def stop(self, timeout: float) -> None:
-        """Ask each work process to finish what is queued and exit; wait up to `timeout`
+        """Ask each work process to finish what is waiting and exit; wait up to `timeout`
         seconds, then terminate what is left."""
         self._stopping.set()
         with self._lock:
             processes = list(self._processes)
+        # Messages are taken in order, so each process reaches a STOP only after the
+        # channel's earlier work has been taken.
         for _ in processes:
-            self.queue.put(STOP)
+            self.writer.sendall(STOP)
         deadline = time.monotonic() + timeout
         for process in processes:
             process.join(max(0.0, deadline - time.monotonic()))
@@ -133,12 +182,11 @@ class WorkProcesses:
                 log.warning("work process %s still busy at shutdown; terminating it", process.pid)
                 process.terminate()
                 process.join(1.0)
-        self.queue.close()
 
     def _spawn(self) -> BaseProcess:
         process = self._context.Process(
             target=run_work_process,
-            args=(self._settings, self.queue, os.getpid()),
+            args=(self._settings, self._reader, os.getpid()),
             name="deploybot-work",
         )
         process.start()
@@ -153,8 +201,8 @@ class WorkProcesses:
             for index, process in enumerate(list(self._processes)):
                 if process.is_alive() or self._stopping.is_set():
                     continue
-                # Work it had taken from the queue is lost (ADR 0013); what is still on
-                # the queue waits for the replacement.
+                # The work it had taken is lost (ADR 0013); what is still in the channel
+                # waits for the other work processes or the replacement.
                 log.error(
                     "work process %s exited (code %s); starting another in %.0f s",
                     process.pid,
@@ -167,9 +215,9 @@ class WorkProcesses:
                     self._processes[index] = self._spawn()
 
 
-def run_work_process(settings: Settings, work_queue: WorkQueue, parent_pid: int) -> None:
-    """The body of a work process: build the bot, then run queued work on a thread pool
-    until told to stop or until the server that started it is gone."""
+def run_work_process(settings: Settings, reader: socket.socket, parent_pid: int) -> None:
+    """The body of a work process: build the bot, then run the work it receives on a
+    thread pool until told to stop or until the server that started it is gone."""
     # Imported here, not at the top: bot.slack.app imports this module.
     from bot.container import build_container
     from bot.logs import configure_logging
@@ -183,17 +231,20 @@ def run_work_process(settings: Settings, work_queue: WorkQueue, parent_pid: int)
     configure_logging(settings.log_level)
 
     app = build_bolt_app(build_container(settings), verify_requests=False)
+    log.info("work process %s ready", os.getpid())
+    reader.settimeout(PARENT_CHECK_SECONDS)
     with ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="slack-work") as pool:
         while True:
             try:
-                item = work_queue.get(timeout=PARENT_CHECK_SECONDS)
-            except queue.Empty:
+                message = reader.recv(MAX_MESSAGE_BYTES)
+            except TimeoutError:
                 if os.getppid() != parent_pid:
                     log.warning("the server that started this work process is gone; exiting")
                     break
                 continue
-            if item is STOP:
+            if message == STOP:
                 break
-            pool.submit(dispatch_work, app, item)
+            name, raw_body, query, headers = json.loads(message)
+            pool.submit(dispatch_work, app, (name, raw_body, query, headers))
     # Leaving the `with` waited for the work in progress.
     log.info("work process %s finished", os.getpid())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 
 import sqlalchemy as sa
 from flask import Flask, Response, abort, jsonify, request
@@ -12,19 +13,19 @@ from bot.container import Container
 from bot.freeze.web import register_freeze_routes
 from bot.review_apps import web as review_apps_web
 from bot.slack.app import build_bolt_app
-from bot.slack.work_processes import QueuedLazyListenerRunner, WorkQueue
+from bot.slack.work_processes import QueuedLazyListenerRunner
 
 log = logging.getLogger(__name__)
 
 
-def create_web_app(container: Container, work_queue: WorkQueue | None = None) -> Flask:
-    """The Flask app of one web worker. With `work_queue`, the work after each Slack
+def create_web_app(container: Container, work_channel: socket.socket | None = None) -> Flask:
+    """The Flask app of one web worker. With `work_channel`, the work after each Slack
     acknowledgement goes to the work processes (docs/adr/0013); without, it runs on
     threads in this process."""
     web = Flask("deploybot")
 
     if container.settings.slack_bot_token:
-        runner = QueuedLazyListenerRunner(work_queue) if work_queue is not None else None
+        runner = QueuedLazyListenerRunner(work_channel) if work_channel is not None else None
         slack_handler = SlackRequestHandler(build_bolt_app(container, lazy_runner=runner))
 
         @web.post("/slack/events")

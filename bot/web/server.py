@@ -59,15 +59,15 @@ def serve_http(settings: Settings, port: int) -> None:
     options = gunicorn_options(settings, port)
     work: WorkProcesses | None = None
     if settings.work_processes and settings.slack_bot_token:
-        # Started before gunicorn forks its web workers, so that they inherit the queue
+        # Started before gunicorn forks its web workers, so that they inherit its channel
         # (docs/adr/0013); stopped after they have exited, so that nothing is added to
-        # the queue while it is being worked off.
+        # the channel while it is being worked off.
         work = WorkProcesses(settings)
         work.start()
         stop_timeout = float(options["graceful_timeout"])
         options["on_exit"] = lambda _server: work.stop(timeout=stop_timeout)
 
     def factory() -> Flask:
-        return create_web_app(build_container(settings), work.queue if work else None)
+        return create_web_app(build_container(settings), work.writer if work else None)
 
     GunicornApp(factory, options).run()

@@ -1,0 +1,166 @@
+"""The work behind acknowledgements runs in work processes beside the web workers
+(docs/adr/0013): at the lowest CPU priority, never in the acknowledgement's way, replaced
+when one dies, and finished before the server stops."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from faults.common import assert_acknowledged, row_counts
+from helpers import reply_to
+from sqlalchemy.engine import Engine
+
+from support.fake_slack import FakeSlack
+from support.server import BotProcess
+from support.slack_requests import SignedClient
+
+StartBot = Callable[..., BotProcess]
+PR = "https://github.com/mozilla/foundation.mozilla.org/pull/123"
+
+
+def schedule(days_ahead: int, at: str = "14:00") -> str:
+    day = (datetime.now(UTC) + timedelta(days=days_ahead)).date().isoformat()
+    return f"schedule {PR} {day} {at} for 30m"
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`, found through /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def work_processes(bot: BotProcess) -> list[int]:
+    """The bot's work processes: started by multiprocessing's spawn (which is also how the
+    resource tracker starts, but through another entry point)."""
+    found = []
+    for pid in descendants(bot.pid or 0):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in cmdline:
+            found.append(pid)
+    return found
+
+
+def wait_for_work_processes(bot: BotProcess, count: int, timeout: float = 20.0) -> list[int]:
+    """The pids of `count` work processes, once each has said it is ready."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = work_processes(bot)
+        log = bot.log_text()
+        if len(pids) == count and all(f"work process {pid} ready" in log for pid in pids):
+            return pids
+        time.sleep(0.1)
+    raise AssertionError(f"expected {count} ready work processes:\n{bot.log_tail()}")
+
+
+@contextmanager
+def paused(pid: int) -> Iterator[None]:
+    """SIGSTOP a process for the duration, and always let it go again."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+@pytest.fixture
+def signed(fake_slack: FakeSlack) -> Iterator[Callable[[BotProcess], SignedClient]]:
+    clients: list[SignedClient] = []
+
+    def _for(bot: BotProcess) -> SignedClient:
+        client = SignedClient.for_bot(bot, fake_slack)
+        clients.append(client.__enter__())
+        return clients[-1]
+
+    yield _for
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def test_acknowledgements_do_not_wait_for_the_work_process_which_runs_at_the_lowest_priority(
+    start_bot: StartBot, fake_slack: FakeSlack, signed: Callable[[BotProcess], SignedClient]
+) -> None:
+    bot = start_bot(WORK_PROCESSES="2")
+    pids = wait_for_work_processes(bot, 2)
+    assert all(os.getpriority(os.PRIO_PROCESS, pid) == 19 for pid in pids)
+    slack = signed(bot)
+    with paused(pids[0]), paused(pids[1]):
+        sent = slack.command("list")
+        # Acknowledged while nothing can do the work...
+        assert_acknowledged(sent)
+        time.sleep(1.0)
+        assert fake_slack.calls("response_url") == []
+    # ...which is done once a work process runs again.
+    assert "No deploys are booked" in reply_to(fake_slack, sent)
+
+
+def test_a_killed_work_process_is_replaced_and_the_queued_work_is_kept(
+    start_bot: StartBot, fake_slack: FakeSlack, signed: Callable[[BotProcess], SignedClient]
+) -> None:
+    bot = start_bot()
+    [first] = wait_for_work_processes(bot, 1)
+    os.kill(first, signal.SIGKILL)
+    slack = signed(bot)
+    # Sent while no work process exists: the work waits on the queue for the replacement.
+    sent = slack.command(schedule(2))
+    assert_acknowledged(sent)
+    assert "Booked" in reply_to(fake_slack, sent)
+    [second] = wait_for_work_processes(bot, 1)
+    assert second != first
+    assert f"work process {first} exited (code -9)" in bot.log_text()
+
+
+def test_stopping_the_server_finishes_the_work_already_acknowledged(
+    start_bot: StartBot,
+    fake_slack: FakeSlack,
+    signed: Callable[[BotProcess], SignedClient],
+    db_engine: Engine,
+) -> None:
+    bot = start_bot()
+    [work] = wait_for_work_processes(bot, 1)
+    slack = signed(bot)
+    with paused(work):
+        sent = [slack.command(schedule(days)) for days in range(2, 6)]
+        for one in sent:
+            assert_acknowledged(one)
+        # Heroku's restart: SIGTERM to the server; the web workers stop, then the work
+        # queued behind their acknowledgements is done before the process exits.
+        os.kill(bot.pid or 0, signal.SIGTERM)
+    assert bot.wait_exit(timeout=30) == 0
+    for one in sent:
+        assert "Booked" in reply_to(fake_slack, one)
+    assert row_counts(db_engine)["booking"] == len(sent)
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{work}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{work}").exists(), "the work process outlived the server"
+
+
+def test_with_no_work_processes_the_web_workers_do_the_work(
+    start_bot: StartBot, fake_slack: FakeSlack, signed: Callable[[BotProcess], SignedClient]
+) -> None:
+    bot = start_bot(WORK_PROCESSES="0")
+    sent = signed(bot).command(schedule(3, at="10:00"))
+    assert "Booked" in reply_to(fake_slack, sent)
+    assert work_processes(bot) == []
