@@ -177,11 +177,9 @@ class WorkProcesses:
             self.writer.sendall(STOP)
         deadline = time.monotonic() + timeout
         for process in processes:
-            process.join(max(0.0, deadline - time.monotonic()))
-            if process.is_alive():
+            if not wait([process.sentinel], max(0.0, deadline - time.monotonic())):
                 log.warning("work process %s still busy at shutdown; terminating it", process.pid)
                 process.terminate()
-                process.join(1.0)
 
     def _spawn(self) -> BaseProcess:
         process = self._context.Process(
@@ -194,19 +192,22 @@ class WorkProcesses:
         return process
 
     def _supervise(self) -> None:
+        # A process's sentinel is ready once it has exited. Not `is_alive()`: gunicorn's
+        # SIGCHLD handler reaps every child of the master, these too, and a process
+        # reaped by someone else looks alive to multiprocessing for ever.
         while not self._stopping.is_set():
             with self._lock:
-                sentinels = [process.sentinel for process in self._processes]
-            wait(sentinels, timeout=PARENT_CHECK_SECONDS)
-            for index, process in enumerate(list(self._processes)):
-                if process.is_alive() or self._stopping.is_set():
-                    continue
+                sentinels = {process.sentinel: i for i, process in enumerate(self._processes)}
+            for sentinel in wait(list(sentinels), timeout=PARENT_CHECK_SECONDS):
+                if self._stopping.is_set():
+                    return
+                index = sentinels[sentinel]  # type: ignore[index]
+                process = self._processes[index]
                 # The work it had taken is lost (ADR 0013); what is still in the channel
                 # waits for the other work processes or the replacement.
                 log.error(
-                    "work process %s exited (code %s); starting another in %.0f s",
+                    "work process %s exited; starting another in %.0f s",
                     process.pid,
-                    process.exitcode,
                     RESTART_DELAY_SECONDS,
                 )
                 if self._stopping.wait(RESTART_DELAY_SECONDS):
