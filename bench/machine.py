@@ -11,7 +11,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.paths import REPO_ROOT
+from bench.paths import REPO_ROOT, use_test_support
+
+use_test_support()
+from support.processes import is_work_process, process_tree  # noqa: E402
 
 
 def _meminfo_kib(field: str) -> int | None:
@@ -69,27 +72,6 @@ def facts(postgres_version: str) -> dict[str, Any]:
     }
 
 
-def process_tree(pid: int) -> list[int]:
-    """`pid` and all its descendants (gunicorn's master and its workers)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name may contain spaces and parentheses; ppid follows the last ')'.
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(children.get(current, []))
-    return found
-
-
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time used so far by `pid` and its descendants."""
     ticks = 0
@@ -104,18 +86,16 @@ def cpu_seconds(pid: int) -> float:
 
 
 def role(pid: int, master: int) -> str:
-    """What a process in the gunicorn tree is, from its command line."""
+    """What a process in the gunicorn tree is."""
     if pid == master:
         return "master"
+    if is_work_process(pid):
+        return "work"
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return "gone"
-    if b"resource_tracker" in cmdline:
-        return "resource tracker"
-    if b"multiprocessing.spawn" in cmdline:
-        return "work"
-    return "worker"
+    return "resource tracker" if b"resource_tracker" in cmdline else "worker"
 
 
 def _status_kib(pid: int, field: str) -> int:

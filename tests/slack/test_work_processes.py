@@ -12,12 +12,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from faults.common import assert_acknowledged, row_counts
 from helpers import reply_to
 from sqlalchemy.engine import Engine
 
 from support.fake_slack import FakeSlack
+from support.processes import work_processes
 from support.server import BotProcess
 from support.slack_requests import SignedClient
 
@@ -30,43 +30,11 @@ def schedule(days_ahead: int, at: str = "14:00") -> str:
     return f"schedule {PR} {day} {at} for 30m"
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid`, found through /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
-    found, todo = [], list(children.get(pid, []))
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(children.get(current, []))
-    return found
-
-
-def work_processes(bot: BotProcess) -> list[int]:
-    """The bot's work processes: started by multiprocessing's spawn (which is also how the
-    resource tracker starts, but through another entry point)."""
-    found = []
-    for pid in descendants(bot.pid or 0):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"spawn_main" in cmdline:
-            found.append(pid)
-    return found
-
-
 def wait_for_work_processes(bot: BotProcess, count: int, timeout: float = 20.0) -> list[int]:
     """The pids of `count` work processes, once each has said it is ready."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pids = work_processes(bot)
+        pids = work_processes(bot.pid or 0)
         log = bot.log_text()
         if len(pids) == count and all(f"work process {pid} ready" in log for pid in pids):
             return pids
@@ -84,28 +52,13 @@ def paused(pid: int) -> Iterator[None]:
         os.kill(pid, signal.SIGCONT)
 
 
-@pytest.fixture
-def signed(fake_slack: FakeSlack) -> Iterator[Callable[[BotProcess], SignedClient]]:
-    clients: list[SignedClient] = []
-
-    def _for(bot: BotProcess) -> SignedClient:
-        client = SignedClient.for_bot(bot, fake_slack)
-        clients.append(client.__enter__())
-        return clients[-1]
-
-    yield _for
-    for client in clients:
-        client.__exit__(None, None, None)
-
-
 def test_acknowledgements_do_not_wait_for_the_work_process_which_runs_at_the_lowest_priority(
-    start_bot: StartBot, fake_slack: FakeSlack, signed: Callable[[BotProcess], SignedClient]
+    start_bot: StartBot, fake_slack: FakeSlack
 ) -> None:
     bot = start_bot(WORK_PROCESSES="2")
     pids = wait_for_work_processes(bot, 2)
     assert all(os.getpriority(os.PRIO_PROCESS, pid) == 19 for pid in pids)
-    slack = signed(bot)
-    with paused(pids[0]), paused(pids[1]):
+    with SignedClient.for_bot(bot, fake_slack) as slack, paused(pids[0]), paused(pids[1]):
         sent = slack.command("list")
         # Acknowledged while nothing can do the work...
         assert_acknowledged(sent)
@@ -116,14 +69,14 @@ def test_acknowledgements_do_not_wait_for_the_work_process_which_runs_at_the_low
 
 
 def test_a_killed_work_process_is_replaced_and_the_queued_work_is_kept(
-    start_bot: StartBot, fake_slack: FakeSlack, signed: Callable[[BotProcess], SignedClient]
+    start_bot: StartBot, fake_slack: FakeSlack
 ) -> None:
     bot = start_bot()
     [first] = wait_for_work_processes(bot, 1)
     os.kill(first, signal.SIGKILL)
-    slack = signed(bot)
     # Sent while no work process exists: the work waits on the queue for the replacement.
-    sent = slack.command(schedule(2))
+    with SignedClient.for_bot(bot, fake_slack) as slack:
+        sent = slack.command(schedule(2))
     assert_acknowledged(sent)
     # The replacement starts after a pause of 2 s and needs a few seconds to be ready.
     reply = fake_slack.wait_for_response(sent.response_url_id or "", timeout=30).all_text()
@@ -134,15 +87,11 @@ def test_a_killed_work_process_is_replaced_and_the_queued_work_is_kept(
 
 
 def test_stopping_the_server_finishes_the_work_already_acknowledged(
-    start_bot: StartBot,
-    fake_slack: FakeSlack,
-    signed: Callable[[BotProcess], SignedClient],
-    db_engine: Engine,
+    start_bot: StartBot, fake_slack: FakeSlack, db_engine: Engine
 ) -> None:
     bot = start_bot()
     [work] = wait_for_work_processes(bot, 1)
-    slack = signed(bot)
-    with paused(work):
+    with SignedClient.for_bot(bot, fake_slack) as slack, paused(work):
         sent = [slack.command(schedule(days)) for days in range(2, 6)]
         for one in sent:
             assert_acknowledged(one)
@@ -160,9 +109,10 @@ def test_stopping_the_server_finishes_the_work_already_acknowledged(
 
 
 def test_with_no_work_processes_the_web_workers_do_the_work(
-    start_bot: StartBot, fake_slack: FakeSlack, signed: Callable[[BotProcess], SignedClient]
+    start_bot: StartBot, fake_slack: FakeSlack
 ) -> None:
     bot = start_bot(WORK_PROCESSES="0")
-    sent = signed(bot).command(schedule(3, at="10:00"))
+    with SignedClient.for_bot(bot, fake_slack) as slack:
+        sent = slack.command(schedule(3, at="10:00"))
     assert "Booked" in reply_to(fake_slack, sent)
-    assert work_processes(bot) == []
+    assert work_processes(bot.pid or 0) == []
