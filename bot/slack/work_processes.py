@@ -75,21 +75,22 @@ def make_channel() -> tuple[socket.socket, socket.socket]:
 
 
 class ChannelSender:
-    """Sends messages on the channel from a thread of its own, so that the caller never
-    waits for a work process to take them (a busy one leaves them in the socket buffer,
-    then here). Started in the web worker, after gunicorn's fork."""
+    """Encodes work items and sends them on the channel from a thread of its own, so
+    that the caller (the acknowledgement) neither encodes nor waits for a work process to
+    take them (a busy one leaves them in the socket buffer, then here). Started in the web
+    worker, after gunicorn's fork."""
 
     def __init__(self, writer: socket.socket) -> None:
         self._writer = writer
-        self._pending: collections.deque[bytes] = collections.deque()
+        self._pending: collections.deque[WorkItem] = collections.deque()
         self._ready = threading.Condition()
         self._thread = threading.Thread(target=self._send_forever, name="work-send", daemon=True)
         self._thread.start()
         atexit.register(self.flush, FLUSH_SECONDS)
 
-    def send(self, message: bytes) -> None:
+    def send(self, item: WorkItem) -> None:
         with self._ready:
-            self._pending.append(message)
+            self._pending.append(item)
             self._ready.notify_all()
 
     def flush(self, timeout: float) -> None:
@@ -104,9 +105,9 @@ class ChannelSender:
             with self._ready:
                 while not self._pending:
                     self._ready.wait()
-                message = self._pending[0]
+                item = self._pending[0]
             try:
-                self._writer.sendall(message)
+                self._writer.sendall(json.dumps(item).encode())
             except OSError:
                 log.exception("could not hand work to the work processes; it is lost")
             with self._ready:
@@ -125,8 +126,9 @@ class QueuedLazyListenerRunner(LazyListenerRunner):
 
     def start(self, function: Callable[..., None], request: BoltRequest) -> None:
         name = request.lazy_function_name or get_name_for_callable(function)
-        item = (name, request.raw_body, dict(request.query), dict(request.headers))
-        self._sender.send(json.dumps(item).encode())
+        # Bolt's copy of the request, made for this lazy function alone: the sender may
+        # encode it later without it changing under it.
+        self._sender.send((name, request.raw_body, request.query, request.headers))
 
 
 def dispatch_work(app: App, item: WorkItem) -> None:
