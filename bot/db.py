@@ -60,6 +60,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Connections each process keeps open to PostgreSQL: one per thread that does Slack work
+# (bot.slack.app.LISTENER_THREADS), so a busy process reuses its connections instead of
+# opening and closing one per transaction. Opening one costs PostgreSQL a new backend
+# process (milliseconds of CPU); with SQLAlchemy's default of 5, every transaction beyond
+# the fifth at once did that. The overflow is for a burst beyond those threads (the
+# clock's jobs, a nested transaction), opened and closed as needed.
+POOL_SIZE = 10
+POOL_OVERFLOW = 5
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create the engine with the per-database settings the bot relies on."""
     if url.startswith("sqlite"):
@@ -79,6 +89,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # Fail fast rather than hang when PostgreSQL is down: Slack gives us 3 seconds.
     return sa.create_engine(
         url,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
         pool_pre_ping=True,
         connect_args={"connect_timeout": 3, "options": "-c statement_timeout=5000"},
         **kwargs,

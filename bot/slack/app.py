@@ -17,6 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.approval.slack import ApprovalSlack
 from bot.booking.slack import BookingSlack
 from bot.container import Container
+from bot.db import POOL_SIZE
 from bot.deploys.slack import DeploySlack
 from bot.freeze.slack import FreezeSlack
 from bot.home.slack import HomeSlack
@@ -25,9 +26,9 @@ from bot.plans.slack import PlanSlack
 from bot.runbook.slack import RunbookSlack
 from bot.slack.commands import CommandRouter
 
-# Threads for deferred Slack work per web worker; below the database pool's 15 connections
-# (SQLAlchemy's default 5 + 10 overflow), so work waits for a thread, not for a connection.
-LISTENER_THREADS = 10
+# Threads for deferred Slack work per process: as many as the database connections the
+# process keeps open, so work waits for a thread, never for a connection.
+LISTENER_THREADS = POOL_SIZE
 
 
 def build_web_client(container: Container) -> WebClient:
