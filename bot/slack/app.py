@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
-from slack_bolt.lazy_listener import LazyListenerRunner
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
@@ -25,6 +25,7 @@ from bot.plans.blocks import progress_note
 from bot.plans.slack import PlanSlack
 from bot.runbook.slack import RunbookSlack
 from bot.slack.commands import CommandRouter
+from bot.slack.work_processes import hand_work_to_work_processes
 
 # Threads for deferred Slack work per process: as many as the database connections the
 # process keeps open, so work waits for a thread, never for a connection.
@@ -44,10 +45,10 @@ def build_web_client(container: Container) -> WebClient:
 def build_bolt_app(
     container: Container,
     *,
-    lazy_runner: LazyListenerRunner | None = None,
+    work_channel: socket.socket | None = None,
     verify_requests: bool = True,
 ) -> App:
-    """The bot's Bolt app. A web worker passes `lazy_runner` to hand the work after
+    """The bot's Bolt app. A web worker passes `work_channel` to hand the work after
     each acknowledgement to the work processes (docs/adr/0013); a work process builds it
     with `verify_requests=False`, since it only dispatches requests its web workers have
     already verified and passed on through a local socket (their signatures' five-minute
@@ -66,9 +67,8 @@ def build_bolt_app(
             max_workers=LISTENER_THREADS, thread_name_prefix="slack-work"
         ),
     )
-    if lazy_runner is not None:
-        # Bolt's documented way to run lazy listeners elsewhere (its AWS Lambda adapter).
-        app.listener_runner.lazy_listener_runner = lazy_runner
+    if work_channel is not None:
+        hand_work_to_work_processes(app, work_channel)
     app.error(_answer_malformed_requests)
     router = CommandRouter()
     plans = container.plans

@@ -41,7 +41,7 @@ from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 
 from slack_bolt import App, BoltRequest
-from slack_bolt.lazy_listener import LazyListenerRunner
+from slack_bolt.listener.thread_runner import ThreadListenerRunner
 from slack_bolt.util.utils import get_name_for_callable
 
 from bot.settings import Settings
@@ -115,20 +115,44 @@ class ChannelSender:
                 self._ready.notify_all()
 
 
-class QueuedLazyListenerRunner(LazyListenerRunner):
-    """Bolt's lazy-listener runner for web workers: instead of running the work on a
-    thread, send the request to the work processes. Sending only appends to a buffer, so
-    the acknowledgement, which Bolt answers after this returns, never waits."""
+class HandOffListenerRunner(ThreadListenerRunner):
+    """Bolt's listener runner for a web worker: runs each acknowledgement as Bolt does,
+    then hands the request's lazy functions to the work processes instead of starting them
+    on a thread here.
 
-    def __init__(self, writer: socket.socket) -> None:
-        self.logger = log
-        self._sender = ChannelSender(writer)
+    Bolt's own route to a lazy-listener runner re-parses the body and deep-copies the
+    whole request for each lazy function (`ThreadListenerRunner._build_lazy_request`), so
+    that another thread of this process can use it. A work process rebuilds the request
+    from the raw body anyway, so that copy was pure cost on the acknowledgement's path: a
+    quarter of a web worker's CPU for an Approve click (docs/performance.md). The price is
+    overriding `_start_lazy_function`, a private method; should a Bolt upgrade stop calling
+    it, the work would run in the web worker again, and the work-process tests fail."""
 
-    def start(self, function: Callable[..., None], request: BoltRequest) -> None:
-        name = request.lazy_function_name or get_name_for_callable(function)
-        # Bolt's copy of the request, made for this lazy function alone: the sender may
-        # encode it later without it changing under it.
+    def __init__(self, runner: ThreadListenerRunner, sender: ChannelSender) -> None:
+        super().__init__(
+            logger=runner.logger,
+            process_before_response=runner.process_before_response,
+            listener_error_handler=runner.listener_error_handler,
+            listener_start_handler=runner.listener_start_handler,
+            listener_completion_handler=runner.listener_completion_handler,
+            listener_executor=runner.listener_executor,
+            lazy_listener_runner=runner.lazy_listener_runner,
+        )
+        self._sender = sender
+
+    def _start_lazy_function(self, lazy_func: Callable[..., None], request: BoltRequest) -> None:
+        # No copy: the raw body is a string, and Bolt builds the query and headers once
+        # per request and never changes them, so the sender may encode them later.
+        name = get_name_for_callable(lazy_func)
         self._sender.send((name, request.raw_body, request.query, request.headers))
+
+
+def hand_work_to_work_processes(app: App, writer: socket.socket) -> None:
+    """Make a web worker's Bolt app send the work after each acknowledgement down the
+    channel to the work processes."""
+    # Bolt has no constructor argument for the listener runner; the attribute is the one
+    # place its App keeps it.
+    app._listener_runner = HandOffListenerRunner(app.listener_runner, ChannelSender(writer))
 
 
 def dispatch_work(app: App, item: WorkItem) -> None:

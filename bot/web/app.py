@@ -13,7 +13,6 @@ from bot.container import Container
 from bot.freeze.web import register_freeze_routes
 from bot.review_apps import web as review_apps_web
 from bot.slack.app import build_bolt_app
-from bot.slack.work_processes import QueuedLazyListenerRunner
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +24,7 @@ def create_web_app(container: Container, work_channel: socket.socket | None = No
     web = Flask("deploybot")
 
     if container.settings.slack_bot_token:
-        runner = QueuedLazyListenerRunner(work_channel) if work_channel is not None else None
-        slack_handler = SlackRequestHandler(build_bolt_app(container, lazy_runner=runner))
+        slack_handler = SlackRequestHandler(build_bolt_app(container, work_channel=work_channel))
 
         @web.post("/slack/events")
         def slack_events() -> Response:
