@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import contextlib
 import json
 import logging
 import multiprocessing
@@ -39,6 +40,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 
 from slack_bolt import App, BoltRequest
 from slack_bolt.listener.thread_runner import ThreadListenerRunner
@@ -242,6 +244,23 @@ class WorkProcesses:
                     self._processes[index] = self._spawn()
 
 
+def lower_priority(nice: int) -> None:
+    """Give this process only the CPU that everything else leaves over."""
+    os.nice(nice)
+    # With the kernel's autogroup scheduling (on by default in many distributions, and on
+    # the machines this project is measured on), CPU time is shared first between
+    # sessions, and nice orders processes only within one. Left in the server's session,
+    # a work process's CPU time is charged to the session as a whole, web workers
+    # included, as if it ran at normal priority. So it takes a session of its own, and
+    # gives that session's group the same nice.
+    os.setsid()
+    # Without autogroup (not built in, or a container with a CPU cgroup of its own, where
+    # plain nice already orders every process) there is no such file: the nice above is
+    # all there is.
+    with contextlib.suppress(OSError):
+        Path("/proc/self/autogroup").write_text(str(nice))
+
+
 def run_work_process(settings: Settings, reader: socket.socket, parent_pid: int) -> None:
     """The body of a work process: build the bot, then run the work it receives on a
     thread pool until told to stop or until the server that started it is gone."""
@@ -254,7 +273,7 @@ def run_work_process(settings: Settings, reader: socket.socket, parent_pid: int)
     # a signal to the whole process group (Ctrl-C, Heroku's SIGTERM) must not cut it short.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    os.nice(settings.work_nice)
+    lower_priority(settings.work_nice)
     configure_logging(settings.log_level)
 
     app = build_bolt_app(build_container(settings), verify_requests=False)

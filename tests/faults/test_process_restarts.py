@@ -182,7 +182,7 @@ def test_the_web_process_killed_mid_approval_records_all_or_nothing_and_converge
                 click = slack.click(posted, "approval_approve", f"{booked.short_id}:0", user_id=BOB)
                 assert_acknowledged(click)
                 _wait_until_blocked(db_backend)
-                _kill(process)
+                process.kill()
             assert recorded() == ("awaiting_approval", 0, 0)
         else:
             # Committed, but the announcement's update dies with the process (Slack hangs
@@ -193,7 +193,7 @@ def test_the_web_process_killed_mid_approval_records_all_or_nothing_and_converge
             assert_acknowledged(click)
             fake_slack.wait_for_count("chat.update", 0)
             _wait_for(lambda: recorded() == ("approved", 1, 2))
-            _kill(process)
+            process.kill()
             fake_slack.set_delay("chat.update", 0)
             time.sleep(3.5)  # let the fake finish (and fail) the update in flight
             stale = fake_slack.message(DEPLOY_CHANNEL, ts)
@@ -252,13 +252,6 @@ def _wait_until_blocked(db_backend: Database) -> None:
         _wait_for(waiting)
     finally:
         engine.dispose()
-
-
-def _kill(process: BotProcess) -> None:
-    """SIGKILL the whole process group, as a crashed dyno."""
-    assert process.pid is not None
-    os.killpg(process.pid, signal.SIGKILL)
-    process.stop()
 
 
 def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -17,7 +17,7 @@ from helpers import reply_to
 from sqlalchemy.engine import Engine
 
 from support.fake_slack import FakeSlack
-from support.processes import work_processes
+from support.processes import process_tree, work_processes
 from support.server import BotProcess
 from support.slack_requests import SignedClient
 
@@ -52,12 +52,33 @@ def paused(pid: int) -> Iterator[None]:
         os.kill(pid, signal.SIGCONT)
 
 
+def autogroup(pid: int) -> str | None:
+    """The kernel's scheduling group of a process ("/autogroup-12 nice 19"), or None on a
+    kernel without autogroup scheduling."""
+    try:
+        return Path(f"/proc/{pid}/autogroup").read_text().strip()
+    except OSError:
+        return None
+
+
 def test_acknowledgements_do_not_wait_for_the_work_process_which_runs_at_the_lowest_priority(
     start_bot: StartBot, fake_slack: FakeSlack
 ) -> None:
     bot = start_bot(WORK_PROCESSES="2")
     pids = wait_for_work_processes(bot, 2)
     assert all(os.getpriority(os.PRIO_PROCESS, pid) == 19 for pid in pids)
+    # Everything else under the server (web workers, multiprocessing's resource tracker)
+    # keeps normal priority.
+    others = [pid for pid in process_tree(bot.pid or 0) if pid not in pids]
+    assert len(others) >= 2 and all(os.getpriority(os.PRIO_PROCESS, p) == 0 for p in others)
+    server_group = autogroup(bot.pid or 0)
+    if server_group is not None:
+        # Where the kernel shares CPU between sessions first, each work process has a
+        # session of its own, niced as a whole; in the server's, nice would not hold it
+        # back from the web workers' share.
+        for pid in pids:
+            name, _, nice = (autogroup(pid) or "").partition(" nice ")
+            assert name != server_group.split()[0] and nice == "19"
     with SignedClient.for_bot(bot, fake_slack) as slack, paused(pids[0]), paused(pids[1]):
         sent = slack.command("list")
         # Acknowledged while nothing can do the work...

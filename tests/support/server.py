@@ -25,6 +25,8 @@ from typing import Any
 
 import httpx
 
+from support.processes import process_tree
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PASSTHROUGH_ENV = ("PATH", "HOME")
 # Optional extras that only change tooling, never the bot's behaviour.
@@ -289,7 +291,7 @@ class BotProcess:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                _kill_group(proc)
+                _kill_tree(proc)
                 proc.wait(timeout=5)
             except ProcessLookupError:
                 pass
@@ -297,6 +299,12 @@ class BotProcess:
         _kill_group(proc)
         _running.discard(self)
         return proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL the server and every process under it at once, as a crashed dyno."""
+        if self._proc is not None:
+            _kill_tree(self._proc)
+        self.stop()
 
     def wait_exit(self, timeout: float = 30.0) -> int:
         """Wait for the process to exit by itself (e.g. refused to start); its exit code."""
@@ -334,6 +342,17 @@ class BotProcess:
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process group and every process under the server: work processes
+    (docs/adr/0013) have sessions of their own, out of the group's reach. The tree is read
+    first, since children of a dead master are handed to init."""
+    members = process_tree(proc.pid)
+    _kill_group(proc)
+    for pid in members:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _tail(text: str, lines: int = 60) -> str:
