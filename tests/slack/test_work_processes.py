@@ -16,6 +16,7 @@ from faults.common import assert_acknowledged, row_counts
 from helpers import reply_to
 from sqlalchemy.engine import Engine
 
+from bot.slack.work_processes import STOP, decode_work, encode_work
 from support.fake_slack import FakeSlack
 from support.processes import process_tree, work_processes
 from support.server import BotProcess
@@ -50,6 +51,16 @@ def paused(pid: int) -> Iterator[None]:
         yield
     finally:
         os.kill(pid, signal.SIGCONT)
+
+
+def test_a_work_item_crosses_the_channel_unchanged() -> None:
+    # A body is whatever the web worker received: non-ASCII and even a NUL must survive.
+    body = "payload=%7B%22text%22%3A%22caf%C3%A9%22%7D&raw=é\0after the NUL"
+    headers = {"content-type": ["application/x-www-form-urlencoded"], "x-a": ["\0", "ü"]}
+    item = ("approve_button", body, {"retry": ["1"]}, headers)
+    message = encode_work(item)
+    assert message != STOP
+    assert decode_work(message) == item
 
 
 def autogroup(pid: int) -> str | None:
