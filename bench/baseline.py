@@ -2,7 +2,11 @@
 exactly as the bot is (`bot.web.server`: the same gunicorn options, workers and threads).
 
 Its latency is what Bolt, Flask and gunicorn cost on this machine with nothing of the bot's
-own work; deploybot's figures are reported relative to it.
+own work; deploybot's figures are reported relative to it. It acknowledges the way
+deploybot does (docs/adr/0012): on the request thread, `process_before_response=True`.
+With Bolt's default instead, the request thread polls every 10 ms for the listener's
+`ack()` on another thread, which made the baseline slower than deploybot itself at one
+request in flight and flattered every ratio.
 
     python -m bench.baseline serve --port N    (reads SLACK_* and WEB_CONCURRENCY)
 """
@@ -26,7 +30,7 @@ def create_baseline_app(token: str, signing_secret: str, api_url: str) -> Flask:
     bolt = App(
         client=WebClient(token=token, base_url=api_url),
         signing_secret=signing_secret,
-        process_before_response=False,
+        process_before_response=True,
     )
 
     @bolt.command("/deploy")
