@@ -72,10 +72,13 @@ def facts(postgres_version: str) -> dict[str, Any]:
     }
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time used so far by `pid` and its descendants."""
+def cpu_seconds(pid: int, *, work: bool = True) -> float:
+    """User and system CPU time used so far by `pid` and its descendants; without the
+    work processes (docs/adr/0013) if not `work`."""
     ticks = 0
     for member in process_tree(pid):
+        if not work and is_work_process(member):
+            continue
         try:
             fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:

@@ -56,12 +56,31 @@ def verdicts(results: dict[str, Any]) -> list[str]:
             lines.append(f"{label} at {TARGET_LEVEL} in flight: not measured ({why}).")
             continue
         bot = _run(results, "deploybot", scenario, TARGET_LEVEL) or {}
+        base = _run(results, "baseline", BASELINE_FOR[scenario], TARGET_LEVEL) or {}
         verdict = "**met**" if ratio <= TARGET_RATIO else "**not met**"
-        lines.append(
+        line = (
             f"{label} at {TARGET_LEVEL} in flight: p99 {bot['p99_ms']:.1f} ms = "
             f"{ratio:.2f}x the baseline's; target <= {TARGET_RATIO}x {verdict}."
         )
+        if bot.get("rounds") and base.get("rounds"):
+            each = ", ".join(
+                _ratio_cell(b["p99_ms"] / a["p99_ms"])
+                for b, a in zip(bot["rounds"], base["rounds"], strict=True)
+            )
+            line += (
+                f" (Samples of {len(bot['rounds'])} alternating rounds pooled; "
+                f"each round's ratio: {each}.)"
+            )
+        lines.append(line)
     return lines
+
+
+def _web_cpu_ms(run: dict[str, Any]) -> float | None:
+    """CPU milliseconds the web processes (master and web workers, not the work
+    processes) spent per request sent, warm-up included."""
+    if run.get("web_cpu_s") is None or not run.get("sent"):
+        return None
+    return 1000 * float(run["web_cpu_s"]) / int(run["sent"])
 
 
 def _fmt(value: Any, digits: int = 1) -> str:
@@ -94,7 +113,9 @@ def _machine(results: dict[str, Any]) -> list[str]:
         f"- **Software:** Python {m['python']}, PostgreSQL {m['postgresql']}; {packages}",
         f"- **Load settings:** {s['warmup_s']:g} s warm-up then {s['duration_s']:g} s "
         f"measured per level; WEB_CONCURRENCY={s['web_concurrency']} gunicorn gthread "
-        "workers of 8 threads (the production settings) for both targets.",
+        "workers of 8 threads (the production settings) for both targets; "
+        f"{s.get('target_rounds', 1)} alternating round(s) at {TARGET_LEVEL} in flight "
+        "for the target's scenarios.",
     ]
     busy = m["load_average_start"][0] > 0.5 * m["nproc"]
     if s["quick"] or busy:
@@ -118,9 +139,13 @@ def _load(results: dict[str, Any]) -> list[str]:
         "writes a request until it has read the whole answer: the time Slack waits. "
         "Throughput is answered requests per measured second. *ratio* is deploybot's "
         "figure over the baseline's at the same concurrency (for `/deploy schedule`, "
-        "the baseline's `/deploy` command figures). *drain* is how long after the last "
-        "acknowledgement the bot took to finish the work behind them (the response URL "
-        "posts, every one of which is counted).",
+        "the baseline's `/deploy` command figures). *web CPU* is the CPU time the web "
+        "processes (gunicorn's master and web workers; not deploybot's work process) "
+        "used per request: a figure the rest of the machine hardly disturbs. *drain* is "
+        "how long after the last acknowledgement the bot took to finish the work behind "
+        "them (the response URL posts, every one of which is counted). At "
+        f"{TARGET_LEVEL} in flight, `/deploy list` and Approve run in alternating rounds "
+        "whose samples are pooled (see the target above).",
         "",
     ]
     scenarios = []
@@ -132,8 +157,9 @@ def _load(results: dict[str, Any]) -> list[str]:
             f"#### {BY_NAME[scenario].label}",
             "",
             "| target | in flight | req/s | p50 ms | p95 ms | p99 ms | max ms | errors "
-            "| p50 ratio | p99 ratio | drain s | responses |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| p50 ratio | p99 ratio | web CPU ms/req | drain s | responses |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+            "| ---: |",
         ]
         for run in results["runs"]:
             if run["scenario"] != scenario:
@@ -152,6 +178,7 @@ def _load(results: dict[str, Any]) -> list[str]:
                 f"| {_fmt(run['max_ms'])} | {errors} "
                 f"| {_ratio_cell(_ratio(results, scenario, level, 'p50_ms')) if bot else ''} "
                 f"| {_ratio_cell(_ratio(results, scenario, level, 'p99_ms')) if bot else ''} "
+                f"| {_fmt(_web_cpu_ms(run), 2)} "
                 f"| {_fmt(run['drain_s'], 2) if bot else ''} | {responses} |"
             )
         lines.append("")
