@@ -209,7 +209,7 @@ class WorkProcesses:
 
     def stop(self, timeout: float) -> None:
         """Ask each work process to finish what is waiting and exit; wait up to `timeout`
-        seconds, then terminate what is left."""
+        seconds, then kill what is left (SIGKILL: a work process ignores SIGTERM)."""
         self._stopping.set()
         with self._lock:
             processes = list(self._processes)
@@ -220,8 +220,8 @@ class WorkProcesses:
         deadline = time.monotonic() + timeout
         for process in processes:
             if not wait([process.sentinel], max(0.0, deadline - time.monotonic())):
-                log.warning("work process %s still busy at shutdown; terminating it", process.pid)
-                process.terminate()
+                log.warning("work process %s still busy at shutdown; killing it", process.pid)
+                process.kill()
 
     def _spawn(self) -> BaseProcess:
         process = self._context.Process(

@@ -140,6 +140,25 @@ def test_stopping_the_server_finishes_the_work_already_acknowledged(
     assert not Path(f"/proc/{work}").exists(), "the work process outlived the server"
 
 
+def test_a_work_process_that_cannot_finish_in_time_is_killed_when_the_server_stops(
+    start_bot: StartBot, fake_slack: FakeSlack
+) -> None:
+    bot = start_bot()
+    [work] = wait_for_work_processes(bot, 1)
+    # Stopped, it can neither finish nor read its STOP: the master must not wait for ever,
+    # nor leave it behind (it ignores SIGTERM, so only SIGKILL ends it).
+    os.kill(work, signal.SIGSTOP)
+    with SignedClient.for_bot(bot, fake_slack) as slack:
+        assert_acknowledged(slack.command("list"))
+    os.kill(bot.pid or 0, signal.SIGTERM)
+    bot.wait_exit(timeout=30)
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{work}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{work}").exists(), "the stuck work process outlived the server"
+    assert f"work process {work} still busy at shutdown; killing it" in bot.log_text()
+
+
 def test_with_no_work_processes_the_web_workers_do_the_work(
     start_bot: StartBot, fake_slack: FakeSlack
 ) -> None:
