@@ -45,7 +45,7 @@ use_test_support()
 
 from support.db import PostgresServer  # noqa: E402
 from support.fake_slack import FakeSlack  # noqa: E402
-from support.server import BotProcess, free_port, run_bot_command  # noqa: E402
+from support.server import BotProcess, child_env, free_port, run_bot_command  # noqa: E402
 from support.slack_requests import SlackRequest, signed_headers  # noqa: E402
 
 LEVELS = [1, 8, 32, 128]
@@ -109,6 +109,30 @@ class Target:
             f"{self.base_url}/slack/events", content=request.body, headers=headers, timeout=10
         )
         return response.status_code
+
+
+def start_clock(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """deploybot's clock (`python -m bot clock`, the Procfile's second process), beside the
+    server for the whole load phase, so that its memory is read after the load run."""
+    with log_path.open("ab") as log_file:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "clock"],
+            env=child_env(env),
+            cwd=REPO_ROOT,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop_clock(clock: subprocess.Popen[bytes]) -> None:
+    if clock.poll() is None:
+        clock.terminate()
+        try:
+            clock.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            clock.kill()
+            clock.wait(timeout=5)
 
 
 def summarize(result: dict[str, Any]) -> dict[str, Any]:
@@ -388,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     # the lowest CPU priority it only uses what the bot and the baseline leave over.
     fake = FakeSlack(niceness=FAKE_SLACK_NICENESS).start()
     targets: dict[str, Target] = {}
+    clock: subprocess.Popen[bytes] | None = None
     results: dict[str, Any] = {
         "command": command,
         "machine": facts,
@@ -411,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
             "DEPLOY_CHANNEL": DEPLOY_CHANNEL,
             "WEB_CONCURRENCY": "2",
         }
+        clock_env: dict[str, str] = {}
         for name, module, extra in (
             # A high quorum keeps every distinct Approve click on the costly path (locked
             # count, recorded approval, announcement update) instead of "not awaiting".
@@ -420,6 +446,8 @@ def main(argv: list[str] | None = None) -> int:
             env = {**common, **extra, "SLACK_SIGNING_SECRET": secrets.token_hex(16)}
             env["PORT"] = str(free_port())
             targets[name] = Target(name, module, env, workdir / f"{name}.log")
+            if name == "deploybot":
+                clock_env = env
 
         startup: dict[str, Any] = {}
         for name, target in targets.items():
@@ -435,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{name} healthy after {startup[name]['runs_s']} s")
         results["startup"] = startup
         results["memory_idle"] = {n: machine.memory(t.process.pid or 0) for n, t in targets.items()}
+        clock = start_clock(clock_env, workdir / "clock.log")
 
         runs, skipped = run_load_phase(targets, fake, args, workdir)
         results["runs"] = runs
@@ -442,6 +471,10 @@ def main(argv: list[str] | None = None) -> int:
         results["memory_after_load"] = {
             n: machine.memory(t.process.pid or 0) for n, t in targets.items()
         }
+        if clock.poll() is not None:
+            raise RuntimeError(f"the clock exited ({clock.returncode}); see {workdir}/clock.log")
+        results["clock_memory_after_load"] = machine.memory(clock.pid)
+        stop_clock(clock)
         for target in targets.values():
             target.process.stop()
         pg.drop_database(database.name)
@@ -453,6 +486,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise RuntimeError(f"migrate failed:\n{migrated.stdout}{migrated.stderr}")
             results["growth"] = growth.run_growth(growth_db.url, steps, log)
     finally:
+        if clock is not None:
+            stop_clock(clock)
         for target in targets.values():
             target.process.stop()
         fake.stop()

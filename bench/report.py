@@ -214,6 +214,13 @@ def _footprint(results: dict[str, Any]) -> list[str]:
             f"| {after['rss_sum_mib']:.0f} | {after['pss_sum_mib']:.0f} | {procs} |"
         )
     lines.append("")
+    clock = results.get("clock_memory_after_load")
+    if clock:
+        lines += [
+            f"deploybot's clock (`python -m bot clock`, running beside the server through the "
+            f"whole load phase): {clock['rss_sum_mib']:.0f} MiB RSS after the load run.",
+            "",
+        ]
     return lines
 
 
