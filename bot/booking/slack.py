@@ -10,7 +10,6 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.booking import blocks
 from bot.booking.parsing import (
@@ -38,6 +37,7 @@ from bot.slack.commands import (
     CommandRouter,
     run_reporting_database_outage,
 )
+from bot.slack.notices import post_notice
 from bot.slack.users import user_timezone
 
 log = logging.getLogger(__name__)
@@ -119,26 +119,13 @@ class BookingSlack:
                 text, confirmation = blocks.booked_confirmation(booking)
                 tell(text, confirmation)
                 notice_text, notice = blocks.booked_channel_notice(booking)
-                self._post_to_deploy_channel(client, notice_text, notice)
+                post_notice(client, self.settings.deploy_channel, notice_text, blocks=notice)
             case Refused(problems):
                 tell(blocks.refusal_text(problems))
             case Conflict(conflicting, next_slot):
                 tell(blocks.conflict_text(conflicting, next_slot))
             case Duplicate():
                 log.info("ignored a repeated booking request %s", request_key)
-
-    def _post_to_deploy_channel(
-        self, client: WebClient, text: str, message_blocks: list[dict[str, Any]] | None = None
-    ) -> None:
-        if not self.settings.deploy_channel:
-            return
-        try:
-            client.chat_postMessage(
-                channel=self.settings.deploy_channel, text=text, blocks=message_blocks
-            )
-        except SlackApiError as exc:
-            # The booking stands; the notice is a courtesy. Say so in the log.
-            log.warning("could not post to the deploy channel: %s", exc.response.get("error"))
 
     # -- the modal ----------------------------------------------------------------------
 
@@ -251,8 +238,10 @@ class BookingSlack:
         match self.service.cancel(ctx.args.split()[0], user_id=ctx.user_id):
             case Cancelled(booking):
                 ctx.reply(f"Cancelled `{booking.short_id}`.")
-                self._post_to_deploy_channel(
-                    ctx.client, blocks.cancelled_channel_notice(booking, ctx.user_id)
+                post_notice(
+                    ctx.client,
+                    self.settings.deploy_channel,
+                    blocks.cancelled_channel_notice(booking, ctx.user_id),
                 )
             case NotFound(short_id):
                 ctx.reply(

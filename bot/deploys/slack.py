@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 from typing import Protocol
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.approval.announcer import Announcer
 from bot.booking.lifecycle import Action
@@ -20,9 +18,8 @@ from bot.deploys.rules import rollback_checklist
 from bot.deploys.service import Changes, DeployService, Done, NotFound, Refused
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter
+from bot.slack.notices import post_notice
 from bot.slack.users import is_approver, user_timezone
-
-log = logging.getLogger(__name__)
 
 _OVERRIDE = re.compile(r"--override\b\s*(.*)$", re.S)
 
@@ -91,16 +88,6 @@ class DeploySlack:
             return None
         return short_id
 
-    def _post(self, client: WebClient, text: str, thread_ts: str | None = None) -> None:
-        if not self.settings.deploy_channel:
-            return
-        try:
-            client.chat_postMessage(
-                channel=self.settings.deploy_channel, text=text, thread_ts=thread_ts
-            )
-        except SlackApiError as exc:
-            log.warning("could not post to the deploy channel: %s", exc.response.get("error"))
-
     def _refused(self, ctx: CommandContext, outcome: Refused | NotFound, verb: str) -> None:
         if isinstance(outcome, NotFound):
             ctx.reply(f"There is no booking `{outcome.short_id}`; `/deploy list` shows the ids.")
@@ -125,7 +112,9 @@ class DeploySlack:
             f"`{booking.short_id}` is deploying. When it is out, `/deploy done "
             f"{booking.short_id}`; if it goes wrong, `/deploy failed {booking.short_id}`."
         )
-        self._post(ctx.client, blocks.started_notice(booking, ctx.user_id))
+        post_notice(
+            ctx.client, self.settings.deploy_channel, blocks.started_notice(booking, ctx.user_id)
+        )
         self.announcer.sync(ctx.client, booking.short_id)
         for hook in self.hooks:
             hook.started(ctx.client, booking, ctx.user_id)
@@ -144,18 +133,29 @@ class DeploySlack:
         booking = outcome.booking
         if action is Action.LAND:
             ctx.reply(f"`{booking.short_id}` landed. Nicely done.")
-            self._post(ctx.client, blocks.landed_notice(booking, ctx.user_id))
+            post_notice(
+                ctx.client, self.settings.deploy_channel, blocks.landed_notice(booking, ctx.user_id)
+            )
             for hook in self.hooks:
                 hook.landed(ctx.client, booking, ctx.user_id)
         elif action is Action.FAIL:
             checklist = rollback_checklist(booking.app, booking.short_id, booking.rollback_plan)
             ctx.reply(checklist)
-            self._post(ctx.client, checklist, thread_ts=booking.announcement_ts)
+            post_notice(
+                ctx.client,
+                self.settings.deploy_channel,
+                checklist,
+                thread_ts=booking.announcement_ts,
+            )
             for hook in self.hooks:
                 hook.failed(ctx.client, booking, ctx.user_id)
         else:
             ctx.reply(f"`{booking.short_id}` is recorded as rolled back.")
-            self._post(ctx.client, blocks.rolled_back_notice(booking, ctx.user_id))
+            post_notice(
+                ctx.client,
+                self.settings.deploy_channel,
+                blocks.rolled_back_notice(booking, ctx.user_id),
+            )
         self.announcer.sync(ctx.client, booking.short_id)
 
     def done(self, ctx: CommandContext) -> None:
@@ -197,7 +197,7 @@ class DeploySlack:
         booking = outcome.booking
         notice = blocks.edited_notice(booking, ctx.user_id, outcome.voided)
         ctx.reply(notice)
-        self._post(ctx.client, notice)
+        post_notice(ctx.client, self.settings.deploy_channel, notice)
         if outcome.voided:
             self.announcer.sync(ctx.client, booking.short_id)
 

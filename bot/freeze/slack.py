@@ -36,6 +36,7 @@ from bot.slack.commands import (
     acknowledge,
     run_reporting_database_outage,
 )
+from bot.slack.notices import post_notice
 from bot.slack.users import is_approver
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,9 @@ class FreezeSlack:
             request_key=request_key,
         )
         if isinstance(outcome, Unfrozen):
-            self._post_to_deploy_channel(client, blocks.unfreeze_notice(outcome.freeze))
+            post_notice(
+                client, self.settings.deploy_channel, blocks.unfreeze_notice(outcome.freeze)
+            )
             self.enforcer.safe_enforce()
         return outcome
 
@@ -201,7 +204,7 @@ class FreezeSlack:
         match outcome:
             case Unfrozen(freeze):
                 (done or tell)(blocks.unfrozen_reply(freeze))
-                self._post_to_deploy_channel(client, blocks.unfreeze_notice(freeze))
+                post_notice(client, self.settings.deploy_channel, blocks.unfreeze_notice(freeze))
                 self.enforcer.safe_enforce()
             case NotFrozen(last):
                 (done or tell)(blocks.not_frozen_reply(self.service.branch, last))
@@ -247,17 +250,4 @@ class FreezeSlack:
 
     def _announce_freeze(self, client: WebClient, freeze: Freeze) -> None:
         text, notice = blocks.freeze_notice(freeze)
-        self._post_to_deploy_channel(client, text, notice)
-
-    def _post_to_deploy_channel(
-        self, client: WebClient, text: str, message_blocks: blocks.Blocks | None = None
-    ) -> None:
-        if not self.settings.deploy_channel:
-            return
-        try:
-            client.chat_postMessage(
-                channel=self.settings.deploy_channel, text=text, blocks=message_blocks
-            )
-        except SlackApiError as exc:
-            # The freeze stands either way; the notice is a courtesy. Say so in the log.
-            log.warning("could not post to the deploy channel: %s", exc.response.get("error"))
+        post_notice(client, self.settings.deploy_channel, text, blocks=notice)

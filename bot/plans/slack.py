@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import timedelta
 
 from slack_bolt import App
-from slack_sdk.errors import SlackApiError
 
 from bot.booking.blocks import refusal_text
 from bot.booking.parsing import (
@@ -28,9 +26,8 @@ from bot.plans.rules import (
 from bot.plans.service import PlanBooked, PlanConflict, PlanDuplicate, PlanRefused, PlanService
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter
+from bot.slack.notices import post_notice
 from bot.slack.users import user_timezone
-
-log = logging.getLogger(__name__)
 
 _EVERY = re.compile(r"\bevery\s+(\S+)", re.IGNORECASE)
 
@@ -110,16 +107,7 @@ class PlanSlack:
             case PlanBooked(plan, booked):
                 text = blocks.booked_text(plan, booked)
                 ctx.reply(text)
-                if self.settings.deploy_channel:
-                    try:
-                        ctx.client.chat_postMessage(channel=self.settings.deploy_channel, text=text)
-                    except SlackApiError as exc:
-                        # The plan stands; the notice is a courtesy.
-                        log.warning(
-                            "could not announce plan %s: %s",
-                            plan.short_id,
-                            exc.response.get("error"),
-                        )
+                post_notice(ctx.client, self.settings.deploy_channel, text)
             case PlanRefused(refused):
                 self._refuse(ctx, refused)
             case PlanConflict(step, conflicting, next_slot):

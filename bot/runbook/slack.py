@@ -18,6 +18,7 @@ from bot.runbook import blocks
 from bot.runbook.service import Checked, RunbookService
 from bot.settings import Settings
 from bot.slack.commands import acknowledge, run_reporting_database_outage
+from bot.slack.notices import post_notice
 
 log = logging.getLogger(__name__)
 
@@ -48,33 +49,35 @@ class RunbookSlack:
         )
         self.service.open(booking.id)
         view = self.service.view(booking.short_id)
-        if view is None or not self.settings.deploy_channel:
+        if view is None:
             return
         text, checklist = blocks.checklist(view)
-        try:
-            response = client.chat_postMessage(
-                channel=self.settings.deploy_channel,
-                text=text,
-                blocks=checklist,
-                thread_ts=booking.announcement_ts,
-            )
-            self.service.record_message(booking.id, str(response["channel"]), str(response["ts"]))
-        except SlackApiError as exc:
-            log.warning(
-                "could not post the runbook of %s: %s", booking.short_id, exc.response.get("error")
-            )
+        posted = post_notice(
+            client,
+            self.settings.deploy_channel,
+            text,
+            blocks=checklist,
+            thread_ts=booking.announcement_ts,
+        )
+        if posted is not None:
+            self.service.record_message(booking.id, str(posted["channel"]), str(posted["ts"]))
 
     def landed(self, client: WebClient, booking: Booking, user_id: str) -> None:
         if booking.kind != Kind.ES_MAPPING.value:
             return
         self.freezes.unfreeze_for_booking(client, booking_short_id=booking.short_id)
-        self._post(client, blocks.stuck_the_landing(booking))
+        post_notice(client, self.settings.deploy_channel, blocks.stuck_the_landing(booking))
 
     def failed(self, client: WebClient, booking: Booking, user_id: str) -> None:
         if booking.kind != Kind.ES_MAPPING.value:
             return
         self.freezes.unfreeze_for_booking(client, booking_short_id=booking.short_id)
-        self._post(client, blocks.aborted(booking), thread_ts=booking.announcement_ts)
+        post_notice(
+            client,
+            self.settings.deploy_channel,
+            blocks.aborted(booking),
+            thread_ts=booking.announcement_ts,
+        )
 
     # -- the step button --------------------------------------------------------------------
 
@@ -113,13 +116,3 @@ class RunbookSlack:
         return [
             pr.number for pr in booking.pull_request_refs if pr.repo == self.settings.github_repo
         ]
-
-    def _post(self, client: WebClient, text: str, thread_ts: str | None = None) -> None:
-        if not self.settings.deploy_channel:
-            return
-        try:
-            client.chat_postMessage(
-                channel=self.settings.deploy_channel, text=text, thread_ts=thread_ts
-            )
-        except SlackApiError as exc:
-            log.warning("could not post to the deploy channel: %s", exc.response.get("error"))
