@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.audit.model import record
-from bot.booking.model import Booking
+from bot.booking.model import ACTIVE_BOOKING, Booking
 from bot.booking.rules import (
     ACTIVE_STATUSES,
     BookingPolicy,
@@ -145,7 +145,7 @@ class BookingService:
         with self.database.transaction() as session:
             query = (
                 sa.select(Booking)
-                .where(Booking.status.in_([s.value for s in ACTIVE_STATUSES]))
+                .where(ACTIVE_BOOKING)
                 .where(Booking.ends_at > self.now())
                 .order_by(Booking.starts_at, Booking.id)
                 .limit(limit)

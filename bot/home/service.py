@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.approval.model import Approval, Decision
-from bot.booking.model import Booking
-from bot.booking.rules import ACTIVE_STATUSES, Status
+from bot.booking.model import ACTIVE_BOOKING, Booking
+from bot.booking.rules import Status
 from bot.db import Database, utcnow
 from bot.idempotency import AlreadyProcessed, claim
 from bot.plans.model import PlanStep
@@ -79,8 +79,6 @@ MINE_LIMIT = 10
 APPROVAL_LIMIT = 10
 WEEK_LIMIT = 40
 
-_ACTIVE = sorted(s.value for s in ACTIVE_STATUSES)
-
 
 def _current(now: datetime) -> sa.ColumnElement[bool]:
     """Still worth showing: the slot has not ended, or the deploy is still running."""
@@ -88,11 +86,11 @@ def _current(now: datetime) -> sa.ColumnElement[bool]:
 
 
 def mine_query(viewer_id: str, now: datetime, limit: int = MINE_LIMIT) -> sa.Select[Booking]:
-    # There is no index on requester_id; the status/starts_at index narrows the scan to
-    # current bookings, of which there are few, and the requester is filtered among them.
+    # There is no index on requester_id; the index of active bookings in start order
+    # narrows the scan to current ones, and the requester is filtered among them.
     return (
         sa.select(Booking)
-        .where(Booking.status.in_(_ACTIVE))
+        .where(ACTIVE_BOOKING)
         .where(Booking.starts_at >= now - LOOKBACK)
         .where(_current(now))
         .where(Booking.requester_id == viewer_id)
@@ -129,7 +127,7 @@ def to_approve_query(
 def week_query(now: datetime, limit: int = WEEK_LIMIT) -> sa.Select[Booking]:
     return (
         sa.select(Booking)
-        .where(Booking.status.in_(_ACTIVE))
+        .where(ACTIVE_BOOKING)
         .where(Booking.starts_at >= now - LOOKBACK)
         .where(Booking.starts_at < now + WEEK)
         .where(_current(now))
