@@ -21,6 +21,11 @@ from support.server import BotProcess
 from support.slack_requests import ALICE
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+BOOKING_INDEXES = (
+    "ix_booking_active_starts_at",
+    "ix_booking_status_starts_at",
+    "ix_booking_app_starts_at",
+)
 
 QUERIES = {
     "mine": mine_query(ALICE, NOW),
@@ -56,9 +61,10 @@ def test_queries_use_the_booking_indexes(bot: BotProcess, db_engine: Engine, nam
     # `bot` has migrated the database, so the real indexes exist.
     with db_engine.begin() as connection:
         plan = explain(connection, QUERIES[name])
-    # On an empty table PostgreSQL may walk the (app, starts_at) index for the feed, whose
-    # status list names every status; what is checked is that nothing reads the table.
-    assert "ix_booking_status_starts_at" in plan or "ix_booking_app_starts_at" in plan, plan
+    # Which index depends on the query and on the planner's guesses for an empty table
+    # (the (app, starts_at) one for the feed, whose status list names every status); what
+    # is checked is that one of them answers and nothing reads the table.
+    assert any(index in plan for index in BOOKING_INDEXES), plan
     if db_engine.dialect.name == "sqlite":
         assert "SCAN booking" not in plan, plan
     else:
