@@ -14,17 +14,20 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
+from bench.paths import use_test_support
 from bot.audit.model import AuditEntry
 from bot.booking.model import Booking
 from bot.container import Container, build_container
 from bot.settings import Settings
+
+use_test_support()
+from support.db import captured_sql  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -216,20 +219,6 @@ class Seeder:
             "audit_rows": self.audit_rows,
             "seed_s": round(time.perf_counter() - started, 2),
         }
-
-
-@contextmanager
-def captured_sql(engine: sa.Engine) -> Iterator[list[tuple[str, Any]]]:
-    statements: list[tuple[str, Any]] = []
-
-    def before(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        statements.append((statement, parameters))
-
-    sa.event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", before)
 
 
 def _plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -4,10 +4,8 @@ instead of reading and sorting every one of them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -18,7 +16,7 @@ from bot.booking.rules import BookingPolicy
 from bot.booking.service import BookingService
 from bot.db import Database as BotDatabase
 from bot.migrations import alembic_config
-from support.db import Database
+from support.db import Database, captured_sql
 
 APPS = 50
 AHEAD = 3_000  # far more than a team books; the benchmark leaves 28,000 behind
@@ -48,21 +46,6 @@ def seed(url: str, now: datetime) -> None:
     engine.dispose()
 
 
-@contextmanager
-def captured_statements(engine: sa.Engine) -> Iterator[list[tuple[str, Any]]]:
-    """The SQL `engine` runs inside the block, with its parameters."""
-    seen: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        seen.append((statement, parameters))
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-
-
 def test_upcoming_reads_the_active_index_in_order_and_sorts_nothing(
     make_database: Callable[[], Database],
 ) -> None:
@@ -75,7 +58,7 @@ def test_upcoming_reads_the_active_index_in_order_and_sorts_nothing(
 
     bot_database = BotDatabase(database.url)
     service = BookingService(bot_database, BookingPolicy(timedelta(0), timedelta(hours=8)))
-    with captured_statements(bot_database.engine) as seen:
+    with captured_sql(bot_database.engine) as seen:
         upcoming = service.upcoming()
     [(statement, parameters)] = [s for s in seen if "FROM booking" in s[0]]
 

@@ -43,6 +43,14 @@ def wait_for_work_processes(bot: BotProcess, count: int, timeout: float = 20.0) 
     raise AssertionError(f"expected {count} ready work processes:\n{bot.log_tail()}")
 
 
+def gone(pid: int, timeout: float = 5.0) -> bool:
+    """Whether process `pid` has exited, waiting up to `timeout` seconds for it."""
+    deadline = time.monotonic() + timeout
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not Path(f"/proc/{pid}").exists()
+
+
 @contextmanager
 def paused(pid: int) -> Iterator[None]:
     """SIGSTOP a process for the duration, and always let it go again."""
@@ -134,10 +142,7 @@ def test_stopping_the_server_finishes_the_work_already_acknowledged(
     for one in sent:
         assert "Booked" in reply_to(fake_slack, one)
     assert row_counts(db_engine)["booking"] == len(sent)
-    deadline = time.monotonic() + 5
-    while Path(f"/proc/{work}").exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not Path(f"/proc/{work}").exists(), "the work process outlived the server"
+    assert gone(work), "the work process outlived the server"
 
 
 def test_a_work_process_that_cannot_finish_in_time_is_killed_when_the_server_stops(
@@ -152,10 +157,7 @@ def test_a_work_process_that_cannot_finish_in_time_is_killed_when_the_server_sto
         assert_acknowledged(slack.command("list"))
     os.kill(bot.pid or 0, signal.SIGTERM)
     bot.wait_exit(timeout=30)
-    deadline = time.monotonic() + 5
-    while Path(f"/proc/{work}").exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not Path(f"/proc/{work}").exists(), "the stuck work process outlived the server"
+    assert gone(work), "the stuck work process outlived the server"
     assert f"work process {work} still busy at shutdown; killing it" in bot.log_text()
 
 

@@ -12,10 +12,14 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
+import sqlalchemy as sa
 from psycopg import sql
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import Engine
@@ -178,3 +182,18 @@ def truncate_all(url: str, *, engine: Engine | None = None) -> None:
     finally:
         if own_engine:
             eng.dispose()
+
+
+@contextmanager
+def captured_sql(engine: sa.Engine) -> Iterator[list[tuple[str, Any]]]:
+    """The SQL `engine` sends inside the block, each with its parameters, for EXPLAIN."""
+    statements: list[tuple[str, Any]] = []
+
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        statements.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
