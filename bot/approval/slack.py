@@ -63,9 +63,10 @@ class ApprovalSlack:
             usage="/deploy ready ID",
             summary="announce your booking in the deploy channel for approval",
         )
-        # Acknowledge on the request thread, work afterwards (docs/adr/0012).
-        app.action(READY_ACTION)(ack=acknowledge, lazy=[self.ready_button])
+        # Acknowledge on the request thread, work afterwards (docs/adr/0012). Approve
+        # first: it is the button many people click at once (see build_bolt_app).
         app.action(blocks.APPROVE_ACTION)(ack=acknowledge, lazy=[self.approve_button])
+        app.action(READY_ACTION)(ack=acknowledge, lazy=[self.ready_button])
         app.action(blocks.REQUEST_CHANGES_ACTION)(
             ack=acknowledge, lazy=[self.request_changes_button]
         )
