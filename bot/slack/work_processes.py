@@ -91,22 +91,39 @@ def make_channel() -> tuple[socket.socket, socket.socket]:
 
 
 class ChannelSender:
-    """Encodes work items and sends them on the channel from a thread of its own, so
-    that the caller (the acknowledgement) neither encodes nor waits for a work process to
-    take them (a busy one leaves them in the socket buffer, then here). Started in the web
-    worker, after gunicorn's fork."""
+    """Sends work on the channel without ever making the caller (the acknowledgement) wait
+    for a work process to take it. Started in the web worker, after gunicorn's fork.
+
+    While the channel has room, the caller's thread sends the message itself, without
+    blocking. Once it is full (the work processes are behind), messages queue here, in
+    order, and a thread of this class's own waits for room. Handing every message to that
+    thread instead cost more than the send: a thread switch, and passing the interpreter
+    lock back and forth, for each request."""
 
     def __init__(self, writer: socket.socket) -> None:
         self._writer = writer
-        self._pending: collections.deque[WorkItem] = collections.deque()
+        # Encoded messages: plain bytes, which the garbage collector never has to walk,
+        # however long the queue grows.
+        self._pending: collections.deque[bytes] = collections.deque()
         self._ready = threading.Condition()
         self._thread = threading.Thread(target=self._send_forever, name="work-send", daemon=True)
         self._thread.start()
         atexit.register(self.flush, FLUSH_SECONDS)
 
     def send(self, item: WorkItem) -> None:
+        message = encode_work(item)
         with self._ready:
-            self._pending.append(item)
+            # Only when nothing is queued, so that messages keep their order.
+            if not self._pending:
+                try:
+                    self._writer.send(message, socket.MSG_DONTWAIT)
+                    return
+                except BlockingIOError:
+                    pass  # the channel is full: queue it for the sending thread
+                except OSError:
+                    log.exception("could not hand work to the work processes; it is lost")
+                    return
+            self._pending.append(message)
             self._ready.notify_all()
 
     def flush(self, timeout: float) -> None:
@@ -121,9 +138,9 @@ class ChannelSender:
             with self._ready:
                 while not self._pending:
                     self._ready.wait()
-                item = self._pending[0]
+                message = self._pending[0]
             try:
-                self._writer.sendall(encode_work(item))
+                self._writer.sendall(message)
             except OSError:
                 log.exception("could not hand work to the work processes; it is lost")
             with self._ready:
@@ -157,8 +174,8 @@ class HandOffListenerRunner(ThreadListenerRunner):
         self._sender = sender
 
     def _start_lazy_function(self, lazy_func: Callable[..., None], request: BoltRequest) -> None:
-        # No copy: the raw body is a string, and Bolt builds the query and headers once
-        # per request and never changes them, so the sender may encode them later.
+        # No copy: the raw body is a string, and the sender encodes the query and headers
+        # before this returns.
         name = get_name_for_callable(lazy_func)
         self._sender.send((name, request.raw_body, request.query, request.headers))
 

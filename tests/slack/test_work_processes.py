@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,7 +17,14 @@ from faults.common import assert_acknowledged, row_counts
 from helpers import reply_to
 from sqlalchemy.engine import Engine
 
-from bot.slack.work_processes import STOP, decode_work, encode_work
+from bot.slack.work_processes import (
+    MAX_MESSAGE_BYTES,
+    STOP,
+    ChannelSender,
+    decode_work,
+    encode_work,
+    make_channel,
+)
 from support.fake_slack import FakeSlack
 from support.processes import process_tree, work_processes
 from support.server import BotProcess
@@ -69,6 +77,41 @@ def test_a_work_item_crosses_the_channel_unchanged() -> None:
     message = encode_work(item)
     assert message != STOP
     assert decode_work(message) == item
+
+
+def test_a_full_channel_queues_work_in_order_without_blocking_the_sender() -> None:
+    reader, writer = make_channel()
+    sender = ChannelSender(writer)
+    body = "x" * 4096
+    # Twice what the channel's buffer holds: the first messages go straight into the
+    # channel, the rest queue for the sending thread.
+    half = 2 * MAX_MESSAGE_BYTES // len(body)
+
+    def send(numbers: range) -> None:
+        for n in numbers:
+            sender.send((f"work-{n}", body, {}, {}))
+
+    first = threading.Thread(target=send, args=(range(half),))
+    first.start()
+    first.join(timeout=30)
+    assert not first.is_alive(), "send() waited for room in a full channel"
+
+    # A work process starts reading while more work arrives: room appears in the channel
+    # while older work is still queued, and the newer work must not overtake it.
+    received: list[str] = []
+
+    def work_process() -> None:
+        reader.settimeout(10)
+        while len(received) < 2 * half:
+            received.append(decode_work(reader.recv(MAX_MESSAGE_BYTES))[0])
+
+    taking = threading.Thread(target=work_process)
+    taking.start()
+    send(range(half, 2 * half))
+    taking.join(timeout=60)
+    assert received == [f"work-{n}" for n in range(2 * half)]
+    reader.close()
+    writer.close()
 
 
 def autogroup(pid: int) -> str | None:
