@@ -114,6 +114,23 @@ class Target:
         return response.status_code
 
 
+def measure_ack_cpu(workdir: Path, quick: bool) -> dict[str, Any]:
+    """bench.ack_cpu's figures, measured in a process of its own before the load phase."""
+    out = workdir / "ack_cpu.json"
+    requests, repeats = ("200", "2") if quick else ("2000", "5")
+    command = [sys.executable, "-m", "bench.ack_cpu", "--requests", requests]
+    subprocess.run(  # noqa: S603 (our interpreter, our module)
+        [*command, "--repeats", repeats, "--json", str(out)],
+        cwd=REPO_ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    measured: dict[str, Any] = json.loads(out.read_text())
+    for scenario, row in measured["scenarios"].items():
+        log(f"ack CPU {scenario}: {row['deploybot_us']} us vs {row['baseline_us']} us")
+    return measured
+
+
 def start_clock(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     """deploybot's clock (`python -m bot clock`, the Procfile's second process), beside the
     server for the whole load phase, so that its memory is read after the load run."""
@@ -469,6 +486,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{name} healthy after {startup[name]['runs_s']} s")
         results["startup"] = startup
         results["memory_idle"] = {n: machine.memory(t.process.pid or 0) for n, t in targets.items()}
+        results["ack_cpu"] = measure_ack_cpu(workdir, args.quick)
         clock = start_clock(clock_env, workdir / "clock.log")
 
         runs, skipped = run_load_phase(targets, fake, args, workdir)

@@ -192,6 +192,29 @@ def _load(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _ack_cpu(results: dict[str, Any]) -> list[str]:
+    measured = results.get("ack_cpu")
+    if not measured:
+        return []
+    lines = [
+        "### CPU per acknowledgement, one request at a time",
+        "",
+        "Each app's WSGI entry point called directly, in one process with nothing else "
+        f"running, on the same {measured['requests']} signed requests (best of "
+        f"{measured['repeats']}; `python -m bench.ack_cpu`). deploybot's figure includes "
+        "handing the work to the work processes, not the work.",
+        "",
+        "| request | body bytes | baseline µs | deploybot µs | ratio |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for scenario, row in measured["scenarios"].items():
+        lines.append(
+            f"| {scenario} | {row['body_bytes']} | {row['baseline_us']:.0f} "
+            f"| {row['deploybot_us']:.0f} | {row['ratio']:.2f}x |"
+        )
+    return [*lines, ""]
+
+
 def _footprint(results: dict[str, Any]) -> list[str]:
     lines = [
         "Memory of the whole gunicorn process tree (master and workers), read from "
@@ -295,6 +318,7 @@ def render(results: dict[str, Any], raw_path: Path) -> str:
         "### Load: acknowledgement latency and throughput",
         "",
         *_load(results),
+        *_ack_cpu(results),
         "### Footprint",
         "",
         *_footprint(results),
