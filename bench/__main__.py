@@ -63,9 +63,11 @@ DRAIN_TIMEOUT = 600.0
 TARGET_ROUNDS = 3
 FAKE_SLACK_NICENESS = 19
 # The work is done when the bot's processes have used less CPU than this over the last
-# QUIET_S seconds (and the fake Slack has heard nothing for as long).
+# QUIET_S seconds (and the fake Slack has heard nothing for as long). Half a second was
+# once too short: in a full run the work behind Approve clicks paused that long while
+# far from finished, and its leftover work spoilt the baseline's run that followed.
 IDLE_CPU_S = 0.05
-QUIET_S = 0.5
+QUIET_S = 2.0
 
 _t0 = time.monotonic()
 
