@@ -33,13 +33,11 @@ from flask import Flask  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 
 from bench.baseline import create_baseline_app  # noqa: E402
-from bench.scenarios import APPROVE_ACTION_ID, APPROVERS, CHANNEL, DEPLOY_CHANNEL, REQUESTERS  # noqa: E402
+from bench.scenarios import BY_NAME, DEPLOY_CHANNEL, REQUESTERS  # noqa: E402
 from support.fake_slack import FakeSlack  # noqa: E402
 from support.slack_requests import (  # noqa: E402
     SlackRequest,
-    block_action,
     signed_headers,
-    slash_command,
 )
 
 SECRET = "bench-ack-cpu-signing-secret"
@@ -78,24 +76,17 @@ def announcement_message(fake: FakeSlack) -> dict[str, Any]:
 
 
 def requests(fake: FakeSlack, count: int) -> dict[str, list[SlackRequest]]:
-    message = announcement_message(fake)
-    url = f"{fake.url}/response/ack-cpu"
-    return {
-        "list": [
-            slash_command("list", user_id=REQUESTERS[n % 20], channel_id=CHANNEL, response_url=url)
-            for n in range(count)
-        ],
-        "approve": [
-            block_action(
-                APPROVE_ACTION_ID,
-                user_id=APPROVERS[n % 20],
-                channel_id=DEPLOY_CHANNEL,
-                message=message,
-                response_url=url,
-            )
-            for n in range(count)
-        ],
+    """The load test's own requests (bench/scenarios.py), the clicks on one announcement."""
+    params = {
+        "fake_url": fake.url,
+        "tag": "ack-cpu",
+        "messages": [{"channel": DEPLOY_CHANNEL, "message": announcement_message(fake)}],
     }
+    built: dict[str, list[SlackRequest]] = {}
+    for name in ("list", "approve"):
+        make = BY_NAME[name].requester(params)
+        built[name] = [make(n) for n in range(count)]
+    return built
 
 
 def environ(request: SlackRequest) -> Environ:

@@ -151,7 +151,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         request = prepared[sent]
         sent += 1
         connection.answer = Answer()
-        connection.started = time.perf_counter()
+        connection.started = now
         try:
             connection.sock.sendall(request)
         except OSError as exc:

@@ -22,7 +22,7 @@ TARGET_RATIO = 1.5
 _SKELETON = f"""# Performance
 
 How fast deploybot acknowledges Slack, how much memory it takes, and how its queries
-behave as history grows. Run it yourself with `bench/run` (about half an hour; see
+behave as history grows. Run it yourself with `bench/run` (about an hour; see
 "Running the benchmark" below).
 
 {START}
