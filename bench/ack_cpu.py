@@ -149,7 +149,7 @@ def measure(count: int, repeats: int) -> dict[str, Any]:
         )
         from bot.container import build_container
         from bot.settings import load_settings
-        from bot.slack.work_processes import make_channel
+        from bot.slack.handoff import make_channel
         from bot.web.app import create_web_app
 
         reader, writer = make_channel()

@@ -37,10 +37,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        from bot.container import build_container
-        from bot.slack.app import build_bolt_app
+        from bot.bootstrap import bootstrap
 
-        app = build_bolt_app(build_container(settings))
+        app = bootstrap(settings).bolt_app()
         SocketModeHandler(app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
         return 0
     from bot.web.server import serve_http
@@ -63,15 +62,14 @@ def _clock(settings: Settings, args: argparse.Namespace) -> int:
         from bot.migrations import upgrade
 
         upgrade(settings.database_url)
-    from bot.clock.runner import run_forever, tick
-    from bot.clock.tasks import build_tasks
-    from bot.container import build_container
+    from bot.bootstrap import bootstrap
+    from bot.clock.runner import run_forever
 
-    tasks = build_tasks(build_container(settings))
+    bot = bootstrap(settings)
     if args.once:
-        tick(tasks)
+        bot.tick()
         return 0
-    run_forever(tasks)
+    run_forever(bot.clock_tasks(), bot.container.clock)
     return 0
 
 

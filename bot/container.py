@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
 
 from bot.approval.announcer import Announcer
 from bot.approval.service import ApprovalService
 from bot.audit.model import SYSTEM_ACTOR
 from bot.booking.rules import BookingPolicy
 from bot.booking.service import BookingService
-from bot.db import Database
+from bot.db import Database, utcnow
 from bot.deploys.service import DeployService
 from bot.freeze.enforcement import FreezeEnforcer
 from bot.freeze.service import FreezeService
@@ -22,11 +25,20 @@ from bot.review_apps.service import ReviewAppService
 from bot.review_apps.slack import build_messenger
 from bot.runbook.service import RunbookService, landing_guard
 from bot.settings import Settings
+from bot.slack.client import build_web_client
+
+# What every service asks for the current time: an aware UTC datetime. Tests give a
+# clock of their own instead of bending settings to move time.
+Clock = Callable[[], datetime]
 
 
 @dataclass
 class Container:
     settings: Settings
+    clock: Clock
+    # The one Slack Web API client of the process: Bolt's listeners, the clock's tasks and
+    # the review-app messages all send through it.
+    slack: WebClient
     database: Database
     bookings: BookingService
     github: GitHubClient
@@ -60,25 +72,38 @@ def freeze_summary_of(freezes: FreezeService) -> CurrentFreeze:
     return current
 
 
-def build_container(settings: Settings) -> Container:
-    database = Database(settings.database_url)
+def build_container(
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    slack: WebClient | None = None,
+    github: GitHubClient | None = None,
+    database: Database | None = None,
+) -> Container:
+    """Every service of the bot, built from `settings`. Tests pass their own `clock`,
+    Slack `WebClient`, `GitHubClient` or `Database` instead of the ones the settings
+    describe; nothing else in the bot constructs any of them."""
+    database = database or Database(settings.database_url)
+    slack = slack or build_web_client(settings)
     policy = BookingPolicy(
         min_lead=timedelta(minutes=settings.min_lead_minutes),
         max_duration=timedelta(minutes=settings.max_duration_minutes),
     )
-    github = GitHubClient(settings.github_token, str(settings.github_api_url))
+    github = github or GitHubClient(settings.github_token, str(settings.github_api_url))
     public_url = str(settings.public_url).rstrip("/") if settings.public_url else None
-    approvals = ApprovalService(database, settings.required_approvals)
-    bookings = BookingService(database, policy)
-    freezes = FreezeService(database, settings.freeze_branch)
+    approvals = ApprovalService(database, settings.required_approvals, now=clock)
+    bookings = BookingService(database, policy, now=clock)
+    freezes = FreezeService(database, settings.freeze_branch, now=clock)
     return Container(
         settings=settings,
+        clock=clock,
+        slack=slack,
         database=database,
         bookings=bookings,
         plans=PlanService(bookings),
         github=github,
         freezes=freezes,
-        runbooks=RunbookService(database),
+        runbooks=RunbookService(database, now=clock),
         freeze_enforcer=FreezeEnforcer(
             database,
             github,
@@ -86,6 +111,7 @@ def build_container(settings: Settings) -> Container:
             branch=settings.freeze_branch,
             enabled=bool(settings.github_token and settings.github_repo),
             target_url=f"{public_url}/api/freeze" if public_url else None,
+            now=clock,
         ),
         approvals=approvals,
         announcer=Announcer(approvals, settings.deploy_channel),
@@ -95,14 +121,16 @@ def build_container(settings: Settings) -> Container:
             early_start_grace=timedelta(minutes=settings.early_start_grace_minutes),
             allow_override=settings.allow_emergency_override,
             landing_guard=landing_guard,
+            now=clock,
         ),
         review_apps=ReviewAppService(
-            database, build_messenger(settings), github, settings.github_repo
+            database, build_messenger(settings, slack), github, settings.github_repo, now=clock
         ),
         home=HomeService(
             database,
             required_approvals=settings.required_approvals,
             current_freeze=freeze_summary_of(freezes),
+            now=clock,
         ),
-        calendar=CalendarFeed(database, settings.calendar_token),
+        calendar=CalendarFeed(database, settings.calendar_token, now=clock),
     )

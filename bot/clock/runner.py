@@ -41,12 +41,12 @@ def tick(tasks: Sequence[ClockTask], now: datetime | None = None) -> dict[str, i
     return done
 
 
-def run_forever(tasks: Sequence[ClockTask]) -> None:
+def run_forever(tasks: Sequence[ClockTask], clock: Callable[[], datetime] = utcnow) -> None:
     scheduler = BlockingScheduler(timezone="UTC")
     scheduler.add_job(
-        tick,
+        # Each tick asks the bot's clock (the composition root's) what time it is.
+        lambda: tick(tasks, clock()),
         "interval",
-        args=[tasks],
         seconds=TICK_SECONDS,
         next_run_time=utcnow(),
         # A tick that overran its interval is not worth running twice in a row.

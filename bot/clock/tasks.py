@@ -12,7 +12,6 @@ from bot.freeze.clock import send_freeze_reminders, sync_freeze_statuses
 from bot.idempotency import ProcessedRequest
 from bot.reminders.clock import BookingClock
 from bot.runbook.clock import RunbookClock
-from bot.slack.app import build_web_client
 
 # Slack retries within minutes; a week of idempotency keys is plenty.
 KEEP_PROCESSED_REQUESTS = timedelta(days=7)
@@ -32,14 +31,14 @@ def build_tasks(container: Container) -> list[ClockTask]:
     settings = container.settings
     bookings = BookingClock(
         container.database,
-        build_web_client(container),
+        container.slack,
         container.announcer,
         channel=settings.deploy_channel,
         required_approvals=settings.required_approvals,
         max_duration=timedelta(minutes=settings.max_duration_minutes),
         expire_after=timedelta(hours=settings.expire_after_hours),
     )
-    slack = build_web_client(container)
+    slack = container.slack
     runbooks = RunbookClock(container.database, slack, settings.deploy_channel)
     reminder_every = timedelta(hours=settings.freeze_reminder_hours)
     return [

@@ -14,10 +14,6 @@ from typing import Any, Protocol
 import httpx
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import (
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from bot.settings import Settings
@@ -131,13 +127,11 @@ class WebhookMessenger:
         raise SlackUnavailable("an incoming webhook cannot edit messages")
 
 
-def build_messenger(settings: Settings) -> Messenger | None:
-    """The Web API when the bot has a token and a review-apps channel; else the incoming
-    webhook if one is configured; else None (review-app notifications are off)."""
+def build_messenger(settings: Settings, client: WebClient) -> Messenger | None:
+    """The Web API (through the bot's `client`) when the bot has a token and a review-apps
+    channel; else the incoming webhook if one is configured; else None (review-app
+    notifications are off)."""
     if settings.slack_bot_token and settings.review_apps_channel:
-        client = WebClient(token=settings.slack_bot_token, base_url=str(settings.slack_api_url))
-        client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
-        client.retry_handlers.append(ServerErrorRetryHandler(max_retry_count=2))
         return WebApiMessenger(client, settings.review_apps_channel)
     if settings.slack_webhook_ra:
         return WebhookMessenger(settings.slack_webhook_ra)

@@ -8,11 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
-from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 
 from bot.approval.slack import ApprovalSlack
 from bot.booking.slack import BookingSlack
@@ -25,21 +20,11 @@ from bot.plans.blocks import progress_note
 from bot.plans.slack import PlanSlack
 from bot.runbook.slack import RunbookSlack
 from bot.slack.commands import CommandRouter
-from bot.slack.work_processes import hand_work_to_work_processes
+from bot.slack.handoff import hand_work_to_work_processes
 
 # Threads for deferred Slack work per process: as many as the database connections the
 # process keeps open, so work waits for a thread, never for a connection.
 LISTENER_THREADS = POOL_SIZE
-
-
-def build_web_client(container: Container) -> WebClient:
-    settings = container.settings
-    client = WebClient(token=settings.slack_bot_token, base_url=str(settings.slack_api_url))
-    # Slack answers 429 with Retry-After under load and occasionally 5xx; the SDK's own
-    # handlers wait and retry (connection errors are retried by default).
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
-    client.retry_handlers.append(ServerErrorRetryHandler(max_retry_count=2))
-    return client
 
 
 def build_bolt_app(
@@ -55,7 +40,7 @@ def build_bolt_app(
     window may have passed by the time a backlog is worked off)."""
     settings = container.settings
     app = App(
-        client=build_web_client(container),
+        client=container.slack,
         signing_secret=settings.slack_signing_secret,
         request_verification_enabled=verify_requests,
         # Every listener is an acknowledgement that runs on the request thread and touches

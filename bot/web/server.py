@@ -52,9 +52,8 @@ def gunicorn_options(settings: Settings, port: int) -> dict[str, Any]:
 def serve_http(settings: Settings, port: int) -> None:
     # Imported here, in the master before it forks, so the workers share these modules'
     # memory; importing them at the top would make the baseline pay for them too.
-    from bot.container import build_container
+    from bot.bootstrap import bootstrap
     from bot.slack.work_processes import WorkProcesses
-    from bot.web.app import create_web_app
 
     options = gunicorn_options(settings, port)
     work: WorkProcesses | None = None
@@ -68,6 +67,6 @@ def serve_http(settings: Settings, port: int) -> None:
         options["on_exit"] = lambda _server: work.stop(timeout=stop_timeout)
 
     def factory() -> Flask:
-        return create_web_app(build_container(settings), work.writer if work else None)
+        return bootstrap(settings).web_app(work_channel=work.writer if work else None)
 
     GunicornApp(factory, options).run()

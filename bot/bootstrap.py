@@ -1,0 +1,73 @@
+"""The composition root: the bot's processes start here, and tests build the bot here.
+
+`bootstrap(settings, clock=..., slack=..., github=...)` builds every service
+(bot/container.py), and the `Bot` it returns builds the Bolt app with each feature
+package's listeners, the web app and the clock's tasks from them. What a test must replace
+(the time, the Slack Web API client, the GitHub client, the database) is given here, once,
+and reaches every part through the container; no other module constructs any of them.
+
+Nothing in the bot imports this module but its entry points (bot/cli.py, bot/web/server.py,
+bot/slack/work_processes.py), so it can import all the rest without a cycle.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+from flask import Flask
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.clock.runner import ClockTask, tick
+from bot.clock.tasks import build_tasks
+from bot.container import Clock, Container, build_container
+from bot.db import Database, utcnow
+from bot.github.client import GitHubClient
+from bot.settings import Settings
+from bot.slack.app import build_bolt_app
+from bot.web.app import create_web_app
+
+
+@dataclass
+class Bot:
+    """The bot's parts, all wired to one container."""
+
+    container: Container
+
+    @property
+    def settings(self) -> Settings:
+        return self.container.settings
+
+    def bolt_app(
+        self, *, work_channel: socket.socket | None = None, verify_requests: bool = True
+    ) -> App:
+        """The Bolt app with every feature package's listeners (see build_bolt_app)."""
+        return build_bolt_app(
+            self.container, work_channel=work_channel, verify_requests=verify_requests
+        )
+
+    def web_app(self, *, work_channel: socket.socket | None = None) -> Flask:
+        """The WSGI app of a web worker. Without `work_channel`, the work after each Slack
+        acknowledgement runs on threads of this process (WORK_PROCESSES=0)."""
+        return create_web_app(self.container, work_channel)
+
+    def clock_tasks(self) -> list[ClockTask]:
+        return build_tasks(self.container)
+
+    def tick(self) -> dict[str, int]:
+        """Run every clock task once, at the container's `clock()`."""
+        return tick(self.clock_tasks(), self.container.clock())
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    slack: WebClient | None = None,
+    github: GitHubClient | None = None,
+    database: Database | None = None,
+) -> Bot:
+    return Bot(
+        build_container(settings, clock=clock, slack=slack, github=github, database=database)
+    )
