@@ -13,6 +13,7 @@ bot/slack/work_processes.py), so it can import all the rest without a cycle.
 from __future__ import annotations
 
 import socket
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from flask import Flask
@@ -40,17 +41,27 @@ class Bot:
         return self.container.settings
 
     def bolt_app(
-        self, *, work_channel: socket.socket | None = None, verify_requests: bool = True
+        self,
+        *,
+        work_channel: socket.socket | None = None,
+        verify_requests: bool = True,
+        listener_executor: Executor | None = None,
     ) -> App:
         """The Bolt app with every feature package's listeners (see build_bolt_app)."""
         return build_bolt_app(
-            self.container, work_channel=work_channel, verify_requests=verify_requests
+            self.container,
+            work_channel=work_channel,
+            verify_requests=verify_requests,
+            listener_executor=listener_executor,
         )
 
-    def web_app(self, *, work_channel: socket.socket | None = None) -> Flask:
+    def web_app(
+        self, *, work_channel: socket.socket | None = None, bolt_app: App | None = None
+    ) -> Flask:
         """The WSGI app of a web worker. Without `work_channel`, the work after each Slack
-        acknowledgement runs on threads of this process (WORK_PROCESSES=0)."""
-        return create_web_app(self.container, work_channel)
+        acknowledgement runs on threads of this process (WORK_PROCESSES=0); `bolt_app` is
+        one built by `bolt_app()` with options of its own."""
+        return create_web_app(self.container, work_channel, bolt_app=bolt_app)
 
     def clock_tasks(self) -> list[ClockTask]:
         return build_tasks(self.container)

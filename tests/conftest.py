@@ -1,7 +1,11 @@
-"""Shared fixtures: database backends, the fake Slack Web API, and the real bot process.
+"""Shared fixtures: database backends, the fake Slack Web API, and the bot.
 
-Integration tests drive the real bot (a subprocess, over HTTP) with requests signed as
-Slack signs them, and assert on what it sent to the fake Slack and wrote to the database.
+Integration tests drive the real bot with requests signed as Slack signs them, and assert
+on what it sent to the fake Slack and wrote to the database. The bot is served in this
+process (support/inprocess.py: the real WSGI app, built by bot.bootstrap, work on threads,
+a clock the test can move) unless the test asks for the real subprocess, the way Heroku
+runs it (support/server.py), with ``@pytest.mark.real_server`` or
+``start_bot(..., subprocess=True)``: start-up, work processes, crashes and restarts, logs.
 
 This module must stay importable without the bot package existing: it never imports
 ``bot``, and everything that starts the bot is a non-autouse fixture, so tests that do not
@@ -12,9 +16,9 @@ Fixtures (see each docstring):
     db_engine       SQLAlchemy engine on db_backend.url, for asserting on rows
     make_database   factory: a fresh, empty throwaway database of the current backend
     fake_slack      the FakeSlack server, reset before the test
-    bot             the shared bot process for the backend; tables emptied before the test
+    bot             the shared bot for the backend; tables emptied before the test
     slack           SignedClient pointed at ``bot`` (response URLs served by fake_slack)
-    start_bot       factory: start_bot(**env_overrides) -> a dedicated BotProcess
+    start_bot       factory: start_bot(**env_overrides) -> a dedicated bot
     bot_env         the default environment a bot gets (a fresh dict per test)
     bot_cli         bot_cli(*args, **env_overrides) -> CompletedProcess of python -m bot ...
 """
@@ -45,6 +49,7 @@ from support.db import (  # noqa: E402
 )
 from support.fake_github import FakeGitHub  # noqa: E402
 from support.fake_slack import FakeSlack  # noqa: E402
+from support.inprocess import InProcessBot, MovableClock  # noqa: E402
 from support.server import BotProcess, run_bot_command  # noqa: E402
 from support.slack_requests import SignedClient  # noqa: E402
 
@@ -199,12 +204,33 @@ def bot_env(_bot_env_defaults: dict[str, str]) -> dict[str, str]:
     return dict(_bot_env_defaults)
 
 
+def real_server_wanted(request: pytest.FixtureRequest) -> bool:
+    """Whether the test asked for the bot as a subprocess (``@pytest.mark.real_server``)."""
+    return request.node.get_closest_marker("real_server") is not None
+
+
 @pytest.fixture(scope="session")
 def _bot_session(
     _bot_env_defaults: dict[str, str],
     db_backend: Database,
     tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[InProcessBot]:
+    """The session's in-process bot for the backend (tests use ``bot``)."""
+    logs = tmp_path_factory.mktemp("bot-logs")
+    bot = InProcessBot(_bot_env_defaults, log_path=logs / f"bot-{db_backend.backend}.log")
+    bot.start()
+    yield bot
+    bot.stop()
+
+
+@pytest.fixture(scope="session")
+def _bot_process_session(
+    _bot_env_defaults: dict[str, str],
+    db_backend: Database,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[BotProcess]:
+    """The session's bot subprocess for the backend, started for the first test marked
+    ``real_server`` that asks for ``bot``."""
     logs = tmp_path_factory.mktemp("bot-logs")
     process = BotProcess(
         _bot_env_defaults,
@@ -217,21 +243,33 @@ def _bot_session(
 
 
 @pytest.fixture
-def bot(_bot_session: BotProcess, db_backend: Database, fake_slack: FakeSlack) -> BotProcess:
-    """The shared bot for this backend (``.base_url``, ``.database_url``, ``.log_text()``).
+def bot(
+    request: pytest.FixtureRequest, db_backend: Database, fake_slack: FakeSlack
+) -> InProcessBot | BotProcess:
+    """The shared bot for this backend (``.base_url``, ``.database_url``, ``.log_text()``):
+    in this process (``.clock``, ``.container``, ``.tick()``, ``.wait_idle()``), or the
+    subprocess for a test marked ``real_server``.
 
     Every table but alembic_version is emptied and fake_slack is reset before the test.
     If an earlier test left it dead, it is started again so one crash does not cascade.
     """
-    if not _bot_session.is_running():
-        _bot_session.start()
+    shared: InProcessBot | BotProcess
+    if real_server_wanted(request):
+        shared = request.getfixturevalue("_bot_process_session")
+    else:
+        shared = request.getfixturevalue("_bot_session")
+        # The work an earlier test acknowledged must not land in this test's tables.
+        shared.wait_idle()
+        shared.clock.reset()
+    if not shared.is_running():
+        shared.start()
     truncate_all(db_backend.url)
     fake_slack.reset()
-    return _bot_session
+    return shared
 
 
 @pytest.fixture
-def slack(bot: BotProcess, fake_slack: FakeSlack) -> Iterator[SignedClient]:
+def slack(bot: InProcessBot | BotProcess, fake_slack: FakeSlack) -> Iterator[SignedClient]:
     """Sends Slack-signed requests to ``bot``; response URLs are served by ``fake_slack``."""
     with SignedClient.for_bot(bot, fake_slack) as client:
         yield client
@@ -239,21 +277,25 @@ def slack(bot: BotProcess, fake_slack: FakeSlack) -> Iterator[SignedClient]:
 
 @pytest.fixture
 def start_bot(
+    request: pytest.FixtureRequest,
     _bot_env_defaults: dict[str, str],
     db_backend: Database,
     fake_slack: FakeSlack,
     tmp_path: Path,
-) -> Iterator[Callable[..., BotProcess]]:
+) -> Iterator[Callable[..., Any]]:
     """Factory for a dedicated bot with different settings, stopped when the test ends.
 
-    ``start_bot(REQUIRED_APPROVALS="2", APPROVER_USERGROUP="S0APPROVERS")`` starts one on
-    the backend's database (emptied first) and waits for /healthz. An env value of
-    ``None`` removes that variable. Keyword-only options: ``database=`` (a Database from
-    ``make_database``), ``wait=False`` (do not wait for health; use ``.wait_exit()`` to
-    test refused start-ups), ``migrate=False`` (skip the migrate step), ``serve_args=``.
+    ``start_bot(REQUIRED_APPROVALS="2", APPROVER_USERGROUP="S0APPROVERS")`` builds one on
+    the backend's database (emptied first), in this process (an ``InProcessBot`` with a
+    clock of its own). An env value of ``None`` removes that variable. Keyword-only
+    options: ``database=`` (a Database from ``make_database``), ``clock=`` (a
+    MovableClock), ``subprocess=True`` (the real server, a ``BotProcess``, as for every
+    call in a test marked ``real_server``), and, for the subprocess only (they imply it):
+    ``wait=False`` (do not wait for health; use ``.wait_exit()`` to test refused
+    start-ups), ``migrate=False`` (skip the migrate step), ``serve_args=``.
     Talk to it with ``SignedClient.for_bot(bot, fake_slack)``.
     """
-    started: list[BotProcess] = []
+    started: list[InProcessBot | BotProcess] = []
     truncate_all(db_backend.url)
 
     def _start(
@@ -262,12 +304,19 @@ def start_bot(
         wait: bool = True,
         migrate: bool = True,
         serve_args: tuple[str, ...] = (),
+        subprocess: bool = False,
+        clock: MovableClock | None = None,
         **env: str | None,
-    ) -> BotProcess:
+    ) -> InProcessBot | BotProcess:
         full_env: dict[str, str | None] = {**_bot_env_defaults, **env}
         if database is not None:
             full_env["DATABASE_URL"] = database.url
         n = len(started) + 1
+        real = subprocess or real_server_wanted(request) or not wait or not migrate
+        if not real and not serve_args:
+            bot = InProcessBot(full_env, log_path=tmp_path / f"bot-{n}.log", clock=clock)
+            started.append(bot)
+            return bot.start()
         cwd = tmp_path / f"bot-{n}-cwd"
         cwd.mkdir()
         process = BotProcess(

@@ -12,6 +12,9 @@ import pytest
 from support.db import Database
 from support.server import BotProcess
 
+# The real `python -m bot serve` subprocess: the command line and its start-up checks.
+pytestmark = pytest.mark.real_server
+
 
 def test_a_missing_required_setting_stops_start_up_with_one_line(
     bot_cli: Callable[..., subprocess.CompletedProcess[str]],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -32,12 +32,15 @@ def build_bolt_app(
     *,
     work_channel: socket.socket | None = None,
     verify_requests: bool = True,
+    listener_executor: Executor | None = None,
 ) -> App:
     """The bot's Bolt app. A web worker passes `work_channel` to hand the work after
     each acknowledgement to the work processes (docs/adr/0013); a work process builds it
     with `verify_requests=False`, since it only dispatches requests its web workers have
     already verified and passed on through a local socket (their signatures' five-minute
-    window may have passed by the time a backlog is worked off)."""
+    window may have passed by the time a backlog is worked off). `listener_executor` runs
+    the work in this process; the in-process tests give one that can tell when it is
+    idle."""
     settings = container.settings
     app = App(
         client=container.slack,
@@ -48,9 +51,8 @@ def build_bolt_app(
         # the answer has gone (docs/adr/0012). So a slow or unreachable database can delay
         # the work but never the acknowledgement, however many requests are stuck.
         process_before_response=True,
-        listener_executor=ThreadPoolExecutor(
-            max_workers=LISTENER_THREADS, thread_name_prefix="slack-work"
-        ),
+        listener_executor=listener_executor
+        or ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-work"),
     )
     if work_channel is not None:
         hand_work_to_work_processes(app, work_channel)

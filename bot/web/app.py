@@ -7,6 +7,7 @@ import socket
 
 import sqlalchemy as sa
 from flask import Flask, Response, abort, jsonify, request
+from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 
 from bot.container import Container
@@ -17,14 +18,20 @@ from bot.slack.app import build_bolt_app
 log = logging.getLogger(__name__)
 
 
-def create_web_app(container: Container, work_channel: socket.socket | None = None) -> Flask:
+def create_web_app(
+    container: Container,
+    work_channel: socket.socket | None = None,
+    *,
+    bolt_app: App | None = None,
+) -> Flask:
     """The Flask app of one web worker. With `work_channel`, the work after each Slack
     acknowledgement goes to the work processes (docs/adr/0013); without, it runs on
-    threads in this process."""
+    threads in this process. `bolt_app` is one already built (bot/bootstrap.py)."""
     web = Flask("deploybot")
 
     if container.settings.slack_bot_token:
-        slack_handler = SlackRequestHandler(build_bolt_app(container, work_channel=work_channel))
+        bolt_app = bolt_app or build_bolt_app(container, work_channel=work_channel)
+        slack_handler = SlackRequestHandler(bolt_app)
 
         @web.post("/slack/events")
         def slack_events() -> Response:

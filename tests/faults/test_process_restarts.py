@@ -35,6 +35,9 @@ from support.fake_slack import FakeSlack, SlackCall
 from support.server import BotProcess, child_env
 from support.slack_requests import ALICE, BOB, SignedClient
 
+# The real `python -m bot serve` subprocess: kills and restarts the server and the clock.
+pytestmark = pytest.mark.real_server
+
 BOOKINGS = 8
 # What each booking owes at "now" (its slot 10 minutes away, booked two hours ago).
 PHRASES = ("in about an hour", "in 15 minutes", "has not announced it")

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -29,6 +30,10 @@ from .test_review_apps_http import (
     release,
     run_notify,
 )
+
+# The real `python -m bot serve` subprocess: it reads the server's own output, with its
+# logging set up as in production.
+pytestmark = pytest.mark.real_server
 
 # Distinctive enough that finding it anywhere can only mean a leak.
 PASSWORD = "leak-canary-7Qe9Zt2Lw4Xv"

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from faults.common import assert_acknowledged, row_counts
 from helpers import reply_to
 from sqlalchemy.engine import Engine
@@ -29,6 +30,9 @@ from support.fake_slack import FakeSlack
 from support.processes import process_tree, work_processes
 from support.server import BotProcess
 from support.slack_requests import SignedClient
+
+# The real `python -m bot serve` subprocess: work processes exist only under the real server.
+pytestmark = pytest.mark.real_server
 
 StartBot = Callable[..., BotProcess]
 PR = "https://github.com/mozilla/foundation.mozilla.org/pull/123"

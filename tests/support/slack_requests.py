@@ -29,9 +29,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from .fake_slack import API_APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID, SlackCall
+from .inprocess import WSGI_BASE_URL
 
 if TYPE_CHECKING:
     from .fake_slack import FakeSlack
+    from .inprocess import InProcessBot
     from .server import BotProcess
 
 # Slack still sends the deprecated verification token in every payload; Bolt ignores it.
@@ -660,7 +662,16 @@ class SignedClient:
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
 
     @classmethod
-    def for_bot(cls, bot: BotProcess, fake_slack: FakeSlack | None = None) -> SignedClient:
+    def for_bot(
+        cls, bot: BotProcess | InProcessBot, fake_slack: FakeSlack | None = None
+    ) -> SignedClient:
+        """A client for ``bot``: over HTTP to a subprocess, straight into the WSGI app of
+        an in-process bot (support/inprocess.py)."""
+        transport = getattr(bot, "transport", None)
+        if transport is not None:
+            return cls(
+                WSGI_BASE_URL, bot.signing_secret, fake_slack=fake_slack, transport=transport
+            )
         return cls(bot.base_url, bot.signing_secret, fake_slack=fake_slack)
 
     def close(self) -> None:
