@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -34,6 +33,7 @@ from bot.settings import Settings
 from support.db import Database
 from support.fake_github import DEFAULT_TOKEN, FakeGitHub
 from support.fake_slack import FakeSlack
+from support.inprocess import InProcessBot
 from support.server import BotProcess
 from support.slack_requests import ALICE, SignedClient
 
@@ -79,12 +79,13 @@ def slack(gh_bot: BotProcess, fake_slack: FakeSlack) -> Iterator[SignedClient]:
 
 
 @pytest.fixture
-def clock(
-    bot_cli: Callable[..., subprocess.CompletedProcess[str]], github_env: dict[str, str]
-) -> Callable[[], None]:
+def clock(gh_bot: InProcessBot) -> Callable[[], None]:
+    """One tick of the clock's tasks, in this process, with the bot's settings (what
+    `deploybot clock --once` with github_env runs; tick() raises where that would exit
+    non-zero)."""
+
     def tick() -> None:
-        result = bot_cli("clock", "--once", **github_env)
-        assert result.returncode == 0, result.stderr
+        gh_bot.tick()
 
     return tick
 
