@@ -25,7 +25,7 @@ from bot.plans.model import DeployPlan
 from faults.common import assert_acknowledged, dm_to
 from support.db import Database, truncate_all
 from support.fake_slack import FakeSlack, SlackCall
-from support.server import BotProcess
+from support.inprocess import InProcessBot
 from support.slack_requests import ALICE, BOB, CAROL, SignedClient
 
 GROUP = "S0APPROVERS"
@@ -37,28 +37,29 @@ REFUSAL_WORDS = ("only", "Only", "can't", "Can't")
 @pytest.fixture(scope="module")
 def matrix_bot(
     _bot_env_defaults: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[BotProcess]:
-    """One bot for the whole table: an approver group, and a grace period that lets a
-    deploy booked 15 minutes ahead start now."""
+) -> Iterator[InProcessBot]:
+    """One bot for the whole table (in this process): an approver group, and a grace
+    period that lets a deploy booked 15 minutes ahead start now."""
     folder = tmp_path_factory.mktemp("matrix-bot")
-    process = BotProcess(
+    bot = InProcessBot(
         {
             **_bot_env_defaults,
             "APPROVER_USERGROUP": GROUP,
             "EARLY_START_GRACE_MINUTES": "120",
         },
         log_path=folder / "bot.log",
-        cwd=folder,
     )
-    process.start()
-    yield process
-    process.stop()
+    bot.start()
+    yield bot
+    bot.stop()
 
 
 @pytest.fixture
 def client(
-    matrix_bot: BotProcess, fake_slack: FakeSlack, db_backend: Database
+    matrix_bot: InProcessBot, fake_slack: FakeSlack, db_backend: Database
 ) -> Iterator[SignedClient]:
+    # The work an earlier case acknowledged must not land in this case's tables.
+    matrix_bot.wait_idle()
     truncate_all(db_backend.url)
     fake_slack.set_usergroup(GROUP, [ALICE, BOB])
     with SignedClient.for_bot(matrix_bot, fake_slack) as signed:
