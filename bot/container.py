@@ -1,4 +1,6 @@
-"""The composition root: the one place that builds the bot's parts and wires them up."""
+"""The bot's services built from settings and wired together: the first half of the
+composition root (bot/bootstrap.py, where every process and test starts, builds the rest
+from this container)."""
 
 from __future__ import annotations
 
@@ -21,8 +23,8 @@ from bot.github.client import GitHubClient
 from bot.home.calendar import CalendarFeed
 from bot.home.service import CurrentFreeze, FreezeSummary, HomeService
 from bot.plans.service import PlanService
+from bot.review_apps.messenger import build_messenger
 from bot.review_apps.service import ReviewAppService
-from bot.review_apps.slack import build_messenger
 from bot.runbook.service import RunbookService, landing_guard
 from bot.settings import Settings
 from bot.slack.client import build_web_client

@@ -26,9 +26,9 @@ from bot.db import Database, utcnow
 from bot.github.client import GitHubClient, GitHubError, GitHubUnavailable, PullRequest
 from bot.idempotency import AlreadyProcessed, claim
 from bot.review_apps import blocks
+from bot.review_apps.messenger import Messenger, SlackUnavailable
 from bot.review_apps.model import ReviewApp
 from bot.review_apps.rules import Event, HerokuUpdate, Notice, changes_anything
-from bot.review_apps.slack import Messenger, SlackUnavailable
 
 log = logging.getLogger(__name__)
 
