@@ -14,7 +14,7 @@ from bot.home import blocks
 from bot.home.blocks import ApproverStatus
 from bot.home.service import AlreadyShown, HomeService
 from bot.settings import Settings
-from bot.slack.commands import acknowledge
+from bot.slack.commands import CommandRouter, acknowledge
 from bot.slack.users import is_approver
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,8 @@ class HomeSlack:
         self.service = service
         self.settings = settings
 
-    def register(self, app: App) -> None:
+    def register(self, app: App, router: CommandRouter) -> None:
+        # No subcommand of its own: the Home tab is drawn when it is opened.
         # Drawn after the acknowledgement, like every other listener (docs/adr/0012).
         app.event("app_home_opened")(ack=acknowledge, lazy=[self.home_opened])
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
@@ -29,11 +29,12 @@ from bot.review_apps.service import (
     Ignored,
     NotConfigured,
     Outcome,
-    ReviewAppService,
     SlackFailed,
     Unchanged,
 )
-from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.container import Container
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,9 @@ def _reply(outcome: Outcome) -> Reply:
     raise AssertionError(outcome)
 
 
-def register(web: Flask, service: ReviewAppService, settings: Settings) -> None:
+def register(web: Flask, container: Container) -> None:
+    service, settings = container.review_apps, container.settings
+
     @web.post("/api/review-apps")
     def review_app_notice() -> Reply:
         token = settings.review_app_notify_token

@@ -17,7 +17,7 @@ from bot.freeze.slack import FreezeSlack
 from bot.runbook import blocks
 from bot.runbook.service import Checked, RunbookService
 from bot.settings import Settings
-from bot.slack.commands import acknowledge, run_reporting_database_outage
+from bot.slack.commands import CommandRouter, acknowledge, run_reporting_database_outage
 from bot.slack.notices import post_notice
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,8 @@ class RunbookSlack:
         self.freezes = freezes
         self.settings = settings
 
-    def register(self, app: App) -> None:
+    def register(self, app: App, router: CommandRouter) -> None:
+        # No subcommand of its own: the runbook is driven by its checklist's buttons.
         app.action(blocks.STEP_ACTION)(ack=acknowledge, lazy=[self.click_step])
 
     # -- lifecycle hooks ------------------------------------------------------------------

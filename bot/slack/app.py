@@ -74,11 +74,11 @@ def build_bolt_app(
     freezes = FreezeSlack(container.freezes, container.freeze_enforcer, settings)
     freezes.register(app, router)
     runbooks = RunbookSlack(container.runbooks, freezes, settings)
-    runbooks.register(app)
+    runbooks.register(app, router)
     DeploySlack(container.deploys, container.announcer, settings, hooks=[runbooks]).register(
         app, router
     )
-    HomeSlack(container.home, settings).register(app)
+    HomeSlack(container.home, settings).register(app, router)
     return app
 
 

@@ -11,7 +11,7 @@ from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 
 from bot.container import Container
-from bot.freeze.web import register_freeze_routes
+from bot.freeze import web as freeze_web
 from bot.review_apps import web as review_apps_web
 from bot.slack.app import build_bolt_app
 
@@ -52,7 +52,7 @@ def create_web_app(
         def slack_events_off() -> tuple[Response, int]:
             return jsonify(error="not configured: SLACK_BOT_TOKEN is not set"), 503
 
-    review_apps_web.register(web, container.review_apps, container.settings)
+    review_apps_web.register(web, container)
 
     @web.get("/healthz")
     def healthz() -> tuple[Response, int]:
@@ -79,5 +79,5 @@ def create_web_app(
         response.headers["Cache-Control"] = "private, max-age=300"
         return response
 
-    register_freeze_routes(web, container)
+    freeze_web.register(web, container)
     return web
