@@ -22,6 +22,10 @@ from bot.booking.rules import Status
 from bot.booking.service import locked_booking, normalize_short_id
 from bot.db import Database, utcnow
 
+# Part of this service's outcomes, so re-exported from here too.
+from bot.outcomes import NotAllowed as NotAllowed
+from bot.outcomes import NotFound as NotFound
+
 
 @dataclass(frozen=True)
 class AnnouncementView:
@@ -43,16 +47,6 @@ class Announced:
     view: AnnouncementView
     previous_channel: str | None
     previous_ts: str | None
-
-
-@dataclass(frozen=True)
-class NotFound:
-    short_id: str
-
-
-@dataclass(frozen=True)
-class NotAllowed:
-    reason: str
 
 
 @dataclass(frozen=True)

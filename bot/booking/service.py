@@ -28,6 +28,10 @@ from bot.booking.rules import (
 from bot.db import Database, utcnow
 from bot.idempotency import AlreadyProcessed, claim
 
+# Part of this service's outcomes, so re-exported from here too.
+from bot.outcomes import Duplicate as Duplicate
+from bot.outcomes import NotFound as NotFound
+
 # No 0/O or 1/I/L: ids are read aloud and typed back.
 _ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
@@ -57,22 +61,12 @@ class Conflict:
     next_slot: Slot
 
 
-@dataclass(frozen=True)
-class Duplicate:
-    """The same request was handled before (a retry or a double submission)."""
-
-
 BookOutcome = Booked | Refused | Conflict | Duplicate
 
 
 @dataclass(frozen=True)
 class Cancelled:
     booking: Booking
-
-
-@dataclass(frozen=True)
-class NotFound:
-    short_id: str
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,10 @@ from bot.booking.rules import (
 from bot.booking.service import locked_booking, normalize_short_id
 from bot.db import Database, utcnow
 from bot.deploys.rules import StartContext, start_refusal
+
+# Part of this service's outcomes, so re-exported from here too.
+from bot.outcomes import NotFound as NotFound
+from bot.outcomes import Refused as Refused
 from bot.plans.steps import position
 
 # Says why a booking may not land yet (e.g. its ES runbook is incomplete), or None.
@@ -36,16 +40,6 @@ LandingGuard = Callable[[Session, Booking], str | None]
 class Done:
     booking: Booking
     voided: bool = False
-
-
-@dataclass(frozen=True)
-class Refused:
-    reason: str
-
-
-@dataclass(frozen=True)
-class NotFound:
-    short_id: str
 
 
 Outcome = Done | Refused | NotFound

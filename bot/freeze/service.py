@@ -20,6 +20,9 @@ from bot.freeze.model import Freeze
 from bot.freeze.rules import clean_reason, may_unfreeze, reminder_due
 from bot.idempotency import AlreadyProcessed, claim
 
+# Part of this service's outcomes, so re-exported from here too.
+from bot.outcomes import Duplicate as Duplicate
+
 
 @dataclass(frozen=True)
 class Frozen:
@@ -31,11 +34,6 @@ class AlreadyFrozen:
     """The branch was frozen already; `freeze` is the freeze that is on."""
 
     freeze: Freeze
-
-
-@dataclass(frozen=True)
-class Duplicate:
-    """The same request was handled before (a Slack retry or a double submission)."""
 
 
 FreezeOutcome = Frozen | AlreadyFrozen | Duplicate

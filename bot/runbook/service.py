@@ -14,6 +14,9 @@ from bot.booking.model import Booking
 from bot.booking.rules import Kind, Status
 from bot.booking.service import locked_booking, normalize_short_id
 from bot.db import Database, utcnow
+
+# Part of this service's outcomes, so re-exported from here too.
+from bot.outcomes import Refused as Refused
 from bot.runbook.model import RunbookChecklist, RunbookStep
 from bot.runbook.rules import STEPS, check_step_refusal, landing_refusal
 
@@ -33,11 +36,6 @@ class RunbookView:
 @dataclass(frozen=True)
 class Checked:
     view: RunbookView
-
-
-@dataclass(frozen=True)
-class Refused:
-    reason: str
 
 
 def done_steps(session: Session, booking_id: int) -> set[int]:
