@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.audit.model import record
+from bot.booking.lifecycle import Action, TransitionRefused
 from bot.booking.model import ACTIVE_BOOKING, Booking
 from bot.booking.rules import (
     ACTIVE_STATUSES,
@@ -25,6 +26,7 @@ from bot.booking.rules import (
     check_request,
     next_free_slot,
 )
+from bot.booking.transitions import transition
 from bot.db import Database, utcnow
 from bot.idempotency import AlreadyProcessed, claim
 
@@ -160,23 +162,12 @@ class BookingService:
                 return NotAllowed(
                     booking, f"only <@{booking.requester_id}>, who booked it, can cancel it"
                 )
-            if booking.status not in {s.value for s in ACTIVE_STATUSES} or (
-                booking.status == Status.DEPLOYING.value
-            ):
+            try:
+                # The lifecycle table says which statuses may be cancelled (not a deploy
+                # under way, nor one already over).
+                transition(session, booking, Action.CANCEL, actor_id=user_id, at=self.now())
+            except TransitionRefused:
                 return NotAllowed(booking, f"it is already {Status(booking.status).label}")
-            before = booking.snapshot()
-            booking.status = Status.CANCELLED.value
-            booking.touch()
-            session.flush()
-            record(
-                session,
-                actor_id=user_id,
-                action="booking.cancelled",
-                entity_type="booking",
-                entity_id=booking.short_id,
-                before=before,
-                after=booking.snapshot(),
-            )
             return Cancelled(booking)
 
     # -- helpers ---------------------------------------------------------------------

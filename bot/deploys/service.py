@@ -24,6 +24,7 @@ from bot.booking.rules import (
     check_request,
 )
 from bot.booking.service import locked_booking, normalize_short_id
+from bot.booking.transitions import transition
 from bot.db import Database, utcnow
 from bot.deploys.rules import StartContext, start_refusal
 
@@ -158,7 +159,7 @@ class DeployService:
             if user_id != booking.requester_id and not may_act:
                 return Refused(f"only <@{booking.requester_id}> or an approver can do that")
             try:
-                status = next_status(booking.status, action)
+                next_status(booking.status, action)
             except TransitionRefused as refused:
                 return Refused(str(refused))
             if action is Action.LAND and self.landing_guard is not None:
@@ -166,22 +167,12 @@ class DeployService:
                 if refusal is not None:
                     return Refused(refusal)
             now = self.now()
-            before = booking.snapshot()
-            booking.status = status.value
-            if action in (Action.LAND, Action.FAIL):
-                booking.finished_at = now
-            booking.touch()
-            session.flush()
-            record(
-                session,
-                actor_id=user_id,
-                action=f"booking.{status.value}",
-                entity_type="booking",
-                entity_id=booking.short_id,
-                before=before,
-                after=booking.snapshot(),
-                at=now,
-            )
+
+            def finished(booking: Booking) -> None:
+                if action in (Action.LAND, Action.FAIL):
+                    booking.finished_at = now
+
+            transition(session, booking, action, actor_id=user_id, at=now, also=finished)
             session.expunge(booking)
             return Done(booking)
 
