@@ -20,6 +20,7 @@ from bot.booking.lifecycle import Action, TransitionRefused, next_status
 from bot.booking.model import Booking
 from bot.booking.rules import Status
 from bot.booking.service import locked_booking, normalize_short_id
+from bot.booking.transitions import transition
 from bot.db import Database, utcnow
 
 # Part of this service's outcomes, so re-exported from here too.
@@ -74,27 +75,25 @@ class ApprovalService:
                 return NotFound(normalize_short_id(short_id))
             if booking.requester_id != user_id:
                 return NotAllowed(f"only <@{booking.requester_id}>, who booked it, can announce it")
+            previous = (booking.announcement_channel, booking.announcement_ts)
+
+            def unannounced(booking: Booking) -> None:
+                # A new announcement replaces the last one (posted after this commits).
+                booking.announcement_channel = None
+                booking.announcement_ts = None
+
             try:
-                status = next_status(booking.status, Action.ANNOUNCE)
+                transition(
+                    session,
+                    booking,
+                    Action.ANNOUNCE,
+                    actor_id=user_id,
+                    at=self.now(),
+                    also=unannounced,
+                    audit_action="booking.announced",
+                )
             except TransitionRefused as refused:
                 return NotAllowed(str(refused))
-            before = booking.snapshot()
-            previous = (booking.announcement_channel, booking.announcement_ts)
-            booking.status = status.value
-            booking.announcement_channel = None
-            booking.announcement_ts = None
-            booking.touch()
-            session.flush()
-            record(
-                session,
-                actor_id=user_id,
-                action="booking.announced",
-                entity_type="booking",
-                entity_id=booking.short_id,
-                before=before,
-                after=booking.snapshot(),
-                at=self.now(),
-            )
             return Announced(self._view(session, booking), *previous)
 
     def record_announcement(self, booking_id: int, channel: str, ts: str) -> None:

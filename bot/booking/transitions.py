@@ -24,11 +24,12 @@ def transition(
     at: datetime,
     reason: str | None = None,
     also: Callable[[Booking], None] | None = None,
+    audit_action: str | None = None,
 ) -> Status:
     """Apply `action` to the locked `booking` in the caller's transaction, with the audit
-    entry `booking.<new status>`; `also` makes the changes that go with it (a finish
-    time, say), so the entry's "after" shows them. Raises TransitionRefused, changing
-    nothing, when the lifecycle does not allow it."""
+    entry `audit_action` (by default `booking.<new status>`). `also` makes the changes
+    that go with it (a finish time, say), so the entry's "after" shows them. Raises
+    TransitionRefused, changing nothing, when the lifecycle does not allow it."""
     status = next_status(booking.status, action)
     before = booking.snapshot()
     booking.status = status.value
@@ -39,7 +40,7 @@ def transition(
     record(
         session,
         actor_id=actor_id,
-        action=f"booking.{status.value}",
+        action=audit_action or f"booking.{status.value}",
         entity_type="booking",
         entity_id=booking.short_id,
         before=before,

@@ -120,30 +120,26 @@ class DeployService:
                 if refusal is None and override and Status(booking.status) is Status.APPROVED:
                     override, override_reason = False, None  # approved: a normal start
                 action = Action.OVERRIDE_START if override else Action.START
-                if refusal is None:
-                    try:
-                        status = next_status(booking.status, action)
-                    except TransitionRefused as refused:
-                        refusal = str(refused)
                 if refusal is not None:
                     return Refused(refusal)
-                before = booking.snapshot()
-                booking.status = status.value
-                booking.started_at = now
-                booking.override_reason = override_reason
-                booking.touch()
-                session.flush()
-                record(
-                    session,
-                    actor_id=user_id,
-                    action="booking.override_start" if override else "booking.started",
-                    entity_type="booking",
-                    entity_id=booking.short_id,
-                    before=before,
-                    after=booking.snapshot(),
-                    reason=override_reason,
-                    at=now,
-                )
+
+                def started(booking: Booking) -> None:
+                    booking.started_at = now
+                    booking.override_reason = override_reason
+
+                try:
+                    transition(
+                        session,
+                        booking,
+                        action,
+                        actor_id=user_id,
+                        at=now,
+                        reason=override_reason,
+                        also=started,
+                        audit_action="booking.override_start" if override else "booking.started",
+                    )
+                except TransitionRefused as refused:
+                    return Refused(str(refused))
                 session.expunge(booking)
                 return Done(booking)
         except sa.exc.IntegrityError:

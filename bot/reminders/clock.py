@@ -12,11 +12,12 @@ from slack_sdk import WebClient
 from bot.approval.announcer import Announcer
 from bot.approval.model import Approval, Decision
 from bot.approval.rules import still_needed
-from bot.audit.model import SYSTEM_ACTOR, record
-from bot.booking.lifecycle import Action, next_status
+from bot.audit.model import SYSTEM_ACTOR
+from bot.booking.lifecycle import Action
 from bot.booking.model import Booking
 from bot.booking.rules import Status
 from bot.booking.service import locked_booking
+from bot.booking.transitions import transition
 from bot.clock.sent_once import Due, deliver
 from bot.db import Database
 from bot.reminders import blocks
@@ -138,20 +139,7 @@ class BookingClock:
                     Status(booking.status), booking.ends_at, now, self.expire_after
                 ):
                     continue  # another clock got there first, or someone acted on it
-                before = booking.snapshot()
-                booking.status = next_status(booking.status, Action.EXPIRE).value
-                booking.touch()
-                session.flush()
-                record(
-                    session,
-                    actor_id=SYSTEM_ACTOR,
-                    action="booking.expired",
-                    entity_type="booking",
-                    entity_id=booking.short_id,
-                    before=before,
-                    after=booking.snapshot(),
-                    at=now,
-                )
+                transition(session, booking, Action.EXPIRE, actor_id=SYSTEM_ACTOR, at=now)
         return self._announce_expiries(now)
 
     def _announce_expiries(self, now: datetime) -> int:
