@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -33,6 +34,8 @@ PASSTHROUGH_ENV = ("PATH", "HOME")
 OPTIONAL_PASSTHROUGH_ENV = ("COVERAGE_PROCESS_START",)
 
 _running: weakref.WeakSet[BotProcess] = weakref.WeakSet()
+# What a work process logs once it can take work (bot/slack/work_processes.py).
+_WORK_PROCESS_READY = re.compile(r"work process \d+ ready")
 
 
 def free_port() -> int:
@@ -142,6 +145,7 @@ class BotProcess:
         self.migrate = migrate
         self.serve_args = tuple(serve_args)
         self._proc: subprocess.Popen[bytes] | None = None
+        self._spawn_mark = 0
 
     # ------------------------------------------------------------------ facts
 
@@ -222,6 +226,7 @@ class BotProcess:
                 return self
             try:
                 self.wait_healthy(self.startup_timeout)
+                self.wait_work_processes_ready(self.startup_timeout)
                 return self
             except BotStartError:
                 # free_port() can race with another process grabbing the port; pick
@@ -233,6 +238,7 @@ class BotProcess:
         raise AssertionError("unreachable")
 
     def _spawn(self) -> None:
+        self._spawn_mark = self.log_mark()
         args = [sys.executable, "-m", self.module, "serve", "--port", str(self.port)]
         args.extend(self.serve_args)
         with self.log_path.open("ab") as log:
@@ -280,6 +286,34 @@ class BotProcess:
             f"bot not healthy at {self.base_url}/healthz after {timeout}s ({last}). Output:\n"
             f"{self.log_tail()}"
         )
+
+    def expected_work_processes(self) -> int:
+        """How many work processes this server starts (docs/adr/0013): WORK_PROCESSES
+        (default 1), none without a bot token."""
+        if not self.env.get("SLACK_BOT_TOKEN"):
+            return 0
+        try:
+            return int(self.env.get("WORK_PROCESSES", "1"))
+        except ValueError:
+            return 0  # a malformed value: the server refuses to start anyway
+
+    def wait_work_processes_ready(self, timeout: float = 30.0) -> None:
+        """Wait until each work process of this start has said it is ready. /healthz
+        answers before they have: at the lowest CPU priority on a busy machine, one can
+        take many seconds to import the bot, and work acknowledged meanwhile waits in the
+        channel, beyond what a test waits for Slack's reply."""
+        expected = self.expected_work_processes()
+        deadline = time.monotonic() + timeout
+        while expected:
+            ready = len(_WORK_PROCESS_READY.findall(self.log_text(since=self._spawn_mark)))
+            if ready >= expected or not self.is_running():
+                return
+            if time.monotonic() >= deadline:
+                raise BotStartError(
+                    f"{expected} work process(es) not ready after {timeout}s. Output:\n"
+                    f"{self.log_tail()}"
+                )
+            time.sleep(0.1)
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """SIGTERM (what Heroku sends), then SIGKILL the group if it does not exit."""
