@@ -38,6 +38,8 @@ from typing import Any
 
 import httpx
 
+from support.server import BotFacts
+
 # The base URL requests through the WSGI transport carry (Flask only needs a host).
 WSGI_BASE_URL = "http://deploybot.test"
 
@@ -147,7 +149,7 @@ class _LogFile(logging.Handler):
             log.write(line)
 
 
-class InProcessBot:
+class InProcessBot(BotFacts):
     """The bot's WSGI app in this process, with ``env`` as its settings (see module doc)."""
 
     def __init__(
@@ -175,18 +177,6 @@ class InProcessBot:
     # ------------------------------------------------------------------ facts
 
     @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def database_url(self) -> str | None:
-        return self.env.get("DATABASE_URL")
-
-    @property
-    def signing_secret(self) -> str:
-        return self.env.get("SLACK_SIGNING_SECRET", "")
-
-    @property
     def container(self) -> Any:
         """The bot's services (bot.container.Container), for tests that call them."""
         return self._bot.container
@@ -199,23 +189,6 @@ class InProcessBot:
 
     def is_running(self) -> bool:
         return self._bot is not None
-
-    def log_text(self, since: int = 0) -> str:
-        try:
-            with self.log_path.open("rb") as log:
-                log.seek(since)
-                return log.read().decode("utf-8", errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def log_mark(self) -> int:
-        try:
-            return self.log_path.stat().st_size
-        except FileNotFoundError:
-            return 0
-
-    def log_tail(self, lines: int = 60) -> str:
-        return "\n".join(self.log_text().splitlines()[-lines:])
 
     # -------------------------------------------------------------- lifecycle
 

@@ -102,7 +102,51 @@ class BotStartError(RuntimeError):
     """The bot did not become healthy; the message carries its output."""
 
 
-class BotProcess:
+class BotFacts:
+    """What a test reads of a bot, whether a subprocess (BotProcess) or served in the
+    test process (support/inprocess.py): where it listens, its settings, its log."""
+
+    env: dict[str, str]
+    port: int
+    log_path: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def database_url(self) -> str | None:
+        return self.env.get("DATABASE_URL")
+
+    @property
+    def signing_secret(self) -> str:
+        return self.env.get("SLACK_SIGNING_SECRET", "")
+
+    def log_text(self, since: int = 0) -> str:
+        """Everything the bot (and its migrate runs) wrote to stdout and stderr so far.
+
+        ``since`` is a ``log_mark()``: a shared bot's log spans many tests, and a test
+        usually wants only what was written while it ran.
+        """
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(since)
+                return log.read().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_mark(self) -> int:
+        """The current end of the log, for ``log_text(since=...)``."""
+        try:
+            return self.log_path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+
+class BotProcess(BotFacts):
     """The bot's web process (``serve``) on a local port.
 
     ``base_url`` is where to send requests; ``env`` is exactly what the process got.
@@ -150,18 +194,6 @@ class BotProcess:
     # ------------------------------------------------------------------ facts
 
     @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def database_url(self) -> str | None:
-        return self.env.get("DATABASE_URL")
-
-    @property
-    def signing_secret(self) -> str:
-        return self.env.get("SLACK_SIGNING_SECRET", "")
-
-    @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
@@ -171,29 +203,6 @@ class BotProcess:
 
     def is_running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
-
-    def log_text(self, since: int = 0) -> str:
-        """Everything the bot (and its migrate runs) wrote to stdout and stderr so far.
-
-        ``since`` is a ``log_mark()``: a shared bot's log spans many tests, and a test
-        usually wants only what was written while it ran.
-        """
-        try:
-            with self.log_path.open("rb") as log:
-                log.seek(since)
-                return log.read().decode("utf-8", errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def log_mark(self) -> int:
-        """The current end of the log, for ``log_text(since=...)``."""
-        try:
-            return self.log_path.stat().st_size
-        except FileNotFoundError:
-            return 0
-
-    def log_tail(self, lines: int = 60) -> str:
-        return "\n".join(self.log_text().splitlines()[-lines:])
 
     # -------------------------------------------------------------- lifecycle
 
