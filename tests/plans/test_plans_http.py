@@ -91,7 +91,7 @@ def test_a_plan_is_booked_whole_or_not_at_all(
 def test_a_step_cannot_start_before_the_previous_one_landed(
     start_bot: Callable[..., BotProcess], fake_slack: FakeSlack, db_engine: Engine
 ) -> None:
-    process = start_bot(EARLY_START_GRACE_MINUTES="120")
+    process = start_bot()
     with SignedClient.for_bot(process, fake_slack) as slack:
         reply_to(fake_slack, slack.command("plan remove #1 #2 in 15 minutes for 15m every 20m"))
         first, second = steps_of(db_engine)
@@ -112,6 +112,10 @@ def test_a_step_cannot_start_before_the_previous_one_landed(
         # Moving step 2 before step 1 ends is refused too.
         moved = reply_to(fake_slack, slack.command(f"edit {second.short_id} in 16 minutes"))
         assert "cannot start before step 1" in moved
+
+        # The bot's clock, not a longer grace period, brings the steps due: step 1 (+15
+        # minutes) is under way, step 2 (+35) within the default 15 minutes' grace.
+        process.clock.advance(minutes=25)
 
         refused = reply_to(fake_slack, slack.command(f"start {second.short_id}"))
         assert "step 1" in refused and "has not landed" in refused
