@@ -17,7 +17,7 @@ from bot.runbook.rules import STEPS
 from support.db import Database
 from support.fake_github import DEFAULT_TOKEN, FakeGitHub
 from support.fake_slack import FakeSlack, SlackCall
-from support.server import BotProcess
+from support.inprocess import InProcessBot, MovableClock
 from support.slack_requests import ALICE, BOB, SignedClient
 
 REPO = "mozilla/foundation.mozilla.org"
@@ -30,13 +30,13 @@ def github(fake_github: FakeGitHub) -> FakeGitHub:
 
 
 @pytest.fixture
-def es_bot(start_bot: Callable[..., BotProcess], github: FakeGitHub) -> BotProcess:
-    return start_bot(
-        EARLY_START_GRACE_MINUTES="120", GITHUB_API_URL=github.url, GITHUB_TOKEN=DEFAULT_TOKEN
-    )
+def es_bot(start_bot: Callable[..., InProcessBot], github: FakeGitHub) -> InProcessBot:
+    return start_bot(GITHUB_API_URL=github.url, GITHUB_TOKEN=DEFAULT_TOKEN)
 
 
-def started_es_change(slack: SignedClient, fake_slack: FakeSlack, engine: Engine) -> str:
+def started_es_change(
+    slack: SignedClient, fake_slack: FakeSlack, engine: Engine, clock: MovableClock
+) -> str:
     booked = book(
         slack, fake_slack, engine, when="in 15 minutes", extra='kind:es "New search mapping"'
     )
@@ -48,6 +48,7 @@ def started_es_change(slack: SignedClient, fake_slack: FakeSlack, engine: Engine
         user_id=BOB,
     )
     fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
+    clock.advance(minutes=15)  # the bot's clock brings the slot due
     assert "is deploying" in reply_to(fake_slack, slack.command(f"start {booked.short_id}"))
     return booked.short_id
 
@@ -57,7 +58,7 @@ def checklist(fake_slack: FakeSlack) -> SlackCall:
 
 
 def test_an_es_mapping_change_from_start_to_stuck_landing(
-    es_bot: BotProcess,
+    es_bot: InProcessBot,
     github: FakeGitHub,
     fake_slack: FakeSlack,
     db_engine: Engine,
@@ -67,7 +68,7 @@ def test_an_es_mapping_change_from_start_to_stuck_landing(
     own = github.add_pull(REPO, 123, title="New search mapping")
     other = github.add_pull(REPO, 200, title="Unrelated feature")
     with SignedClient.for_bot(es_bot, fake_slack) as slack:
-        short_id = started_es_change(slack, fake_slack, db_engine)
+        short_id = started_es_change(slack, fake_slack, db_engine, es_bot.clock)
 
         # Master is frozen for the booking, and the freeze is enforced on GitHub.
         fake_slack.wait_for(
@@ -147,10 +148,10 @@ def test_an_es_mapping_change_from_start_to_stuck_landing(
 
 
 def test_aborting_unfreezes_master_and_posts_the_rollback_checklist(
-    es_bot: BotProcess, github: FakeGitHub, fake_slack: FakeSlack, db_engine: Engine
+    es_bot: InProcessBot, github: FakeGitHub, fake_slack: FakeSlack, db_engine: Engine
 ) -> None:
     with SignedClient.for_bot(es_bot, fake_slack) as slack:
-        short_id = started_es_change(slack, fake_slack, db_engine)
+        short_id = started_es_change(slack, fake_slack, db_engine, es_bot.clock)
         checklist(fake_slack)
         assert httpx.get(f"{es_bot.base_url}/api/freeze").json()["frozen"] is True
         reply_to(fake_slack, slack.command(f"failed {short_id}"))
@@ -160,7 +161,7 @@ def test_aborting_unfreezes_master_and_posts_the_rollback_checklist(
 
 
 def test_other_kinds_do_not_freeze(
-    es_bot: BotProcess, github: FakeGitHub, fake_slack: FakeSlack, db_engine: Engine
+    es_bot: InProcessBot, github: FakeGitHub, fake_slack: FakeSlack, db_engine: Engine
 ) -> None:
     with SignedClient.for_bot(es_bot, fake_slack) as slack:
         booked = book(slack, fake_slack, db_engine, when="in 15 minutes", extra="kind:migration")
@@ -172,6 +173,7 @@ def test_other_kinds_do_not_freeze(
             user_id=BOB,
         )
         fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
+        es_bot.clock.advance(minutes=15)  # the bot's clock brings the slot due
         reply_to(fake_slack, slack.command(f"start {booked.short_id}"))
         assert httpx.get(f"{es_bot.base_url}/api/freeze").json()["frozen"] is False
         fake_slack.assert_no_call(
