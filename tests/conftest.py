@@ -261,6 +261,11 @@ def bot(
         # The work an earlier test acknowledged must not land in this test's tables.
         shared.wait_idle()
         shared.clock.reset()
+        if db_backend.backend == "sqlite" and shared.is_running():
+            # A fresh SQLite connection per test, as each test's subprocess bot had: idle
+            # ones kept from test to test, while other processes (subprocess bots, the
+            # CLI) wrote the same file, were seen to read it as malformed.
+            shared.container.database.dispose()
     if not shared.is_running():
         shared.start()
     truncate_all(db_backend.url)
