@@ -1,0 +1,369 @@
+"""Reading a Django migration file as data, with `ast` and nothing else.
+
+A pull request's migration is untrusted code. This module parses it (never imports,
+executes or evaluates it: no `exec`, no `eval`, not even `ast.literal_eval`, whose input
+could still be made expensive) and turns the `Migration` class into plain values:
+
+* `Call`: a call as written (`models.CharField(max_length=20)`), with the callee's dotted
+  name resolved through the file's imports, its positional and keyword arguments;
+* `Ref`: a name or attribute (`forwards`, `migrations.RunPython.noop`), resolved the same way;
+* `Unknown`: anything else (lambdas, arithmetic, f-strings...), kept as short source text.
+
+Literals (strings, numbers, booleans, None, lists, tuples, sets, dicts) become Python
+values built here by walking the tree, so nothing in the file decides what runs.
+
+The file is bounded before and after parsing (size, NUL bytes, UTF-8, tree depth and node
+count): anything outside the bounds raises `Unreadable` with a reason a person can act on.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Union
+
+# A migration makemigrations writes is a few kilobytes; the largest hand-written ones
+# (squashed migrations of big apps) stay well under a megabyte.
+MAX_BYTES = 1_000_000
+# Generous for real migrations (nested field options reach depth ~20) and far below
+# what would make the recursive steps below (value conversion, `ast.unparse`) overflow.
+MAX_DEPTH = 200
+MAX_NODES = 500_000
+# Unknown expressions are quoted in reasons: keep them one short line.
+_UNKNOWN_TEXT = 60
+
+
+class Unreadable(Exception):
+    """The file cannot be read as a migration; the message says why, for a person."""
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A name or attribute chain, e.g. `migrations.RunPython.noop`, resolved through the
+    file's imports to `django.db.migrations.RunPython.noop`."""
+
+    name: str
+
+    @property
+    def short(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """An expression that is not a literal, name or call: kept as (shortened) source."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call as written. `name` is the callee's dotted name resolved through imports
+    (`django.db.models.CharField`), or as written when it is not imported."""
+
+    name: str
+    args: tuple[Value, ...] = ()
+    kwargs: tuple[tuple[str, Value], ...] = ()
+    # `*args` / `**kwargs` in the call: some arguments cannot be known.
+    starred: bool = False
+
+    @property
+    def short(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+    def kwarg(self, key: str, default: Value = None) -> Value:
+        for name, value in self.kwargs:
+            if name == key:
+                return value
+        return default
+
+    def has(self, key: str) -> bool:
+        return any(name == key for name, _ in self.kwargs)
+
+    def bind(self, *params: str) -> dict[str, Value]:
+        """The arguments by parameter name, for a callee whose positional parameters are
+        `params` (Django's documented signatures); absent arguments are absent."""
+        bound: dict[str, Value] = dict(zip(params, self.args, strict=False))
+        bound.update(self.kwargs)
+        return bound
+
+
+@dataclass(frozen=True)
+class DictValue:
+    """A dict literal, kept as ordered pairs (its keys need not be hashable values)."""
+
+    items: tuple[tuple[Value, Value], ...]
+
+    def get(self, key: str) -> Value:
+        for name, value in self.items:
+            if name == key:
+                return value
+        return None
+
+    def has(self, key: str) -> bool:
+        return any(name == key for name, _ in self.items)
+
+
+Value = Union[  # noqa: UP007 (a recursive alias: the `|` form cannot name itself here)
+    None, bool, int, float, complex, str, bytes, tuple["Value", ...], DictValue, Call, Ref, Unknown
+]
+
+
+@dataclass(frozen=True)
+class MigrationFile:
+    """What a migration file says, as data."""
+
+    docstring: str | None
+    # (app_label, migration_name) pairs; a non-literal entry is left out.
+    dependencies: tuple[tuple[str, str], ...]
+    # None when `operations` is missing or not a literal list/tuple.
+    operations: tuple[Value, ...] | None
+    # Why `operations` could not be read, when it could not.
+    operations_problem: str | None = None
+    replaces: tuple[tuple[str, str], ...] = ()
+    initial: bool = False
+    imports: dict[str, str] = field(default_factory=dict)
+
+
+# Names a migration uses without importing them when it relies on a star import, and the
+# fallbacks for files that forgot an import (Django would fail to load them, but the
+# intent is clear and judging it is more useful than refusing).
+_IMPLICIT = {
+    "migrations": "django.db.migrations",
+    "models": "django.db.models",
+}
+
+
+def parse(source: bytes) -> ast.Module:
+    """Parse bounded, UTF-8 source; raise `Unreadable` for anything else."""
+    if len(source) > MAX_BYTES:
+        raise Unreadable(f"file is {len(source):,} bytes, over the {MAX_BYTES:,}-byte limit")
+    if b"\x00" in source:
+        raise Unreadable("file contains NUL bytes: binary, not Python source")
+    try:
+        text = source.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Unreadable(f"file is not UTF-8 (byte {exc.start})") from None
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        raise Unreadable(f"syntax error on line {exc.lineno}: {exc.msg}") from None
+    except (RecursionError, MemoryError, ValueError) as exc:
+        # The parser's own limits (deep nesting it cannot build a tree for).
+        raise Unreadable(f"file is too deeply nested to parse ({type(exc).__name__})") from None
+    _check_shape(tree)
+    return tree
+
+
+def _check_shape(tree: ast.AST) -> None:
+    """Bound depth and size iteratively, before anything recursive walks the tree."""
+    nodes = 0
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise Unreadable(f"file has over {MAX_NODES:,} syntax nodes")
+        if depth > MAX_DEPTH:
+            raise Unreadable(f"file nests expressions over {MAX_DEPTH} levels deep")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
+def read(source: bytes) -> MigrationFile:
+    """Read a migration file; raise `Unreadable` when it cannot be read as one."""
+    tree = parse(source)
+    imports = _imports(tree)
+    migration = _migration_class(tree)
+    if migration is None:
+        raise Unreadable("no `class Migration` at module level: Django would not load it")
+    assignments = _class_assignments(migration)
+    reader = _ValueReader(imports)
+
+    operations: tuple[Value, ...] | None = None
+    problem: str | None = None
+    node = assignments.get("operations")
+    if node is None:
+        # Django's Migration base class has `operations = []`.
+        operations = () if "operations" not in _assigned_names(migration) else None
+        if operations is None:
+            problem = "`operations` is not assigned a plain list"
+    elif isinstance(node, ast.List | ast.Tuple):
+        operations = tuple(reader.value(element) for element in node.elts)
+    else:
+        problem = f"`operations` is computed (`{_shorten(node)}`), not a literal list"
+
+    return MigrationFile(
+        docstring=ast.get_docstring(tree, clean=False),
+        dependencies=_pairs(reader.value(assignments["dependencies"]))
+        if "dependencies" in assignments
+        else (),
+        operations=operations,
+        operations_problem=problem,
+        replaces=_pairs(reader.value(assignments["replaces"])) if "replaces" in assignments else (),
+        initial=reader.value(assignments["initial"]) is True if "initial" in assignments else False,
+        imports=imports,
+    )
+
+
+def _imports(tree: ast.Module) -> dict[str, str]:
+    """Local name -> dotted name it stands for, from the module's top-level imports."""
+    names: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    names[alias.asname] = alias.name
+                else:
+                    # `import django.db.migrations` binds `django`.
+                    head = alias.name.split(".", 1)[0]
+                    names[head] = head
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                if alias.name != "*":
+                    names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return names
+
+
+def _migration_class(tree: ast.Module) -> ast.ClassDef | None:
+    found = None
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == "Migration":
+            found = node  # the last definition wins, as it would at import
+    return found
+
+
+def _class_assignments(cls: ast.ClassDef) -> dict[str, ast.expr]:
+    assigned: dict[str, ast.expr] = {}
+    for node in cls.body:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    assigned[target.id] = node.value
+        elif (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.value is not None
+        ):
+            assigned[node.target.id] = node.value
+    return assigned
+
+
+def _assigned_names(cls: ast.ClassDef) -> set[str]:
+    """Every name bound in the class body somehow (augmented assignment, loops...)."""
+    names: set[str] = set()
+    for node in ast.walk(cls):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def _pairs(value: Value) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, tuple):
+        return ()
+    pairs = []
+    for item in value:
+        if (
+            isinstance(item, tuple)
+            and len(item) == 2
+            and isinstance(item[0], str)
+            and isinstance(item[1], str)
+        ):
+            pairs.append((item[0], item[1]))
+    return tuple(pairs)
+
+
+def _shorten(node: ast.AST) -> str:
+    try:
+        text = ast.unparse(node)
+    except (RecursionError, ValueError):  # pragma: no cover - bounded by _check_shape
+        return "..."
+    text = " ".join(text.split())
+    return text if len(text) <= _UNKNOWN_TEXT else text[: _UNKNOWN_TEXT - 3] + "..."
+
+
+class _ValueReader:
+    """Turns expressions into `Value`s by walking the tree (recursion bounded by
+    MAX_DEPTH, checked before)."""
+
+    def __init__(self, imports: dict[str, str]) -> None:
+        self.imports = imports
+
+    def dotted(self, node: ast.expr) -> str | None:
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        head = self.imports.get(node.id) or _IMPLICIT.get(node.id) or node.id
+        return ".".join([head, *reversed(parts)])
+
+    def value(self, node: ast.expr) -> Value:
+        if isinstance(node, ast.Constant):
+            constant = node.value
+            if constant is Ellipsis:
+                return Unknown("...")
+            return constant  # type: ignore[no-any-return, unused-ignore]
+        if isinstance(node, ast.List | ast.Tuple | ast.Set):
+            if any(isinstance(element, ast.Starred) for element in node.elts):
+                return Unknown(_shorten(node))
+            return tuple(self.value(element) for element in node.elts)
+        if isinstance(node, ast.Dict):
+            if any(key is None for key in node.keys):  # `**spread`
+                return Unknown(_shorten(node))
+            return DictValue(
+                tuple(
+                    (self.value(key), self.value(item))
+                    for key, item in zip(node.keys, node.values, strict=True)
+                    if key is not None
+                )
+            )
+        if isinstance(node, ast.Call):
+            name = self.dotted(node.func)
+            if name is None:
+                return Unknown(_shorten(node))
+            starred = any(isinstance(arg, ast.Starred) for arg in node.args) or any(
+                keyword.arg is None for keyword in node.keywords
+            )
+            return Call(
+                name=name,
+                args=tuple(
+                    self.value(arg) for arg in node.args if not isinstance(arg, ast.Starred)
+                ),
+                kwargs=tuple(
+                    (keyword.arg, self.value(keyword.value))
+                    for keyword in node.keywords
+                    if keyword.arg is not None
+                ),
+                starred=starred,
+            )
+        if isinstance(node, ast.Name | ast.Attribute):
+            name = self.dotted(node)
+            return Ref(name) if name is not None else Unknown(_shorten(node))
+        if (
+            isinstance(node, ast.UnaryOp)
+            and isinstance(node.op, ast.USub)
+            and isinstance(node.operand, ast.Constant)
+            and isinstance(node.operand.value, int | float)
+            and not isinstance(node.operand.value, bool)
+        ):
+            return -node.operand.value
+        if isinstance(node, ast.JoinedStr):
+            return Unknown(_shorten(node))
+        return Unknown(_shorten(node))
+
+
+def iter_calls(value: Value) -> Iterator[Call]:
+    """Every call inside a value (depth-first), e.g. the fields of a CreateModel."""
+    stack: list[Value] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Call):
+            yield item
+            stack.extend(reversed(item.args))
+            stack.extend(reversed([value for _, value in item.kwargs]))
+        elif isinstance(item, tuple):
+            stack.extend(reversed(item))
+        elif isinstance(item, DictValue):
+            stack.extend(value for pair in reversed(item.items) for value in pair)
