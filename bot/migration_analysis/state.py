@@ -184,8 +184,8 @@ def column(definition: Value, name: str) -> str | None:
 
 def unique_sets(value: Value) -> frozenset[tuple[str, ...]] | None:
     """unique_together as written (a set of tuples, or one tuple), as sorted name tuples."""
-    if value is None:
-        return frozenset()
+    if value is None or (isinstance(value, Call) and value.name == "set" and not value.args):
+        return frozenset()  # makemigrations writes `set()` for "none any more"
     if not isinstance(value, tuple):
         return None
     if all(isinstance(item, str) for item in value):
