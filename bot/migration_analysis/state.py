@@ -242,8 +242,13 @@ def apply(state: AppState, call: Call, *, new: bool) -> None:
         if target is not None:
             target.unique_together = unique_sets(args.get("unique_together"))
     elif operation in ("AddField", "AlterField"):
-        target = state.model(args.get("model_name"))
-        name = args.get("name")
+        model_name, name = args.get("model_name"), args.get("name")
+        target = state.model(model_name)
+        if target is None and isinstance(model_name, str):
+            # A model whose creation we have not seen (no base history): what this
+            # operation says about the field is still known; the rest is not.
+            target = ModelState(name=model_name, unique_together=None)
+            state.models[model_name.lower()] = target
         if target is not None and isinstance(name, str):
             target.fields[name] = args.get("field")
     elif operation == "RemoveField":
