@@ -246,3 +246,22 @@ def test_history_follows_dependencies_not_file_names() -> None:
     assert ancestors("0003_b", ["0002_a"], earlier) == ["0001_initial", "0002_a"]
     # Without usable dependencies: Django's numbering.
     assert ancestors("0003_b", [], earlier) == ["0001_initial", "0002_a", "0002_z"]
+
+
+def test_a_bug_in_a_rule_becomes_review_not_an_exception(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.migration_analysis import rules
+
+    def broken(*args: object) -> list[OperationFinding]:
+        raise KeyError("bug")
+
+    monkeypatch.setitem(rules.RULES, "RemoveField", broken)
+    analysis = analyse_pull_request(
+        ["shop/migrations/0002_remove.py"],
+        {"shop/migrations/0002_remove.py": migration(REMOVE)},
+        HISTORY,
+        [],
+    )
+    assert analysis.verdict == Verdict.REVIEW
+    assert "the analyser failed" in analysis.files[0].operations[0].reason
