@@ -14,6 +14,7 @@ from bot.db import Database
 from bot.deploys.service import DeployService
 from bot.freeze.enforcement import FreezeEnforcer
 from bot.freeze.service import FreezeService
+from bot.gate.service import GateService, watch_bookings
 from bot.github.client import GitHubClient
 from bot.home.calendar import CalendarFeed
 from bot.home.service import CurrentFreeze, FreezeSummary, HomeService
@@ -40,6 +41,7 @@ class Container:
     freezes: FreezeService
     runbooks: RunbookService
     freeze_enforcer: FreezeEnforcer
+    gate: GateService
 
 
 def freeze_summary_of(freezes: FreezeService) -> CurrentFreeze:
@@ -71,6 +73,17 @@ def build_container(settings: Settings) -> Container:
     approvals = ApprovalService(database, settings.required_approvals)
     bookings = BookingService(database, policy)
     freezes = FreezeService(database, settings.freeze_branch)
+    gate = GateService(
+        database,
+        github,
+        repo=settings.github_repo,
+        branch=settings.freeze_branch,
+        enabled=bool(settings.github_token and settings.github_repo),
+        es_patterns=settings.es_mapping_patterns,
+        public_url=public_url,
+    )
+    # Every booking change rewrites the deploy statuses of the PRs it names.
+    watch_bookings(database, gate)
     return Container(
         settings=settings,
         database=database,
@@ -87,6 +100,7 @@ def build_container(settings: Settings) -> Container:
             enabled=bool(settings.github_token and settings.github_repo),
             target_url=f"{public_url}/api/freeze" if public_url else None,
         ),
+        gate=gate,
         approvals=approvals,
         announcer=Announcer(approvals, settings.deploy_channel),
         deploys=DeployService(

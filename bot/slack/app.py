@@ -20,6 +20,7 @@ from bot.container import Container
 from bot.db import POOL_SIZE
 from bot.deploys.slack import DeploySlack
 from bot.freeze.slack import FreezeSlack
+from bot.gate.slack import GateSlack
 from bot.home.slack import HomeSlack
 from bot.plans.blocks import progress_note
 from bot.plans.slack import PlanSlack
@@ -91,6 +92,7 @@ def build_bolt_app(
     DeploySlack(container.deploys, container.announcer, settings, hooks=[runbooks]).register(
         app, router
     )
+    GateSlack(container.gate, settings).register(app, router)
     HomeSlack(container.home, settings).register(app)
     return app
 

@@ -11,6 +11,7 @@ from slack_bolt.adapter.flask import SlackRequestHandler
 
 from bot.container import Container
 from bot.freeze.web import register_freeze_routes
+from bot.gate.web import register_gate_routes
 from bot.review_apps import web as review_apps_web
 from bot.slack.app import build_bolt_app
 
@@ -73,4 +74,5 @@ def create_web_app(container: Container, work_channel: socket.socket | None = No
         return response
 
     register_freeze_routes(web, container)
+    register_gate_routes(web, container)
     return web
