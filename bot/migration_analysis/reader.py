@@ -12,8 +12,10 @@ could still be made expensive) and turns the `Migration` class into plain values
 Literals (strings, numbers, booleans, None, lists, tuples, sets, dicts) become Python
 values built here by walking the tree, so nothing in the file decides what runs.
 
-The file is bounded before and after parsing (size, NUL bytes, UTF-8, tree depth and node
-count): anything outside the bounds raises `Unreadable` with a reason a person can act on.
+The file is bounded before parsing (size, NUL bytes, UTF-8) and while its values are read
+(depth and number of nodes): anything outside the bounds raises `Unreadable` with a
+reason a person can act on. Only the `Migration` class's attributes are walked: the
+rest of the module (RunPython functions, helpers) is parsed and never looked at.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from typing import Union
 # A migration makemigrations writes is a few kilobytes; the largest hand-written ones
 # (squashed migrations of big apps) stay well under a megabyte.
 MAX_BYTES = 1_000_000
-# Generous for real migrations (nested field options reach depth ~20) and far below
-# what would make the recursive steps below (value conversion, `ast.unparse`) overflow.
-MAX_DEPTH = 200
-MAX_NODES = 500_000
+# Bounds on the expressions read as values (the Migration class's attributes): generous
+# for real migrations (nested field options reach depth ~10; a squashed migration of a
+# big app has some tens of thousands of nodes) and far below what would make the
+# recursive conversion overflow. The parser's own limits bound the rest of the file.
+MAX_DEPTH = 100
+MAX_NODES = 200_000
 # Unknown expressions are quoted in reasons: keep them one short line.
 _UNKNOWN_TEXT = 60
 
@@ -152,22 +156,7 @@ def parse(source: bytes) -> ast.Module:
     except (RecursionError, MemoryError, ValueError) as exc:
         # The parser's own limits (deep nesting it cannot build a tree for).
         raise Unreadable(f"file is too deeply nested to parse ({type(exc).__name__})") from None
-    _check_shape(tree)
     return tree
-
-
-def _check_shape(tree: ast.AST) -> None:
-    """Bound depth and size iteratively, before anything recursive walks the tree."""
-    nodes = 0
-    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
-    while stack:
-        node, depth = stack.pop()
-        nodes += 1
-        if nodes > MAX_NODES:
-            raise Unreadable(f"file has over {MAX_NODES:,} syntax nodes")
-        if depth > MAX_DEPTH:
-            raise Unreadable(f"file nests expressions over {MAX_DEPTH} levels deep")
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
 def read(source: bytes) -> MigrationFile:
@@ -283,11 +272,11 @@ def _shorten(node: ast.AST) -> str:
 
 
 class _ValueReader:
-    """Turns expressions into `Value`s by walking the tree (recursion bounded by
-    MAX_DEPTH, checked before)."""
+    """Turns expressions into `Value`s by walking the tree, counting nodes and depth."""
 
     def __init__(self, imports: dict[str, str]) -> None:
         self.imports = imports
+        self.nodes = 0
 
     def dotted(self, node: ast.expr) -> str | None:
         parts: list[str] = []
@@ -299,7 +288,13 @@ class _ValueReader:
         head = self.imports.get(node.id) or _IMPLICIT.get(node.id) or node.id
         return ".".join([head, *reversed(parts)])
 
-    def value(self, node: ast.expr) -> Value:
+    def value(self, node: ast.expr, depth: int = 0) -> Value:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise Unreadable(f"the Migration class has over {MAX_NODES:,} expressions")
+        if depth > MAX_DEPTH:
+            raise Unreadable(f"the Migration class nests expressions over {MAX_DEPTH} levels deep")
+        depth += 1
         if isinstance(node, ast.Constant):
             constant = node.value
             if constant is Ellipsis:
@@ -308,13 +303,13 @@ class _ValueReader:
         if isinstance(node, ast.List | ast.Tuple | ast.Set):
             if any(isinstance(element, ast.Starred) for element in node.elts):
                 return Unknown(_shorten(node))
-            return tuple(self.value(element) for element in node.elts)
+            return tuple(self.value(element, depth) for element in node.elts)
         if isinstance(node, ast.Dict):
             if any(key is None for key in node.keys):  # `**spread`
                 return Unknown(_shorten(node))
             return DictValue(
                 tuple(
-                    (self.value(key), self.value(item))
+                    (self.value(key, depth), self.value(item, depth))
                     for key, item in zip(node.keys, node.values, strict=True)
                     if key is not None
                 )
@@ -329,10 +324,10 @@ class _ValueReader:
             return Call(
                 name=name,
                 args=tuple(
-                    self.value(arg) for arg in node.args if not isinstance(arg, ast.Starred)
+                    self.value(arg, depth) for arg in node.args if not isinstance(arg, ast.Starred)
                 ),
                 kwargs=tuple(
-                    (keyword.arg, self.value(keyword.value))
+                    (keyword.arg, self.value(keyword.value, depth))
                     for keyword in node.keywords
                     if keyword.arg is not None
                 ),

@@ -345,23 +345,24 @@ def ancestors(
             continue
         wanted.add(current)
         stack.extend(earlier[current].dependencies)
-    # Kahn's algorithm over the wanted subgraph; a cycle (broken history) falls back to
-    # name order for what is left.
+    # Depth-first, dependencies before dependants, siblings in name order. Iterative: a
+    # long-lived app has hundreds of migrations in one chain.
     order: list[str] = []
-    placed: set[str] = set()
-    remaining = sorted(wanted)
-    while remaining:
-        ready = [
-            item
-            for item in remaining
-            if all(dep in placed or dep not in wanted for dep in earlier[item].dependencies)
-        ]
-        if not ready:
-            ready = remaining[:1]
-        for item in ready:
-            order.append(item)
-            placed.add(item)
-        remaining = [item for item in remaining if item not in placed]
+    entered: set[str] = set()  # a cycle (broken history) is cut where it closes
+    for root in sorted(wanted):
+        pending: list[tuple[str, bool]] = [(root, False)]
+        while pending:
+            current, finished = pending.pop()
+            if finished:
+                order.append(current)
+                continue
+            if current in entered:
+                continue
+            entered.add(current)
+            pending.append((current, True))
+            for dep in sorted(earlier[current].dependencies, reverse=True):
+                if dep in wanted and dep not in entered:
+                    pending.append((dep, False))
     return order
 
 

@@ -265,3 +265,12 @@ def test_a_bug_in_a_rule_becomes_review_not_an_exception(
     )
     assert analysis.verdict == Verdict.REVIEW
     assert "the analyser failed" in analysis.files[0].operations[0].reason
+
+
+def test_dependency_cycle_in_history_does_not_hang() -> None:
+    sources = {
+        "shop/migrations/0001_a.py": migration(dependencies='[("shop", "0002_b")]'),
+        "shop/migrations/0002_b.py": migration(dependencies='[("shop", "0001_a")]'),
+    }
+    earlier = read_earlier(sources, frozenset())
+    assert sorted(ancestors("0003_c", ["0002_b"], earlier)) == ["0001_a", "0002_b"]

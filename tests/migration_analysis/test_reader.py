@@ -9,7 +9,6 @@ import pytest
 from bot.migration_analysis import Verdict, analyse_file
 from bot.migration_analysis.reader import (
     MAX_BYTES,
-    MAX_DEPTH,
     Call,
     Ref,
     Unknown,
@@ -69,11 +68,23 @@ def test_deeply_nested_brackets() -> None:
     assert "nest" in reason or "syntax error" in reason
 
 
-def test_deep_expression_chain_is_bounded() -> None:
+def test_deep_expression_in_the_operations_is_bounded() -> None:
     # Parses fine (the parser builds binary operations iteratively) but is deeper than
     # anything a migration needs.
-    source = b"x = " + b"1 + " * (MAX_DEPTH * 3) + b"1\n" + migration()
+    chain = "[" * 120 + "1" + "]" * 120
+    source = migration(f'migrations.AddField("p", "f", models.IntegerField(default={chain}))')
     assert "levels deep" in unreadable_reason(source)
+
+
+def test_deep_code_outside_the_migration_class_is_never_walked() -> None:
+    source = b"x = " + b"1 + " * 2_000 + b"1\n" + migration()
+    assert analyse_file(PATH, source, None).verdict == Verdict.ROUTINE
+
+
+def test_deep_expression_quoted_in_a_reason_does_not_overflow() -> None:
+    lam = "lambda a, b: " + "1 + " * 2_000 + "1"
+    analysis = analyse_file(PATH, migration(f"migrations.RunPython({lam})"), None)
+    assert analysis.operations[0].operation == "RunPython"
 
 
 def test_no_migration_class() -> None:
