@@ -73,18 +73,16 @@ def analyse_pull_request(
     """Analyse everything a pull request changes.
 
     `migration_sources` maps each changed migration to its content at the head commit
-    (None: deleted in the PR, or could not be fetched). `history` holds the same apps'
-    migrations at the base commit (None: not available). A changed migration path
-    missing from `migration_sources` counts as unreadable: the gate fails closed.
+    (None: deleted in the PR, or could not be fetched: judged REVIEW). Only its paths
+    are analysed: a changed migration the caller did not read (too big, over its budget)
+    is the caller's to report, as the gate does. `history` holds the same apps'
+    migrations at the base commit (None: not available).
     """
     sources: dict[str, bytes | None] = {
-        _normalise(path): source for path, source in migration_sources.items()
+        _normalise(path): source
+        for path, source in migration_sources.items()
+        if is_migration_path(path)
     }
-    for path in changed_paths:
-        normal = _normalise(path)
-        if is_migration_path(normal):
-            sources.setdefault(normal, None)
-    sources = {path: source for path, source in sources.items() if is_migration_path(path)}
 
     # The state before a changed migration includes the PR's own earlier migrations (at
     # head), and not the files the PR deletes.

@@ -133,12 +133,16 @@ def test_alter_field_against_a_field_added_earlier_in_the_same_pull_request() ->
 
 def test_deleted_or_unfetched_migration_needs_review() -> None:
     analysis = analyse_pull_request(
-        ["shop/migrations/0002_gone.py", "shop/migrations/0003_missing.py"],
+        ["shop/migrations/0002_gone.py", "shop/migrations/0003_too_big.py"],
         {"shop/migrations/0002_gone.py": None},
         HISTORY,
         [],
     )
-    assert [item.verdict for item in analysis.files] == [Verdict.REVIEW, Verdict.REVIEW]
+    # Only what the caller passed is analysed: the gate reports files it did not read.
+    assert [(item.path, item.verdict) for item in analysis.files] == [
+        ("shop/migrations/0002_gone.py", Verdict.REVIEW)
+    ]
+    assert "deleted" in analysis.files[0].operations[0].reason
 
 
 def test_remove_field_without_a_models_change_is_step_2_of_a_remove_plan() -> None:
