@@ -14,6 +14,7 @@ from bot.db import Database
 from bot.deploys.service import DeployService
 from bot.freeze.enforcement import FreezeEnforcer
 from bot.freeze.service import FreezeService
+from bot.gate.blocks import announcement_operations
 from bot.gate.service import GateService, watch_bookings
 from bot.github.client import GitHubClient
 from bot.home.calendar import CalendarFeed
@@ -102,7 +103,13 @@ def build_container(settings: Settings) -> Container:
         ),
         gate=gate,
         approvals=approvals,
-        announcer=Announcer(approvals, settings.deploy_channel),
+        announcer=Announcer(
+            approvals,
+            settings.deploy_channel,
+            describe=lambda booking: announcement_operations(
+                gate.analyses_of(booking.pull_requests or ())
+            ),
+        ),
         deploys=DeployService(
             database,
             policy,

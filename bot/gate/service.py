@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from bot.audit.model import record
 from bot.booking.model import Booking
-from bot.booking.rules import Status
+from bot.booking.rules import Kind, Status
 from bot.db import Database, utcnow
 from bot.gate.model import PullRequestAnalysisRow, PullRequestGate
 from bot.gate.rules import (
@@ -56,6 +56,7 @@ from bot.github.client import (
 from bot.github.statuses import StatusSyncer, SyncReport
 from bot.idempotency import AlreadyProcessed, claim
 from bot.migration_analysis import (
+    KIND_ES,
     FileAnalysis,
     OperationFinding,
     PullRequestAnalysis,
@@ -676,6 +677,17 @@ class GateService:
                         (f"{row.repo}#{number}", PullRequestAnalysis.from_json(stored.analysis))
                     )
         return found
+
+    def booking_kind(self, refs: Iterable[str]) -> Kind | None:
+        """The kind a booking of these PRs should default to, from their analyses: an ES
+        mapping change if any is one, else a migration if any is tricky; None if none is
+        (or none was analysed)."""
+        analyses = [analysis for _, analysis in self.analyses_of(refs)]
+        if any(a.kind == KIND_ES for a in analyses):
+            return Kind.ES_MAPPING
+        if any(a.verdict != Verdict.ROUTINE for a in analyses):
+            return Kind.MIGRATION
+        return None
 
     # -- the channel message ---------------------------------------------------------
 

@@ -82,7 +82,12 @@ def build_bolt_app(
     def plan_notes(booking_ids: list[int]) -> dict[int, str]:
         return {bid: progress_note(p) for bid, p in plans.progress(booking_ids).items()}
 
-    BookingSlack(container.bookings, settings, annotate=plan_notes).register(app, router)
+    BookingSlack(
+        container.bookings,
+        settings,
+        annotate=plan_notes,
+        guess_kind=lambda refs: container.gate.booking_kind(refs),
+    ).register(app, router)
     PlanSlack(plans, settings).register(app, router)
     ApprovalSlack(container.approvals, container.announcer, settings).register(app, router)
     freezes = FreezeSlack(container.freezes, container.freeze_enforcer, settings)

@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import reply_to
+from helpers import announcement, book, reply_to
+from sqlalchemy.engine import Engine
 
 from gate.migrations import ADD_NICKNAME, REMOVE_EMAIL
 from gate.support import (
@@ -30,7 +31,7 @@ from gate.support import (
 from support.fake_github import DEFAULT_TOKEN, FakeGitHub
 from support.fake_slack import FakeSlack
 from support.server import BotProcess
-from support.slack_requests import ALICE, SignedClient
+from support.slack_requests import ALICE, BOB, SignedClient
 
 MIGRATION = "people/migrations/0002_change.py"
 DEPLOY_CHANNEL = "C0DEPLOY"
@@ -168,3 +169,68 @@ def test_a_tricky_pull_request_fails_with_the_command_and_is_announced_once(
         "chat.update", lambda c: c.get("ts") == message.response["ts"] and "routine" in c.all_text()
     )
     assert len(tricky_messages(fake_slack)) == 1
+
+
+# ------------------------------------------------------------------ following the booking
+
+
+def test_the_status_walks_with_the_booking_from_failure_to_landed(
+    github: FakeGitHub,
+    slack: SignedClient,
+    gh_bot: BotProcess,
+    fake_slack: FakeSlack,
+    db_engine: Engine,
+) -> None:
+    sha = open_pull(github, 123, {MIGRATION: REMOVE_EMAIL})
+    deliver(gh_bot, payload(github, "opened", 123))
+    wait_for_status(github, sha, "failure", "/deploy schedule #123")
+
+    booked = book(slack, fake_slack, db_engine, when="in 15 minutes")
+    wait_for_status(github, sha, "pending", f"Booked as `{booked.short_id}`")
+
+    command(slack, fake_slack, f"ready {booked.short_id}")
+    wait_for_status(github, sha, "pending", f"`{booked.short_id}` awaiting approval")
+
+    posted = announcement(fake_slack, booked.short_id)
+    # The announcement shows the operations the approvers approve.
+    assert "RemoveField" in posted.all_text()
+    slack.click(posted, "approval_approve", f"{booked.short_id}:0", user_id=BOB)
+    wait_for_status(github, sha, "pending", f"`{booked.short_id}` approved, starts at")
+
+    assert "is deploying" in command(slack, fake_slack, f"start {booked.short_id}")
+    wait_for_status(github, sha, "success", f"deploying `{booked.short_id}` now: merge it")
+
+    assert "landed" in command(slack, fake_slack, f"done {booked.short_id}")
+    wait_for_status(github, sha, "success", f"Deploy `{booked.short_id}` landed")
+
+
+def test_cancelling_the_booking_fails_the_pull_request_again(
+    github: FakeGitHub,
+    slack: SignedClient,
+    gh_bot: BotProcess,
+    fake_slack: FakeSlack,
+    db_engine: Engine,
+) -> None:
+    sha = open_pull(github, 123, {MIGRATION: REMOVE_EMAIL})
+    deliver(gh_bot, payload(github, "opened", 123))
+    wait_for_status(github, sha, "failure")
+    booked = book(slack, fake_slack, db_engine, when="tomorrow 14:00")
+    wait_for_status(github, sha, "pending", "Booked as")
+    assert "Cancelled" in command(slack, fake_slack, f"cancel {booked.short_id}")
+    wait_for_status(github, sha, "failure", "/deploy schedule #123")
+
+
+def test_the_kind_of_a_booking_defaults_from_the_analysis(
+    github: FakeGitHub,
+    slack: SignedClient,
+    gh_bot: BotProcess,
+    fake_slack: FakeSlack,
+    db_engine: Engine,
+) -> None:
+    sha = open_pull(github, 123, {"search/mappings/person.json": b"{}"})
+    deliver(gh_bot, payload(github, "opened", 123))
+    wait_for_status(github, sha, "failure", "ES mapping change")
+    booked = book(slack, fake_slack, db_engine, when="tomorrow 14:00")
+    assert booked.kind == "es_mapping"
+    chosen = book(slack, fake_slack, db_engine, when="tomorrow 18:00", extra="kind:other")
+    assert chosen.kind == "other"
