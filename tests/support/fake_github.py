@@ -639,6 +639,11 @@ class FakeGitHub:
                 )
             )
 
+    def clear_faults(self) -> None:
+        """Drop every fault ``fail_next`` injected that has not fired yet."""
+        with self._lock:
+            self._state.faults.clear()
+
     def set_down(self, down: bool = True) -> None:
         """While down, every request (even /rate_limit) gets GitHub's 503."""
         with self._lock:
