@@ -221,6 +221,25 @@ class _Analyser:
             # A base we do not have (no history passed) leaves the PR's own files only.
             state.has_history = self.has_base and (bool(order) or not own)
         judgement = judge_file(migration, state, models_changed)
+        replaced = [dep for app, dep in migration.replaces if app in (label, "__self__")]
+        if replaced and earlier is not None and all(dep in earlier for dep in replaced):
+            # A squashed migration whose replaced migrations are all in the history:
+            # Django records it as applied where they were applied, without running it.
+            # Its operations only ever run on a new, empty database.
+            finding = OperationFinding(
+                "(squashed)",
+                None,
+                None,
+                Verdict.ROUTINE,
+                f"squashes {len(replaced)} migrations the app already has: an existing "
+                "database is only marked as having applied it, nothing runs",
+            )
+            return FileAnalysis(
+                path=path,
+                verdict=Verdict.ROUTINE,
+                operations=(finding,),
+                warnings=tuple(judgement.warnings),
+            )
         return FileAnalysis(
             path=path,
             verdict=judgement.verdict,

@@ -21,7 +21,6 @@ rest of the module (RunPython functions, helpers) is parsed and never looked at.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -347,18 +346,3 @@ class _ValueReader:
         if isinstance(node, ast.JoinedStr):
             return Unknown(_shorten(node))
         return Unknown(_shorten(node))
-
-
-def iter_calls(value: Value) -> Iterator[Call]:
-    """Every call inside a value (depth-first), e.g. the fields of a CreateModel."""
-    stack: list[Value] = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, Call):
-            yield item
-            stack.extend(reversed(item.args))
-            stack.extend(reversed([value for _, value in item.kwargs]))
-        elif isinstance(item, tuple):
-            stack.extend(reversed(item))
-        elif isinstance(item, DictValue):
-            stack.extend(value for pair in reversed(item.items) for value in pair)

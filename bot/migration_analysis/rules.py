@@ -389,10 +389,6 @@ def _alter_unique_together(operation: str, args: Args, context: Context) -> list
 # ------------------------------------------------------------------------- fields
 
 
-def _field_kind(definition: Value) -> str:
-    return definition.short if isinstance(definition, Call) else "field"
-
-
 def _add_field(operation: str, args: Args, context: Context) -> list[OperationFinding]:
     model, name, definition = args.get("model_name"), args.get("name"), args.get("field")
     label = _label(model, name)
@@ -729,7 +725,7 @@ def compare_fields(
             default = True  # Django indexes foreign keys unless told not to
         before = old_kwargs.get(key, default)
         after = new_kwargs.get(key, default)
-        if before == after:
+        if before == after or (key == "to" and _same_model(before, after)):
             continue
         changes.append(
             _compare_kwarg(
@@ -762,6 +758,12 @@ def compare_fields(
     # The most severe reasons first; one line.
     texts = [text for change, text in sorted(changes, key=lambda c: -c[0].severity)]
     return verdict, f"{label}: " + "; ".join(texts)
+
+
+def _same_model(before: Value, after: Value) -> bool:
+    """`"shop.Team"` and `"shop.team"`: Django resolves model references
+    case-insensitively (older makemigrations kept the class's case)."""
+    return isinstance(before, str) and isinstance(after, str) and before.lower() == after.lower()
 
 
 def _compare_kwarg(
@@ -1085,6 +1087,14 @@ def _separate(operation: str, args: Args, context: Context) -> list[OperationFin
     return findings
 
 
+def _database_object(operation: str, args: Args, context: Context) -> list[OperationFinding]:
+    """Extensions and collations: new database objects nothing running depends on."""
+    name = args.get("name")
+    what = "collation" if "Collation" in operation else "PostgreSQL extension"
+    named = f" {name}" if isinstance(name, str) else ""
+    return _finding(operation, None, None, Verdict.ROUTINE, f"creates the {what}{named} if missing")
+
+
 RULES: dict[str, Rule] = {
     "CreateModel": _create_model,
     "DeleteModel": _delete_model,
@@ -1113,16 +1123,16 @@ RULES: dict[str, Rule] = {
     "RunPython": _run_python,
     "RunSQL": _run_sql,
     "SeparateDatabaseAndState": _separate,
-    "CreateExtension": _routine("creates a PostgreSQL extension"),
-    "BloomExtension": _routine("creates a PostgreSQL extension"),
-    "BtreeGinExtension": _routine("creates a PostgreSQL extension"),
-    "BtreeGistExtension": _routine("creates a PostgreSQL extension"),
-    "CITextExtension": _routine("creates a PostgreSQL extension"),
-    "CryptoExtension": _routine("creates a PostgreSQL extension"),
-    "HStoreExtension": _routine("creates a PostgreSQL extension"),
-    "TrigramExtension": _routine("creates a PostgreSQL extension"),
-    "UnaccentExtension": _routine("creates a PostgreSQL extension"),
-    "CreateCollation": _routine("creates a collation"),
+    "CreateExtension": _database_object,
+    "BloomExtension": _database_object,
+    "BtreeGinExtension": _database_object,
+    "BtreeGistExtension": _database_object,
+    "CITextExtension": _database_object,
+    "CryptoExtension": _database_object,
+    "HStoreExtension": _database_object,
+    "TrigramExtension": _database_object,
+    "UnaccentExtension": _database_object,
+    "CreateCollation": _database_object,
 }
 assert set(RULES) <= KNOWN_OPERATIONS  # noqa: S101 - a typo here would go unnoticed
 
@@ -1184,7 +1194,3 @@ def add_remove_pairs(operations: tuple[Value, ...]) -> list[str]:
                 f"if this is a rename, split it with {RENAME_ADVICE}"
             )
     return advice
-
-
-# The operations whose rule reads `context.later`; exported for tests.
-LOOKAHEAD_RULES = ("RenameField", "RenameModel")

@@ -278,3 +278,36 @@ def test_dependency_cycle_in_history_does_not_hang() -> None:
     }
     earlier = read_earlier(sources, frozenset())
     assert sorted(ancestors("0003_c", ["0002_b"], earlier)) == ["0001_a", "0002_b"]
+
+
+def test_squashed_migration_whose_replaced_migrations_are_in_history_is_routine() -> None:
+    history = dict(HISTORY)
+    history["shop/migrations/0002_nick.py"] = migration(
+        REMOVE, dependencies='[("shop", "0001_initial")]'
+    )
+    squash = migration(
+        'migrations.CreateModel("Person", [("id", models.AutoField(primary_key=True))])',
+        REMOVE,
+        body="",
+    ).replace(
+        b"    dependencies = []",
+        b'    replaces = [("shop", "0001_initial"), ("shop", "0002_nick")]\n    dependencies = []',
+    )
+    analysis = analyse_pull_request(
+        ["shop/migrations/0001_squashed_0002_nick.py"],
+        {"shop/migrations/0001_squashed_0002_nick.py": squash},
+        history,
+        [],
+    )
+    assert analysis.verdict == Verdict.ROUTINE, analysis.to_json()
+    assert analysis.files[0].operations[0].operation == "(squashed)"
+
+
+def test_squashed_migration_without_its_replaced_migrations_is_judged() -> None:
+    squash = migration(REMOVE).replace(
+        b"    dependencies = []", b'    replaces = [("shop", "0009_gone")]\n    dependencies = []'
+    )
+    analysis = analyse_pull_request(
+        ["shop/migrations/0010_squash.py"], {"shop/migrations/0010_squash.py": squash}, HISTORY, []
+    )
+    assert analysis.verdict == Verdict.TRICKY

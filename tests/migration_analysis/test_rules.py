@@ -530,3 +530,29 @@ def test_operation_that_is_not_a_call_needs_review() -> None:
 
 def test_operation_with_star_arguments_needs_review() -> None:
     assert one("migrations.RemoveField(*ARGS)").verdict == REVIEW
+
+
+@pytest.mark.parametrize(
+    ("call", "words"),
+    [
+        ('CreateExtension("hstore")', "extension hstore"),
+        ("BtreeGinExtension()", "extension"),
+        ('CreateCollation("nd", provider="icu", locale="und-u-ks-level2")', "collation nd"),
+    ],
+)
+def test_extensions_and_collations_are_routine(call: str, words: str) -> None:
+    finding = one(
+        call,
+        header="from django.contrib.postgres.operations import "
+        "BtreeGinExtension, CreateCollation, CreateExtension\n"
+        "from django.db import migrations, models\n",
+    )
+    assert (finding.verdict, finding.model) == (ROUTINE, None)
+    assert words in finding.reason
+
+
+def test_relation_target_written_in_another_case_is_the_same_model() -> None:
+    finding = alter(
+        'models.ForeignKey(on_delete=models.CASCADE, to="shop.Team", null=True)', name="team"
+    )
+    assert finding.verdict == ROUTINE  # type: ignore[attr-defined]
