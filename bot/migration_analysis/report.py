@@ -3,7 +3,7 @@ Slack messages and commit statuses can quote."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from bot.migration_analysis.model import (
     FileAnalysis,
@@ -60,14 +60,3 @@ def summary(analysis: PullRequestAnalysis, limit: int = 140) -> str:
         else:
             text = f"{concern.verdict.value}: {finding_line(concern)}"
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def findings_lines(analysis: PullRequestAnalysis, verdicts: Iterable[Verdict]) -> list[str]:
-    """The operations of the given verdicts, one line each, for Slack messages."""
-    wanted = set(verdicts)
-    return [
-        f"{item.path}: {finding_line(finding)}"
-        for item in analysis.files
-        for finding in item.operations
-        if finding.verdict in wanted
-    ]

@@ -695,7 +695,7 @@ def compare_fields(
 ) -> tuple[Verdict, str]:
     """Judge a field's change of definition: the verdict and a one-line reason."""
     old_type, new_type = _field_type(previous), _field_type(new)
-    if old_type != new_type:
+    if old_type != new_type and not _same_column_kind(previous, new):
         return (
             Verdict.TRICKY,
             f"changes the type of {label} from {previous.short} to {new.short}: the column is "
@@ -719,12 +719,9 @@ def compare_fields(
             old_kwargs, new_kwargs = dict(previous.kwargs), dict(new.kwargs)
         old_kwargs = {k: v for k, v in old_kwargs.items() if k not in NON_SCHEMA_KWARGS}
         new_kwargs = {k: v for k, v in new_kwargs.items() if k not in NON_SCHEMA_KWARGS}
-    for key in sorted(set(old_kwargs) | set(new_kwargs)):
-        default = _DEFAULTS.get(key)
-        if key == "db_index" and new.short in ("ForeignKey", "OneToOneField"):
-            default = True  # Django indexes foreign keys unless told not to
-        before = old_kwargs.get(key, default)
-        after = new_kwargs.get(key, default)
+    for key in sorted(set(old_kwargs) | set(new_kwargs) | _class_defaults(previous, new)):
+        before = old_kwargs.get(key, _default(previous, key))
+        after = new_kwargs.get(key, _default(new, key))
         if before == after or (key == "to" and _same_model(before, after)):
             continue
         changes.append(
@@ -752,12 +749,60 @@ def compare_fields(
             for key in set(old_all) | set(new_all)
             if key not in old_all or key not in new_all or old_all[key] != new_all[key]
         )
+        if old_type != new_type:
+            changed.insert(0, f"the field class from {previous.short} to {new.short}")
         what = ", ".join(changed) if changed else "nothing"
         return Verdict.ROUTINE, f"alters {label} without a schema change (changes {what})"
     verdict = worst(change for change, _ in changes)
     # The most severe reasons first; one line.
     texts = [text for change, text in sorted(changes, key=lambda c: -c[0].severity)]
     return verdict, f"{label}: " + "; ".join(texts)
+
+
+# Django fields stored in the same varchar column, and their max_length when none is
+# given: switching between them (CharField to EmailField, say) changes validation only.
+_VARCHAR_DEFAULT_LENGTH: dict[str, int | None] = {
+    "CharField": None,
+    "EmailField": 254,
+    "SlugField": 50,
+    "URLField": 200,
+    "FileField": 100,
+    "ImageField": 100,
+    "FilePathField": 100,
+}
+# Fields Django indexes unless told not to.
+_INDEXED_BY_DEFAULT = frozenset({"ForeignKey", "OneToOneField", "SlugField"})
+
+
+def _is_django(definition: Call) -> bool:
+    return definition.name.startswith("django.db.models.") or "." not in definition.name
+
+
+def _same_column_kind(previous: Call, new: Call) -> bool:
+    return (
+        _is_django(previous)
+        and _is_django(new)
+        and previous.short in _VARCHAR_DEFAULT_LENGTH
+        and new.short in _VARCHAR_DEFAULT_LENGTH
+    )
+
+
+def _default(definition: Call, key: str) -> Value:
+    """The value Django uses for `key` when this field does not give it."""
+    if key == "max_length" and definition.short in _VARCHAR_DEFAULT_LENGTH:
+        return _VARCHAR_DEFAULT_LENGTH[definition.short]
+    if key == "db_index" and definition.short in _INDEXED_BY_DEFAULT:
+        return True
+    return _DEFAULTS.get(key)
+
+
+def _class_defaults(previous: Call, new: Call) -> set[str]:
+    """Keys whose class defaults differ between two field classes of one column kind."""
+    if previous.short == new.short:
+        return set()
+    return {
+        key for key in ("max_length", "db_index") if _default(previous, key) != _default(new, key)
+    }
 
 
 def _same_model(before: Value, after: Value) -> bool:

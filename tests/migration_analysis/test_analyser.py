@@ -311,3 +311,17 @@ def test_squashed_migration_without_its_replaced_migrations_is_judged() -> None:
         ["shop/migrations/0010_squash.py"], {"shop/migrations/0010_squash.py": squash}, HISTORY, []
     )
     assert analysis.verdict == Verdict.TRICKY
+
+
+def test_summary_line_for_a_commit_status() -> None:
+    from bot.migration_analysis.report import summary
+
+    tricky = analyse_pull_request(
+        ["shop/migrations/0002_r.py"], {"shop/migrations/0002_r.py": migration(REMOVE)}, HISTORY, []
+    )
+    assert summary(tricky).startswith("tricky: RemoveField: drops column person.nickname")
+    assert len(summary(tricky, limit=40)) == 40
+    es = analyse_pull_request(["search/a.json"], {}, None, ["search/*"])
+    assert summary(es) == "Elasticsearch mapping change (search/a.json)"
+    routine = analyse_pull_request([], {}, None, [])
+    assert summary(routine) == "No backward-incompatible migration"

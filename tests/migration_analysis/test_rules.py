@@ -556,3 +556,15 @@ def test_relation_target_written_in_another_case_is_the_same_model() -> None:
         'models.ForeignKey(on_delete=models.CASCADE, to="shop.Team", null=True)', name="team"
     )
     assert finding.verdict == ROUTINE  # type: ignore[attr-defined]
+
+
+def test_char_field_to_email_field_of_the_same_length_is_routine() -> None:
+    finding = alter("models.CharField(max_length=254, unique=True)", name="email")
+    assert finding.verdict == ROUTINE, finding.reason  # type: ignore[attr-defined]
+    assert "EmailField to CharField" in finding.reason  # type: ignore[attr-defined]
+
+
+def test_email_field_to_slug_field_shortens_by_its_default_length() -> None:
+    finding = alter("models.SlugField(unique=True)", name="email")
+    assert finding.verdict == TRICKY  # type: ignore[attr-defined]
+    assert "from 254 to 50" in finding.reason  # type: ignore[attr-defined]
