@@ -433,7 +433,8 @@ def _add_field(operation: str, args: Args, context: Context) -> list[OperationFi
             Verdict.ROUTINE,
             f"adds {label} with db_default: the database fills it for the old code's inserts",
         )
-    null = definition.kwarg("null", False)
+    # NullBooleanField (Django < 4) is nullable without saying so.
+    null = True if kind == "NullBooleanField" else definition.kwarg("null", False)
     if null is True:
         return _finding(operation, model, name, Verdict.ROUTINE, f"adds nullable {kind} {label}")
     if null is not False:
