@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from helpers import announcement, book, reply_to
 from sqlalchemy.engine import Engine
 
@@ -234,3 +235,67 @@ def test_the_kind_of_a_booking_defaults_from_the_analysis(
     assert booked.kind == "es_mapping"
     chosen = book(slack, fake_slack, db_engine, when="tomorrow 18:00", extra="kind:other")
     assert chosen.kind == "other"
+
+
+def test_a_plan_step_waits_for_the_step_before_it_to_land(
+    github: FakeGitHub,
+    slack: SignedClient,
+    gh_bot: BotProcess,
+    fake_slack: FakeSlack,
+    db_engine: Engine,
+) -> None:
+    step_one = open_pull(github, 200, {"people/models.py": b"# stop using email\n"})
+    step_two = open_pull(github, 201, {MIGRATION: REMOVE_EMAIL})
+    deliver(gh_bot, payload(github, "opened", 200))
+    deliver(gh_bot, payload(github, "opened", 201))
+    wait_for_status(github, step_one, "success")
+    wait_for_status(github, step_two, "failure", "/deploy schedule #201")
+
+    answer = command(slack, fake_slack, 'plan remove #200 #201 in 15 minutes for 30m "Email"')
+    assert "Plan `" in answer
+    with db_engine.connect() as connection:
+        first, second = connection.execute(
+            sa.text(
+                "SELECT b.short_id FROM booking b JOIN plan_step s ON s.booking_id = b.id "
+                "ORDER BY s.step"
+            )
+        ).scalars()
+    wait_for_status(github, step_two, "pending", f"waits for step 1 (`{first}`) to land")
+
+    command(slack, fake_slack, f"ready {first}")
+    posted = announcement(fake_slack, first)
+    slack.click(posted, "approval_approve", f"{first}:0", user_id=BOB)
+    fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
+    assert "is deploying" in command(slack, fake_slack, f"start {first}")
+    assert "landed" in command(slack, fake_slack, f"done {first}")
+    # Step 1 landed: step 2 now only waits for its own approval and slot.
+    wait_for_status(github, step_two, "pending", f"Booked as `{second}`")
+
+
+def test_a_new_base_is_read_afresh(github: FakeGitHub, gh_bot: BotProcess) -> None:
+    sha = open_pull(github, 210, {MIGRATION: ADD_NICKNAME})
+    deliver(gh_bot, payload(github, "opened", 210))
+    wait_for_status(github, sha, "success")
+    before = files_calls(github, 210)
+
+    # Retargeted at another branch: no longer held by the gate.
+    github.update_pull(REPO, 210, base="develop")
+    edited = payload(github, "edited", 210)
+    edited["changes"] = {"base": {"ref": {"from": "master"}, "sha": {"from": "0" * 40}}}
+    assert deliver(gh_bot, edited).json()["gate"] == "forgotten"
+
+    # Back to master, which has moved on meanwhile (another PR merged): analysed again
+    # against the new base commit.
+    github.add_pull(REPO, 211, title="Meanwhile")
+    github.close_pull(REPO, 211, merged=True)
+    github.update_pull(REPO, 210, base="master")
+    github.set_tree(REPO, github.base_sha(REPO, 210), {})
+    edited = payload(github, "edited", 210)
+    edited["changes"] = {"base": {"ref": {"from": "develop"}, "sha": {"from": "1" * 40}}}
+    assert deliver(gh_bot, edited).json()["gate"] == "recorded"
+    wait_until(lambda: files_calls(github, 210) > before)
+
+    # A title edit changes nothing.
+    retitled = payload(github, "edited", 210)
+    retitled["changes"] = {"title": {"from": "old"}}
+    assert deliver(gh_bot, retitled).json()["gate"] == "ignored"
