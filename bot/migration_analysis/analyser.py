@@ -122,17 +122,25 @@ def analyse_pull_request(
 
 
 def _apps_with_models_changed(changed_paths: Sequence[str]) -> set[str]:
-    """App directories whose models module (`models.py` or a `models/` package) the
-    change edits: a RemoveField in an app whose models the PR leaves alone was generated
-    from models that had already dropped the field (step 2 of a remove plan)."""
-    apps = set()
+    """Every directory holding a models module the change edits (`models.py`, or a file
+    in a `models/` package), and every directory above it: an app's models may sit
+    deeper than the app directory (`shop/db/models.py`).
+
+    A RemoveField in an app none of whose models the PR touches was generated from
+    models that had already dropped the field: step 2 of a remove plan.
+    """
+    apps: set[str] = set()
     for path in changed_paths:
         parts = _normalise(path).split("/")
+        if "migrations" in parts[:-1]:
+            continue
         if parts[-1] == "models.py":
-            apps.add("/".join(parts[:-1]))
-        for index, part in enumerate(parts[:-1]):
-            if part == "models":  # app/models/<module>.py
-                apps.add("/".join(parts[:index]))
+            depth = len(parts) - 1
+        elif "models" in parts[:-1]:
+            depth = parts.index("models")
+        else:
+            continue
+        apps.update("/".join(parts[:index]) for index in range(depth + 1))
     return apps
 
 

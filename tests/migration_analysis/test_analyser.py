@@ -325,3 +325,26 @@ def test_summary_line_for_a_commit_status() -> None:
     assert summary(es) == "Elasticsearch mapping change (search/a.json)"
     routine = analyse_pull_request([], {}, None, [])
     assert summary(routine) == "No backward-incompatible migration"
+
+
+@pytest.mark.parametrize(
+    "models_path", ["shop/models.py", "shop/models/person.py", "shop/db/models.py"]
+)
+def test_models_changed_anywhere_in_the_app_is_not_step_2(models_path: str) -> None:
+    analysis = analyse_pull_request(
+        ["shop/migrations/0002_remove.py", models_path],
+        {"shop/migrations/0002_remove.py": migration(REMOVE)},
+        HISTORY,
+        [],
+    )
+    assert "step 2" not in analysis.files[0].operations[0].reason
+
+
+def test_models_of_another_app_do_not_count() -> None:
+    analysis = analyse_pull_request(
+        ["shop/migrations/0002_remove.py", "blog/models.py"],
+        {"shop/migrations/0002_remove.py": migration(REMOVE)},
+        HISTORY,
+        [],
+    )
+    assert "step 2" in analysis.files[0].operations[0].reason
