@@ -178,6 +178,8 @@ class GateService:
             now=lambda: self.now(),
         )
         self._sync_lock = threading.Lock()
+        self._sync_wanted = False
+        self._sync_running = False
 
     def page_url(self, repo: str, number: int) -> str | None:
         """The bot's page showing a pull request's whole analysis (the status's link)."""
@@ -288,6 +290,11 @@ class GateService:
             # 403/404/422: retrying will not help; the status fails closed and says why.
             log.warning("GitHub refused to show #%s: %s", number, exc)
             self._analysis_failed(gate_id, head_sha, _short_error(exc), final=True)
+            return True
+        except (ValueError, KeyError, TypeError) as exc:
+            # An answer not shaped as GitHub documents it (bad base64, missing fields).
+            log.warning("unreadable answer from GitHub about #%s: %r", number, exc)
+            self._analysis_failed(gate_id, head_sha, "GitHub's answer was unreadable", final=True)
             return True
         analysis = self._run_analyser(fetched)
         with self.database.transaction() as session:
@@ -576,18 +583,28 @@ class GateService:
 
     def sync_soon(self) -> None:
         """Post unsynced statuses on a background thread: for callers (a booking change
-        in a Slack listener) that must not wait for GitHub. One at a time per process;
-        whatever a failed or skipped run leaves is posted by the clock."""
-        if not self.enabled or not self._sync_lock.acquire(blocking=False):
+        in a Slack listener) that must not wait for GitHub. One thread per process at a
+        time; a call while it runs makes it go round once more, so no change waits for
+        the clock unless GitHub fails (then the clock posts it)."""
+        if not self.enabled:
             return
+        with self._sync_lock:
+            self._sync_wanted = True
+            if self._sync_running:
+                return
+            self._sync_running = True
 
         def run() -> None:
-            try:
-                self.sync()
-            except Exception:
-                log.exception("posting deploy statuses failed; the clock will retry")
-            finally:
-                self._sync_lock.release()
+            while True:
+                with self._sync_lock:
+                    if not self._sync_wanted:
+                        self._sync_running = False
+                        return
+                    self._sync_wanted = False
+                try:
+                    self.sync()
+                except Exception:
+                    log.exception("posting deploy statuses failed; the clock will retry")
 
         threading.Thread(target=run, name="gate-sync", daemon=True).start()
 
