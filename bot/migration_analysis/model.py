@@ -29,6 +29,29 @@ class Verdict(StrEnum):
     def severity(self) -> int:
         return _SEVERITY[self]
 
+    # As a str, "review" < "routine" < "tricky" alphabetically: compare by severity
+    # instead, so that `verdict > Verdict.ROUTINE`, `max()` and `sorted()` mean what
+    # they say. (Equality and hashing stay the str's: Verdict("tricky") == "tricky".)
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Verdict):
+            return NotImplemented
+        return self.severity < other.severity
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Verdict):
+            return NotImplemented
+        return self.severity <= other.severity
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Verdict):
+            return NotImplemented
+        return self.severity > other.severity
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Verdict):
+            return NotImplemented
+        return self.severity >= other.severity
+
 
 _SEVERITY = {Verdict.ROUTINE: 0, Verdict.REVIEW: 1, Verdict.TRICKY: 2}
 

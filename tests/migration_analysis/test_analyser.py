@@ -28,6 +28,16 @@ def test_verdicts_are_ordered_by_severity() -> None:
     assert worst([]) == Verdict.ROUTINE
     assert worst([Verdict.REVIEW, Verdict.ROUTINE]) == Verdict.REVIEW
     assert worst([Verdict.REVIEW, Verdict.TRICKY, Verdict.ROUTINE]) == Verdict.TRICKY
+    # Not alphabetical, although a Verdict is a str:
+    assert Verdict.ROUTINE < Verdict.REVIEW < Verdict.TRICKY
+    assert Verdict.REVIEW > Verdict.ROUTINE and Verdict.TRICKY >= Verdict.REVIEW
+    assert sorted([Verdict.TRICKY, Verdict.ROUTINE, Verdict.REVIEW]) == [
+        Verdict.ROUTINE,
+        Verdict.REVIEW,
+        Verdict.TRICKY,
+    ]
+    assert max(Verdict.REVIEW, Verdict.ROUTINE) == Verdict.REVIEW
+    assert Verdict("tricky") == "tricky"
 
 
 @pytest.mark.parametrize(
