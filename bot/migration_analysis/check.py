@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -62,7 +63,7 @@ def check(paths: list[str], *, as_json: bool, out: TextIO, err: TextIO) -> int:
             files.extend(found)
         elif path.is_file():
             if path.suffix != ".py" or path.name.startswith(("_", "~")):
-                print(f"deploybot: skipping {raw}: not a migration (.py) file", file=err)
+                print(f"deploybot: skipping {raw}: not a migration file", file=err)
                 continue
             files.append(path)
         else:
@@ -79,10 +80,13 @@ def check(paths: list[str], *, as_json: bool, out: TextIO, err: TextIO) -> int:
             results.append(_unopenable(path))
             continue
         opened += 1
-        directory = path.parent
-        if directory not in histories:
-            histories[directory] = _history(directory)
-        results.append(analyse_file(str(path), source, histories[directory]))
+        # Analysed under its absolute path, so that `0002_x.py` given from inside its
+        # migrations directory still has an app label and a history; shown as given.
+        real = path.resolve()
+        if real.parent not in histories:
+            histories[real.parent] = _history(real.parent)
+        analysis = analyse_file(real.as_posix(), source, histories[real.parent])
+        results.append(replace(analysis, path=str(path)))
 
     if as_json:
         out.write(json.dumps([item.to_json() for item in results], indent=2) + "\n")
@@ -102,7 +106,7 @@ def _migrations_below(root: Path) -> Iterator[Path]:
         relative = path.relative_to(root).parts[:-1]
         if any(part.startswith(".") or part in SKIPPED_DIRECTORIES for part in relative):
             continue
-        if is_migration_path(path.as_posix()):
+        if is_migration_path(path.resolve().as_posix()):
             yield path
 
 
@@ -121,7 +125,7 @@ def _history(directory: Path) -> dict[str, bytes]:
         if is_migration_path(path.as_posix()):
             source = _read(path)
             if source is not None:
-                history[str(path)] = source
+                history[path.as_posix()] = source
     return history
 
 

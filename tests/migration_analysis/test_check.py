@@ -175,3 +175,16 @@ def test_subprocess_exit_codes() -> None:
     missing = check("no/such/path")
     assert missing.returncode == 2
     assert "no such file or directory" in missing.stderr
+
+
+def test_paths_relative_to_inside_the_migrations_directory(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(FIXTURES / "shop/migrations")
+    code, out, _ = run(capsys, "--json", "0003_remove_product_description.py", ".")
+    assert code == 1
+    items = json.loads(out)
+    assert items[0]["path"] == "0003_remove_product_description.py"
+    assert len(items) == 3  # the file named, then the other two found below "."
+    code, out, _ = run(capsys, ".")
+    assert "3 migration files" in out
