@@ -122,7 +122,8 @@ class MigrationFile:
     dependencies: tuple[tuple[str, str], ...]
     # None when `operations` is missing or not a literal list/tuple.
     operations: tuple[Value, ...] | None
-    # Why `operations` could not be read, when it could not.
+    # Why `operations` could not be read (operations is None), or why the literal list
+    # read may not be all of them (operations is not None).
     operations_problem: str | None = None
     replaces: tuple[tuple[str, str], ...] = ()
     initial: bool = False
@@ -180,6 +181,8 @@ def read(source: bytes) -> MigrationFile:
         operations = tuple(reader.value(element) for element in node.elts)
     else:
         problem = f"`operations` is computed (`{_shorten(node)}`), not a literal list"
+    if operations is not None:
+        problem = _changed_later(tree, migration)
 
     return MigrationFile(
         docstring=ast.get_docstring(tree, clean=False),
@@ -192,6 +195,39 @@ def read(source: bytes) -> MigrationFile:
         initial=reader.value(assignments["initial"]) is True if "initial" in assignments else False,
         imports=imports,
     )
+
+
+def _is_operations(node: ast.expr) -> bool:
+    return (isinstance(node, ast.Name) and node.id == "operations") or (
+        isinstance(node, ast.Attribute) and node.attr == "operations"
+    )
+
+
+def _changed_later(tree: ast.Module, cls: ast.ClassDef) -> str | None:
+    """Why the literal `operations` list may not be all the operations: it is extended
+    in the class body or from module level (`operations += [...]`,
+    `Migration.operations.append(...)`), or the class defines `__init__` (which could
+    build them). Function bodies are not searched: they run only if called."""
+    for statement in cls.body:
+        if isinstance(statement, ast.FunctionDef) and statement.name == "__init__":
+            return "the Migration class defines __init__, which may change its operations"
+    for statement in [*cls.body, *tree.body]:
+        if isinstance(statement, ast.AugAssign) and _is_operations(statement.target):
+            return "`operations` is extended after its literal list"
+        if (
+            isinstance(statement, ast.Assign)
+            and any(isinstance(target, ast.Attribute) for target in statement.targets)
+            and any(_is_operations(target) for target in statement.targets)
+        ):
+            return "`operations` is replaced from outside the Migration class"
+        if (
+            isinstance(statement, ast.Expr)
+            and isinstance(statement.value, ast.Call)
+            and isinstance(statement.value.func, ast.Attribute)
+            and _is_operations(statement.value.func.value)
+        ):
+            return f"`operations.{statement.value.func.attr}(...)` changes the list"
+    return None
 
 
 def _imports(tree: ast.Module) -> dict[str, str]:

@@ -82,6 +82,16 @@ def judge_file(
             )
         )
         return judgement
+    if migration.operations_problem:
+        judgement.findings.append(
+            OperationFinding(
+                "operations",
+                None,
+                None,
+                Verdict.REVIEW,
+                f"{migration.operations_problem}: the operations below may not be all",
+            )
+        )
     operations = migration.operations
     state.mark_start()
     for index, operation in enumerate(operations):

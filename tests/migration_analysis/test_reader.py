@@ -173,3 +173,24 @@ def test_values_are_read_as_data() -> None:
 def test_unreadable_is_raised_by_read_only() -> None:
     with pytest.raises(Unreadable):
         read(b"\xff\xfe")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "    operations += [migrations.DeleteModel('Person')]\n",
+        "    operations.append(migrations.DeleteModel('Person'))\n",
+        "    def __init__(self, *args):\n        super().__init__(*args)\n",
+        "Migration.operations = []\n",
+        "Migration.operations.extend(MORE)\n",
+    ],
+)
+def test_operations_changed_after_the_literal_list_need_review(extra: str) -> None:
+    source = migration('migrations.AddField("p", "f", models.TextField(null=True))')
+    if extra.startswith("    "):
+        source += extra.encode()
+    else:
+        source += b"\n" + extra.encode()
+    analysis = analyse_file(PATH, source, None)
+    assert analysis.verdict == Verdict.REVIEW
+    assert [finding.operation for finding in analysis.operations] == ["operations", "AddField"]
