@@ -419,6 +419,14 @@ def _add_field(operation: str, args: Args, context: Context) -> list[OperationFi
             Verdict.ROUTINE,
             f"adds {label} to a model created in this change",
         )
+    if not looks_like_field(definition) or definition.starred:
+        return _finding(
+            operation,
+            model,
+            name,
+            Verdict.REVIEW,
+            f"adds {label} built by `{definition.short}(...)`: cannot read its definition",
+        )
     if kind == "ManyToManyField":
         return _finding(
             operation,
@@ -619,6 +627,16 @@ _DEFAULTS: dict[str, Value] = {
 _RELATIONS = ("ForeignKey", "OneToOneField", "ManyToManyField")
 
 
+def looks_like_field(definition: Call) -> bool:
+    """A field class (Django's, Wagtail's, a third party's `...Field`), not a helper
+    function whose result cannot be known without running it."""
+    return (
+        definition.name.startswith("django.db.models.")
+        or definition.short.endswith("Field")
+        or definition.short in ("ForeignKey", "ManyToManyField", "OneToOneField")
+    )
+
+
 def _is_streamfield(definition: Call) -> bool:
     return definition.short == "StreamField" and (
         definition.name.startswith("wagtail.") or "." not in definition.name
@@ -652,7 +670,7 @@ def _alter_field(operation: str, args: Args, context: Context) -> list[Operation
             Verdict.ROUTINE,
             f"alters {label} on a model created in this change",
         )
-    if not isinstance(new, Call) or new.starred:
+    if not isinstance(new, Call) or new.starred or not looks_like_field(new):
         return _finding(
             operation,
             model,
@@ -674,7 +692,7 @@ def _alter_field(operation: str, args: Args, context: Context) -> list[Operation
             Verdict.REVIEW,
             f"alters {label} to {new.short}, but {why}: cannot tell what changes",
         )
-    if not isinstance(previous, Call) or previous.starred:
+    if not isinstance(previous, Call) or previous.starred or not looks_like_field(previous):
         return _finding(
             operation,
             model,

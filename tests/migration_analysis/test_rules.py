@@ -568,3 +568,21 @@ def test_email_field_to_slug_field_shortens_by_its_default_length() -> None:
     finding = alter("models.SlugField(unique=True)", name="email")
     assert finding.verdict == TRICKY  # type: ignore[attr-defined]
     assert "from 254 to 50" in finding.reason  # type: ignore[attr-defined]
+
+
+def test_field_built_by_a_helper_function_needs_review() -> None:
+    finding = one(
+        'migrations.AddField("person", "slug", make_slug_field())',
+        body="def make_slug_field():\n    return None\n",
+    )
+    assert finding.verdict == REVIEW
+    assert "make_slug_field" in finding.reason
+
+
+def test_third_party_field_class_is_read() -> None:
+    finding = one(
+        'migrations.AddField("person", "tags", taggit.managers.TaggableManager(null=True))',
+    )
+    assert finding.verdict == REVIEW  # not a `...Field`: cannot tell what it stores
+    finding = one('migrations.AddField("person", "geo", geo.fields.PointField(null=True))')
+    assert finding.verdict == ROUTINE
