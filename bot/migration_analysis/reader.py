@@ -24,9 +24,12 @@ import ast
 from dataclasses import dataclass, field
 from typing import Union
 
-# A migration makemigrations writes is a few kilobytes; the largest hand-written ones
-# (squashed migrations of big apps) stay well under a megabyte.
-MAX_BYTES = 1_000_000
+# A migration makemigrations writes is a few kilobytes, a big app's initial or squashed
+# migration some tens. The bound is about memory: `ast.parse` builds every node of the
+# file before anything can be looked at, some 0.6 KB per token, so 256 KiB of the
+# densest code (`f(1,2)` lines) costs up to 2 s and 140 MB; 1 MB would cost four times
+# that in a work process. A larger file is answered "review" with its size.
+MAX_BYTES = 256 * 1024
 # Bounds on the expressions read as values (the Migration class's attributes): generous
 # for real migrations (nested field options reach depth ~10; a squashed migration of a
 # big app has some tens of thousands of nodes) and far below what would make the
