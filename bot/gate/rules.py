@@ -106,6 +106,9 @@ def concern_text(analysis: AnalysisFacts) -> str:
     label = "Tricky" if analysis.verdict == Verdict.TRICKY else "Needs review"
     if finding is None:
         return label
+    if finding.operation.startswith("("):
+        # Not an operation but a file the analyser could not read: the reason says why.
+        return f"{label}: {finding.reason}"
     target = ".".join(part for part in (finding.model, finding.field) if part)
     return f"{label}: {finding.operation} {target}".rstrip()
 

@@ -52,6 +52,13 @@ def test_review_fails_closed_too() -> None:
     assert text.startswith("Needs review: RunSQL")
 
 
+def test_an_unreadable_file_says_why() -> None:
+    finding = OperationFinding("(file)", None, None, Verdict.REVIEW, "file is not UTF-8")
+    state, text = status(analysis=AnalysisFacts(Verdict.REVIEW, KIND_MIGRATION, finding))
+    assert state is GateState.FAILURE
+    assert text.startswith("Needs review: file is not UTF-8. Book it: /deploy schedule #123")
+
+
 def test_an_es_mapping_change_names_the_file() -> None:
     es = AnalysisFacts(Verdict.TRICKY, KIND_ES, None, ("search/mappings.py",))
     state, text = status(analysis=es)
