@@ -85,17 +85,24 @@ class GateSlack:
 
     def book_it(self, body: dict[str, Any], client: WebClient) -> None:
         """Open the booking modal with the PR and kind filled in."""
-        value = json.loads(body["actions"][0]["value"])
-        kind = Kind(value.get("kind") or Kind.MIGRATION.value)
+        try:
+            value = json.loads(body["actions"][0]["value"])
+            pull_request = str(value["pr"])
+            kind = Kind(value.get("kind") or Kind.MIGRATION.value)
+            trigger_id = str(body["trigger_id"])
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+            # Not a value this bot rendered: nothing to open.
+            log.warning("ignored a Book it click with an unreadable value: %r", exc)
+            return
         client.views_open(
-            trigger_id=body["trigger_id"],
+            trigger_id=trigger_id,
             view=schedule_modal(
                 default_app=self.settings.default_app,
                 origin_channel_id=(body.get("channel") or {}).get("id"),
                 default_duration=format_duration(
                     timedelta(minutes=self.settings.default_duration_minutes)
                 ),
-                pull_requests=str(value.get("pr") or ""),
+                pull_requests=pull_request,
                 kind=kind,
             ),
         )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.booking.rules import Status
 from bot.gate.rules import (
@@ -159,3 +161,16 @@ def test_allow_refuses_bad_input_with_an_example(text: str, hint: str) -> None:
         parse_allow(text)
     assert hint in str(refused.value)
     assert "/deploy allow #123" in str(refused.value)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(max_size=700))
+def test_allow_never_fails_otherwise_on_any_text(text: str) -> None:
+    try:
+        number, reason = parse_allow(text)
+    except AllowParseError as refused:
+        assert "/deploy allow #123" in str(refused)
+        return
+    assert number >= 0
+    assert reason and len(reason) <= 500
+    assert "\x00" not in reason
