@@ -141,6 +141,22 @@ def build_parser() -> argparse.ArgumentParser:
     notify.add_arguments(notify_parser)
     # Runs in the review app's environment, not the bot's: it reads no bot Settings.
     notify_parser.set_defaults(run_without_settings=notify.run)
+
+    from bot.migration_analysis import check
+
+    migrations = commands.add_parser(
+        "migrations", help="Django migrations of the site deploybot guards (not the bot's own)"
+    )
+    migrations_commands = migrations.add_subparsers(dest="migrations_command", required=True)
+    check_parser = migrations_commands.add_parser(
+        "check",
+        help="judge Django migrations: exit 0 routine, 1 tricky or review, 2 nothing readable",
+        description=check.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_arguments(check_parser)
+    # Runs in CI and pre-commit, where no bot settings exist: it reads none.
+    check_parser.set_defaults(run_without_settings=check.run)
     return parser
 
 

@@ -19,6 +19,8 @@ from bot.db import Database, utcnow
 from bot.deploys.service import DeployService
 from bot.freeze.enforcement import FreezeEnforcer
 from bot.freeze.service import FreezeService
+from bot.gate.blocks import announcement_operations
+from bot.gate.service import GateService, watch_bookings
 from bot.github.client import GitHubClient
 from bot.home.calendar import CalendarFeed
 from bot.home.service import CurrentFreeze, FreezeSummary, HomeService
@@ -54,6 +56,7 @@ class Container:
     freezes: FreezeService
     runbooks: RunbookService
     freeze_enforcer: FreezeEnforcer
+    gate: GateService
 
 
 def freeze_summary_of(freezes: FreezeService) -> CurrentFreeze:
@@ -96,6 +99,17 @@ def build_container(
     approvals = ApprovalService(database, settings.required_approvals, now=clock)
     bookings = BookingService(database, policy, now=clock)
     freezes = FreezeService(database, settings.freeze_branch, now=clock)
+    gate = GateService(
+        database,
+        github,
+        repo=settings.github_repo,
+        branch=settings.freeze_branch,
+        enabled=bool(settings.github_token and settings.github_repo),
+        es_patterns=settings.es_mapping_patterns,
+        public_url=public_url,
+    )
+    # Every booking change rewrites the deploy statuses of the PRs it names.
+    watch_bookings(database, gate)
     return Container(
         settings=settings,
         clock=clock,
@@ -115,8 +129,15 @@ def build_container(
             target_url=f"{public_url}/api/freeze" if public_url else None,
             now=clock,
         ),
+        gate=gate,
         approvals=approvals,
-        announcer=Announcer(approvals, settings.deploy_channel),
+        announcer=Announcer(
+            approvals,
+            settings.deploy_channel,
+            describe=lambda booking: announcement_operations(
+                gate.analyses_of(booking.pull_requests or ())
+            ),
+        ),
         deploys=DeployService(
             database,
             policy,

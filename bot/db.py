@@ -111,6 +111,11 @@ class Database:
         with self._sessions.begin() as session:
             yield session
 
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """The session factory, for packages that listen to its events (bot/gate)."""
+        return self._sessions
+
     def is_reachable(self) -> bool:
         try:
             with self.engine.connect() as connection:

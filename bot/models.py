@@ -6,6 +6,7 @@ from bot.booking.model import Booking
 from bot.clock.sent_once import SentNotification
 from bot.db import Base
 from bot.freeze.model import Freeze, PullRequestStatus
+from bot.gate.model import PullRequestAnalysisRow, PullRequestGate
 from bot.idempotency import ProcessedRequest
 from bot.plans.model import DeployPlan, PlanStep
 from bot.review_apps.model import ReviewApp
@@ -20,6 +21,8 @@ __all__ = [
     "Freeze",
     "PlanStep",
     "ProcessedRequest",
+    "PullRequestAnalysisRow",
+    "PullRequestGate",
     "PullRequestStatus",
     "ReviewApp",
     "RunbookChecklist",

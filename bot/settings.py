@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     github_repo: str | None = Field(default=None, pattern=r"^[\w.-]+/[\w.-]+$")
     github_api_url: AnyHttpUrl = AnyHttpUrl("https://api.github.com")
     github_webhook_secret: str | None = None
+    # Paths whose change makes a PR an Elasticsearch mapping change (comma-separated
+    # globs, e.g. "*/search/mappings.py,search/*.json"); empty turns the check off.
+    es_mapping_paths: str = ""
 
     # Heroku and review apps
     heroku_webhook_secret: str | None = None
@@ -105,6 +108,10 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    @property
+    def es_mapping_patterns(self) -> list[str]:
+        return [part.strip() for part in self.es_mapping_paths.split(",") if part.strip()]
 
     @cached_property
     def is_sqlite(self) -> bool:

@@ -9,28 +9,48 @@ Slack last was rendered from the latest revision, so the message converges to th
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.approval import blocks
 from bot.approval.service import AnnouncementView, ApprovalService
+from bot.booking.model import Booking
 
 log = logging.getLogger(__name__)
 
 MAX_SYNC_ROUNDS = 5
 
 
+# What the booked PRs' migrations do, for the announcement (bot/gate), or None.
+Describer = Callable[[Booking], str | None]
+
+
 class Announcer:
-    def __init__(self, service: ApprovalService, channel: str | None) -> None:
+    def __init__(
+        self, service: ApprovalService, channel: str | None, describe: Describer | None = None
+    ) -> None:
         self.service = service
         self.channel = channel
+        self.describe = describe
+
+    def _render(self, view: AnnouncementView) -> tuple[str, list[dict[str, Any]]]:
+        operations = None
+        if self.describe is not None:
+            try:
+                operations = self.describe(view.booking)
+            except Exception:
+                # The analysis is extra information: never let it stop the announcement.
+                log.exception("could not describe the migrations of %s", view.booking.short_id)
+        return blocks.announcement(view, operations)
 
     def post(self, client: WebClient, view: AnnouncementView) -> str | None:
         """Post a new announcement; returns its ts (None when there is no channel)."""
         if not self.channel:
             return None
-        text, message = blocks.announcement(view)
+        text, message = self._render(view)
         response = client.chat_postMessage(channel=self.channel, text=text, blocks=message)
         ts = str(response["ts"])
         self.service.record_announcement(view.booking.id, str(response["channel"]), ts)
@@ -46,7 +66,7 @@ class Announcer:
                 return
             if rendered_revision == view.revision:
                 return
-            text, message = blocks.announcement(view)
+            text, message = self._render(view)
             try:
                 client.chat_update(
                     channel=view.booking.announcement_channel or "",

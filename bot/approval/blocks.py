@@ -67,7 +67,9 @@ def _approvals_line(view: AnnouncementView) -> str:
     return f"*Approvals:* {names} ({count} of {view.required} needed)"
 
 
-def announcement(view: AnnouncementView) -> tuple[str, Blocks]:
+def announcement(view: AnnouncementView, operations: str | None = None) -> tuple[str, Blocks]:
+    """The announcement; `operations` (mrkdwn, bounded by its maker) says what the
+    booked PRs' migrations do, so approvers see what they approve."""
     booking = view.booking
     status = Status(booking.status)
     text = (
@@ -79,6 +81,8 @@ def announcement(view: AnnouncementView) -> tuple[str, Blocks]:
         {"type": "section", "text": {"type": "mrkdwn", "text": booking_fields(booking)}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _approvals_line(view)}]},
     ]
+    if operations:
+        blocks.insert(2, {"type": "section", "text": {"type": "mrkdwn", "text": operations}})
     buttons: list[dict[str, Any]] = []
     if status is Status.AWAITING_APPROVAL:
         buttons.append(

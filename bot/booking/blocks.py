@@ -162,12 +162,22 @@ def _text_input(
 
 
 def schedule_modal(
-    *, default_app: str | None, origin_channel_id: str | None, default_duration: str
+    *,
+    default_app: str | None,
+    origin_channel_id: str | None,
+    default_duration: str,
+    pull_requests: str | None = None,
+    kind: Kind | None = None,
 ) -> dict[str, Any]:
+    """The booking form; `pull_requests` and `kind` pre-fill it (the gate's Book it)."""
     kind_options = [
-        {"text": {"type": "plain_text", "text": kind.label.capitalize()}, "value": kind.value}
-        for kind in Kind
+        {"text": {"type": "plain_text", "text": choice.label.capitalize()}, "value": choice.value}
+        for choice in Kind
     ]
+    initial_kind = next(
+        (option for option in kind_options if kind is not None and option["value"] == kind.value),
+        kind_options[0],
+    )
     return {
         "type": "modal",
         "callback_id": SCHEDULE_MODAL_CALLBACK,
@@ -180,7 +190,9 @@ def schedule_modal(
             _input(
                 "pull_requests",
                 "Pull requests",
-                _text_input("https://github.com/org/repo/pull/123", multiline=True),
+                _text_input(
+                    "https://github.com/org/repo/pull/123", multiline=True, initial=pull_requests
+                ),
                 hint="One per line, in the order they deploy. #123 works for the default repo.",
             ),
             _input(
@@ -189,7 +201,7 @@ def schedule_modal(
                 {
                     "type": "static_select",
                     "options": kind_options,
-                    "initial_option": kind_options[0],
+                    "initial_option": initial_kind,
                 },
             ),
             _input("starts_at", "Start", {"type": "datetimepicker"}, hint="In your own time zone."),

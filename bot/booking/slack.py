@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,15 +46,22 @@ log = logging.getLogger(__name__)
 
 # Extra words per booking id in `/deploy list` (plans say which step a booking is).
 Annotator = Callable[[list[int]], dict[int, str]]
+# The kind the booked PRs' analyses imply (bot/gate), for a booking that names none.
+KindGuesser = Callable[[list[str]], Kind | None]
 
 
 class BookingSlack:
     def __init__(
-        self, service: BookingService, settings: Settings, annotate: Annotator | None = None
+        self,
+        service: BookingService,
+        settings: Settings,
+        annotate: Annotator | None = None,
+        guess_kind: KindGuesser | None = None,
     ) -> None:
         self.service = service
         self.settings = settings
         self.annotate = annotate
+        self.guess_kind = guess_kind
 
     def register(self, app: App, router: CommandRouter) -> None:
         router.add(
@@ -97,10 +105,29 @@ class BookingSlack:
             request = parse_schedule_text(
                 ctx.args, tz=tz, now=self.service.now(), defaults=self.defaults
             )
+            guessed = self._guessed_kind(request)
+            if guessed is not None:
+                # Parsed again with the analysis's kind as the default: a `kind:` the
+                # person wrote still wins.
+                request = parse_schedule_text(
+                    ctx.args,
+                    tz=tz,
+                    now=self.service.now(),
+                    defaults=replace(self.defaults, kind=guessed),
+                )
         except ScheduleParseError as exc:
             ctx.reply(blocks.refusal_text(exc.problems))
             return
         self._book(request, ctx.client, ctx.user_id, ctx.channel_id, ctx.request_key, ctx.reply)
+
+    def _guessed_kind(self, request: BookingRequest) -> Kind | None:
+        if self.guess_kind is None or not request.pull_requests:
+            return None
+        try:
+            return self.guess_kind([pr.short for pr in request.pull_requests])
+        except Exception:
+            log.exception("could not read the analyses of the booked PRs")
+            return None
 
     def _book(
         self,

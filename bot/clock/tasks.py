@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from bot.clock.runner import ClockTask
 from bot.container import Container
 from bot.freeze.clock import send_freeze_reminders, sync_freeze_statuses
+from bot.gate.clock import run_gate
 from bot.idempotency import ProcessedRequest
 from bot.reminders.clock import BookingClock
 from bot.runbook.clock import RunbookClock
@@ -59,4 +60,7 @@ def build_tasks(container: Container) -> list[ClockTask]:
             ),
         ),
         ClockTask("freeze-statuses", lambda now: sync_freeze_statuses(container.freeze_enforcer)),
+        # Analyses GitHub could not serve (down, rate limited), statuses it refused, and
+        # the channel messages about tricky PRs.
+        ClockTask("deploy-gate", lambda now: run_gate(container.gate, slack, settings)),
     ]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -29,21 +29,11 @@ from sqlalchemy.orm import Session
 from bot.db import Database, utcnow
 from bot.freeze.model import Freeze, PullRequestStatus
 from bot.freeze.rules import STATUS_CONTEXT, FreezeFacts, desired_status
-from bot.github.client import GitHubClient, GitHubError, GitHubUnavailable, PullRequest
+from bot.github.client import GitHubClient, GitHubUnavailable, PullRequest
+from bot.github.statuses import StatusSyncer, SyncReport
 from bot.idempotency import AlreadyProcessed, claim
 
 log = logging.getLogger(__name__)
-
-# How long one process may hold a pull request's status while posting it. Far longer
-# than the client's retries take; a process that died holding one frees it after this.
-SYNC_LEASE = timedelta(minutes=5)
-# A wish GitHub refused outright (404: the commit is gone, 422: bad request) is not
-# retried forever.
-MAX_REFUSED_ATTEMPTS = 5
-# How many statuses one pass posts at most; the rest wait for the next tick.
-SYNC_BATCH = 500
-# How many times one sync re-posts a status that changed while it was being posted.
-MAX_CHASES = 3
 
 PULL_REQUEST_ACTIONS = frozenset({"opened", "reopened", "synchronize", "closed", "edited"})
 
@@ -55,22 +45,6 @@ class WebhookResult:
     status: str  # "recorded", "forgotten", "ignored" or "duplicate"
     detail: str = ""
     pull_status_id: int | None = None
-
-
-@dataclass(frozen=True)
-class SyncReport:
-    swept: int = 0
-    posted: int = 0
-    failed: int = 0
-
-    def __add__(self, other: SyncReport) -> SyncReport:
-        return SyncReport(
-            self.swept + other.swept, self.posted + other.posted, self.failed + other.failed
-        )
-
-    @property
-    def total(self) -> int:
-        return self.swept + self.posted + self.failed
 
 
 class FreezeEnforcer:
@@ -93,6 +67,14 @@ class FreezeEnforcer:
         self.enabled = enabled and repo is not None
         self.target_url = target_url
         self.now = now
+        self.statuses = StatusSyncer(
+            database,
+            github,
+            PullRequestStatus,
+            context=STATUS_CONTEXT,
+            target_url=lambda _repo, _number: self.target_url,
+            now=lambda: self.now(),
+        )
 
     # -- the whole job ---------------------------------------------------------------
 
@@ -216,142 +198,12 @@ class FreezeEnforcer:
     # -- step 3: sync ----------------------------------------------------------------
 
     def sync(self, only: Iterable[int] | None = None) -> SyncReport:
-        """Post unsynced statuses to GitHub (all of them, or the `only` row ids). Stops at
-        the first sign that GitHub is unavailable: the clock carries on later."""
-        repo = self._repo()
-        now = self.now()
-        with self.database.transaction() as session:
-            query = (
-                sa.select(PullRequestStatus.id)
-                .where(PullRequestStatus.synced.is_(False))
-                .where(PullRequestStatus.repo == repo)
-                .where(PullRequestStatus.attempts < MAX_REFUSED_ATTEMPTS)
-                .where(
-                    sa.or_(
-                        PullRequestStatus.claimed_until.is_(None),
-                        PullRequestStatus.claimed_until < now,
-                    )
-                )
-                .order_by(PullRequestStatus.id)
-                .limit(SYNC_BATCH)
-            )
-            if only is not None:
-                query = query.where(PullRequestStatus.id.in_(list(only)))
-            ids = list(session.scalars(query))
-        posted = failed = 0
-        for row_id in ids:
-            try:
-                if self._sync_one(row_id):
-                    posted += 1
-            except GitHubUnavailable as exc:
-                failed += 1
-                log.warning("GitHub unavailable, statuses left for the clock: %s", exc)
-                break
-            except GitHubError as exc:
-                failed += 1
-                log.warning("GitHub refused a freeze status: %s", exc)
-        return SyncReport(posted=posted, failed=failed)
+        """Post unsynced statuses to GitHub (all of them, or the `only` row ids); see
+        bot/github/statuses.py."""
+        return self.statuses.sync(self._repo(), only)
 
     def unsynced_count(self) -> int:
-        with self.database.transaction() as session:
-            return int(
-                session.scalar(
-                    sa.select(sa.func.count())
-                    .select_from(PullRequestStatus)
-                    .where(PullRequestStatus.synced.is_(False))
-                )
-                or 0
-            )
-
-    def _sync_one(self, row_id: int) -> bool:
-        """Post one row's status while holding it, so no other process posts an older
-        wish for the same pull request after ours. Returns whether anything was posted."""
-        wish = self._take(row_id)
-        if wish is None:
-            return False
-        held = True
-        try:
-            for _ in range(MAX_CHASES):
-                try:
-                    self.github.set_status(
-                        self._repo(),
-                        wish[0],
-                        state=wish[1],
-                        context=STATUS_CONTEXT,
-                        description=wish[2],
-                        target_url=self.target_url,
-                    )
-                except GitHubError as exc:
-                    self._record_failure(row_id, exc)
-                    raise
-                with self.database.transaction() as session:
-                    # Synced (and released) only if the wish did not change while we
-                    # posted it; otherwise go round again and post the new one.
-                    done = session.execute(
-                        sa.update(PullRequestStatus)
-                        .where(PullRequestStatus.id == row_id)
-                        .where(PullRequestStatus.head_sha == wish[0])
-                        .where(PullRequestStatus.state == wish[1])
-                        .where(PullRequestStatus.description == wish[2])
-                        .values(synced=True, attempts=0, last_error=None, claimed_until=None)
-                    )
-                    if done.rowcount == 1:  # type: ignore[attr-defined]
-                        held = False
-                        return True
-                    row = session.get(PullRequestStatus, row_id)
-                    if row is None or row.synced:
-                        return True
-                    wish = (row.head_sha, row.state, row.description)
-            return True
-        finally:
-            if held:
-                self._release(row_id)
-
-    def _take(self, row_id: int) -> tuple[str, str, str] | None:
-        """Hold the row for this process and return its wish (head sha, state,
-        description), or None if it is synced already or someone else holds it."""
-        now = self.now()
-        with self.database.transaction() as session:
-            taken = session.execute(
-                sa.update(PullRequestStatus)
-                .where(PullRequestStatus.id == row_id)
-                .where(PullRequestStatus.synced.is_(False))
-                .where(
-                    sa.or_(
-                        PullRequestStatus.claimed_until.is_(None),
-                        PullRequestStatus.claimed_until < now,
-                    )
-                )
-                .values(claimed_until=now + SYNC_LEASE)
-            )
-            if taken.rowcount != 1:  # type: ignore[attr-defined]
-                return None
-            row = session.get(PullRequestStatus, row_id)
-            if row is None:
-                return None
-            return row.head_sha, row.state, row.description
-
-    def _release(self, row_id: int) -> None:
-        with self.database.transaction() as session:
-            session.execute(
-                sa.update(PullRequestStatus)
-                .where(PullRequestStatus.id == row_id)
-                .values(claimed_until=None)
-            )
-
-    def _record_failure(self, row_id: int, exc: GitHubError) -> None:
-        # An outage says nothing about this wish, so it does not count towards giving up
-        # (the clock retries it for as long as GitHub is down); a refusal does.
-        counts = not isinstance(exc, GitHubUnavailable)
-        with self.database.transaction() as session:
-            session.execute(
-                sa.update(PullRequestStatus)
-                .where(PullRequestStatus.id == row_id)
-                .values(
-                    last_error=str(exc)[:1000],
-                    attempts=PullRequestStatus.attempts + (1 if counts else 0),
-                )
-            )
+        return self.statuses.unsynced_count()
 
     # -- helpers ---------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, UTCDateTime, utcnow
 from bot.freeze.rules import CommitState, FreezeFacts
+from bot.github.statuses import StatusWishColumns
 
 # A freeze is active until it has an unfrozen_at. The partial unique index below is
 # what guarantees one active freeze per branch, however many requests race.
@@ -79,7 +80,7 @@ class Freeze(Base):
         }
 
 
-class PullRequestStatus(Base):
+class PullRequestStatus(StatusWishColumns, Base):
     """The commit status a pull request should carry, and whether GitHub has it yet.
 
     Writing the wish down before calling GitHub is what makes a GitHub outage harmless:
@@ -96,15 +97,3 @@ class PullRequestStatus(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    repo: Mapped[str] = mapped_column(sa.String(140))
-    number: Mapped[int]
-    head_sha: Mapped[str] = mapped_column(sa.String(64))
-    state: Mapped[str] = mapped_column(sa.String(10))
-    description: Mapped[str] = mapped_column(sa.String(200))
-    synced: Mapped[bool] = mapped_column(default=False)
-    attempts: Mapped[int] = mapped_column(default=0)
-    last_error: Mapped[str | None] = mapped_column(sa.Text)
-    # A sync in progress holds the row until then, so that two processes never post
-    # statuses for one pull request out of order (see FreezeEnforcer.sync).
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

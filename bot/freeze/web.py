@@ -16,6 +16,7 @@ from flask import Flask, Response, jsonify, request
 
 from bot.container import Container
 from bot.freeze.model import Freeze
+from bot.gate.web import gate_work_quietly, record_gate_delivery
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +89,10 @@ def register(web: Flask, container: Container) -> None:
             payload = json.loads(body)
             if not isinstance(payload, dict):
                 raise ValueError("not an object")
-            result = enforcer.record_pull_request(
-                str(payload.get("action") or ""), payload, delivery
-            )
+            action = str(payload.get("action") or "")
+            result = enforcer.record_pull_request(action, payload, delivery)
+            # The deploy gate keeps its own record of the delivery (bot/gate/web.py).
+            gate_result = record_gate_delivery(container, action, payload, delivery)
         except (ValueError, KeyError, TypeError) as exc:
             return jsonify(error=f"malformed pull_request payload: {exc}"), 400
         except sa.exc.SQLAlchemyError:
@@ -98,13 +100,23 @@ def register(web: Flask, container: Container) -> None:
             # 5xx, so the delivery shows as failed in GitHub's UI and can be redelivered.
             return jsonify(error="database unavailable"), 503
         log.info("GitHub delivery %s: %s %s", delivery, result.status, result.detail)
-        response = jsonify(ok=True, result=result.status, detail=result.detail)
-        if result.pull_status_id is not None:
-            row_id = result.pull_status_id
-            # Post the status after the response has gone: GitHub waits 10 s for an
-            # answer, and a slow GitHub API must not make its own webhook time out.
-            # If this fails, the row stays unsynced and the clock posts it.
-            response.call_on_close(lambda: _sync_quietly(container, row_id))
+        response = jsonify(
+            ok=True, result=result.status, detail=result.detail, gate=gate_result.status
+        )
+        row_id = result.pull_status_id
+        gate_id = gate_result.gate_id
+
+        def after_response() -> None:
+            # Post the statuses (and analyse the PR) after the response has gone: GitHub
+            # waits 10 s for an answer, and a slow GitHub API must not make its own
+            # webhook time out. What fails here is left for the clock.
+            if row_id is not None:
+                _sync_quietly(container, row_id)
+            if gate_id is not None:
+                gate_work_quietly(container, gate_id)
+
+        if row_id is not None or gate_id is not None:
+            response.call_on_close(after_response)
         return response, 200
 
 

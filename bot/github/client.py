@@ -7,8 +7,10 @@ exponential backoff, via tenacity. Pagination follows the `Link: rel="next"` hea
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,7 +41,52 @@ class GitHubError(Exception):
 
 
 class GitHubUnavailable(GitHubError):
-    """GitHub could not be reached or kept failing; worth trying again later."""
+    """GitHub could not be reached, kept failing (5xx) or rate limited us (403/429 with
+    rate-limit headers); worth trying again later."""
+
+
+class GitHubNotFound(GitHubError):
+    """404: the repository, pull request, commit or file does not exist (or the token may
+    not see it: GitHub answers 404 rather than 403 for private repositories)."""
+
+
+class GitHubForbidden(GitHubError):
+    """403 that is not a rate limit: the token lacks a permission."""
+
+
+# The pulls files API lists at most this many files of a pull request.
+MAX_PULL_FILES = 3000
+# The contents API gives a file's content inline only up to this size.
+MAX_CONTENT_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PullFile:
+    """One entry of `GET /repos/{repo}/pulls/{number}/files`."""
+
+    filename: str
+    status: str  # added, removed, modified, renamed, copied, changed, unchanged
+    previous_filename: str | None = None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> PullFile:
+        previous = data.get("previous_filename")
+        return cls(
+            filename=str(data["filename"]),
+            status=str(data.get("status") or "modified"),
+            previous_filename=str(previous) if previous else None,
+        )
+
+
+@dataclass(frozen=True)
+class PullFiles:
+    files: tuple[PullFile, ...]
+    # GitHub stops listing at MAX_PULL_FILES: the rest of a bigger PR is unseen.
+    truncated: bool
+
+
+class FileTooLarge(GitHubError):
+    """The contents API would not give this file inline (over 1 MB)."""
 
 
 @dataclass(frozen=True)
@@ -153,8 +200,12 @@ class GitHubClient:
         except _Transient as exc:
             raise GitHubUnavailable(str(exc)) from exc
         if response.status_code >= 400:
-            message = response.json().get("message", "") if _is_json(response) else ""
-            raise GitHubError(
+            body = response.json() if _is_json(response) else None
+            message = body.get("message", "") if isinstance(body, dict) else ""
+            error = {404: GitHubNotFound, 403: GitHubForbidden}.get(
+                response.status_code, GitHubError
+            )
+            raise error(
                 f"{method} {url}: HTTP {response.status_code} {message}".strip(),
                 response.status_code,
             )
@@ -180,6 +231,52 @@ class GitHubClient:
         for data in self._paginate(f"/repos/{repo}/pulls", params):
             yield PullRequest.from_api(repo, data)
 
+    def pull_files(self, repo: str, number: int, *, changed_files: int | None = None) -> PullFiles:
+        """The files a pull request changes, every page of them. GitHub lists at most
+        3,000; `changed_files` (from the pull request object) tells whether it stopped."""
+        params = {"per_page": 100}
+        files = tuple(
+            PullFile.from_api(data)
+            for data in self._paginate(f"/repos/{repo}/pulls/{number}/files", params)
+        )
+        truncated = len(files) >= MAX_PULL_FILES or (
+            changed_files is not None and changed_files > len(files)
+        )
+        return PullFiles(files, truncated)
+
+    def file_content(self, repo: str, path: str, ref: str) -> bytes | None:
+        """A file's bytes at commit `ref`, or None if it does not exist there. Raises
+        FileTooLarge over 1 MB (the contents API gives no inline content then)."""
+        try:
+            response = self._request(
+                "GET", f"/repos/{repo}/contents/{_quote_path(path)}", params={"ref": ref}
+            )
+        except GitHubNotFound:
+            return None
+        data = response.json()
+        if not isinstance(data, dict) or data.get("type") != "file":
+            return None  # a directory, symlink or submodule: not a file we can read
+        if data.get("encoding") != "base64":
+            raise FileTooLarge(f"{path} at {ref[:12]} is {data.get('size')} bytes", 200)
+        return base64.b64decode(str(data.get("content") or ""))
+
+    def directory(self, repo: str, path: str, ref: str) -> list[str]:
+        """Paths of the files directly in directory `path` at `ref` (empty if none)."""
+        try:
+            response = self._request(
+                "GET", f"/repos/{repo}/contents/{_quote_path(path)}", params={"ref": ref}
+            )
+        except GitHubNotFound:
+            return []
+        data = response.json()
+        if not isinstance(data, list):
+            return []
+        return [
+            str(item["path"])
+            for item in data
+            if isinstance(item, dict) and item.get("type") == "file"
+        ]
+
     def set_status(
         self,
         repo: str,
@@ -199,6 +296,10 @@ class GitHubClient:
         if target_url:
             body["target_url"] = target_url
         self._request("POST", f"/repos/{repo}/statuses/{sha}", json=body)
+
+
+def _quote_path(path: str) -> str:
+    return urllib.parse.quote(path.strip("/"), safe="/")
 
 
 def _is_json(response: httpx.Response) -> bool:

@@ -15,6 +15,7 @@ from bot.container import Container
 from bot.db import POOL_SIZE
 from bot.deploys.slack import DeploySlack
 from bot.freeze.slack import FreezeSlack
+from bot.gate.slack import GateSlack
 from bot.home.slack import HomeSlack
 from bot.plans.blocks import progress_note
 from bot.plans.slack import PlanSlack
@@ -68,7 +69,12 @@ def build_bolt_app(
     def plan_notes(booking_ids: list[int]) -> dict[int, str]:
         return {bid: progress_note(p) for bid, p in plans.progress(booking_ids).items()}
 
-    BookingSlack(container.bookings, settings, annotate=plan_notes).register(app, router)
+    BookingSlack(
+        container.bookings,
+        settings,
+        annotate=plan_notes,
+        guess_kind=lambda refs: container.gate.booking_kind(refs),
+    ).register(app, router)
     PlanSlack(plans, settings).register(app, router)
     ApprovalSlack(container.approvals, container.announcer, settings).register(app, router)
     freezes = FreezeSlack(container.freezes, container.freeze_enforcer, settings)
@@ -78,6 +84,7 @@ def build_bolt_app(
     DeploySlack(container.deploys, container.announcer, settings, hooks=[runbooks]).register(
         app, router
     )
+    GateSlack(container.gate, settings).register(app, router)
     HomeSlack(container.home, settings).register(app, router)
     return app
 

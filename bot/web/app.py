@@ -12,6 +12,7 @@ from slack_bolt.adapter.flask import SlackRequestHandler
 
 from bot.container import Container
 from bot.freeze import web as freeze_web
+from bot.gate.web import register_gate_routes
 from bot.review_apps import web as review_apps_web
 from bot.slack.app import build_bolt_app
 
@@ -80,4 +81,5 @@ def create_web_app(
         return response
 
     freeze_web.register(web, container)
+    register_gate_routes(web, container)
     return web

@@ -20,6 +20,14 @@ Served endpoints:
 - ``GET /repos/{owner}/{repo}/pulls/{number}`` (the full pull request shape).
 - ``POST /repos/{owner}/{repo}/statuses/{sha}`` and
   ``GET /repos/{owner}/{repo}/commits/{ref}/statuses``.
+- ``GET /repos/{owner}/{repo}/pulls/{number}/files`` (``per_page`` up to 100, ``page``;
+  at most 3,000 files, as on GitHub, while the pull request's ``changed_files`` counts
+  them all). Set with ``set_pull_files``.
+- ``GET /repos/{owner}/{repo}/contents/{path}?ref=SHA``: a file as ``{"type": "file",
+  "encoding": "base64", "content": ...}`` (base64 in lines of 60, as GitHub sends it;
+  ``"encoding": "none"`` and empty content over 1 MB), a directory as an array of
+  entries, 404 otherwise. Trees are set with ``set_tree`` (and ``set_pull_files`` puts
+  the changed files into the head commit's tree).
 - ``GET /rate_limit`` (does not count against the rate limit, as on GitHub).
 
 Anything else answers GitHub's 404 ``{"message": "Not Found"}``.
@@ -60,6 +68,10 @@ DOCS_GET_PULL = f"{DOCS}/pulls/pulls#get-a-pull-request"
 DOCS_LIST_PULLS = f"{DOCS}/pulls/pulls#list-pull-requests"
 DOCS_CREATE_STATUS = f"{DOCS}/commits/statuses#create-a-commit-status"
 DOCS_LIST_STATUSES = f"{DOCS}/commits/statuses#list-commit-statuses-for-a-reference"
+DOCS_PULL_FILES = f"{DOCS}/pulls/pulls#list-pull-requests-files"
+DOCS_CONTENTS = f"{DOCS}/repos/contents#get-repository-content"
+MAX_PULL_FILES = 3000
+MAX_INLINE_CONTENT = 1024 * 1024
 DOCS_PRIMARY_LIMIT = f"{DOCS}/overview/rate-limits-for-the-rest-api"
 DOCS_SECONDARY_LIMIT = (
     "https://docs.github.com/free-pro-team@latest/rest/overview/"
@@ -106,6 +118,8 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(r"^/rate_limit$"), "_rate_limit"),
     ("GET", re.compile(rf"^{_REPO_PATH}/pulls$"), "_list_pulls"),
     ("GET", re.compile(rf"^{_REPO_PATH}/pulls/(?P<number>\d+)$"), "_get_pull"),
+    ("GET", re.compile(rf"^{_REPO_PATH}/pulls/(?P<number>\d+)/files$"), "_list_pull_files"),
+    ("GET", re.compile(rf"^{_REPO_PATH}/contents/?(?P<path>.*)$"), "_get_contents"),
     ("POST", re.compile(rf"^{_REPO_PATH}/statuses/(?P<sha>[^/]+)$"), "_create_status"),
     ("GET", re.compile(rf"^{_REPO_PATH}/commits/(?P<ref>.+)/statuses$"), "_list_statuses"),
 )
@@ -281,6 +295,8 @@ class _Pull:
     merged_at: str | None = None
     merge_commit_sha: str | None = None
     merged_by: str | None = None
+    # What GET .../pulls/{n}/files lists: (filename, status, previous_filename).
+    files: list[tuple[str, str, str | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -292,6 +308,8 @@ class _Repo:
     commits: set[str] = field(default_factory=set)
     branch_shas: dict[str, str] = field(default_factory=dict)
     statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Each commit's files, path -> bytes (what the contents API serves at ?ref=sha).
+    trees: dict[str, dict[str, bytes]] = field(default_factory=dict)
 
 
 @dataclass
@@ -504,6 +522,59 @@ class FakeGitHub:
                 r.branch_shas[pull.base] = pull.merge_commit_sha
             return self._render_pull(r, pull, full=True)
 
+    def set_pull_files(
+        self,
+        repo: str,
+        number: int,
+        files: Mapping[str, bytes | None],
+        *,
+        renamed_from: Mapping[str, str] | None = None,
+        extra_unchanged: int = 0,
+    ) -> None:
+        """Say which files pull request ``number`` changes: path -> new content, or None
+        for a file the PR deletes. The contents go into the head commit's tree (on top
+        of the base's). ``extra_unchanged`` adds that many more changed non-Python files
+        (for huge pull requests); ``renamed_from`` maps new path -> old path."""
+        renamed_from = renamed_from or {}
+        with self._lock:
+            r, pull = self._pull(repo, number)
+            base_sha = self._branch_sha(r, pull.base)
+            tree = dict(r.trees.get(base_sha, {}))
+            entries: list[tuple[str, str, str | None]] = []
+            for path, content in files.items():
+                if content is None:
+                    tree.pop(path, None)
+                    entries.append((path, "removed", None))
+                    continue
+                old = renamed_from.get(path)
+                if old is not None:
+                    tree.pop(old, None)
+                    status = "renamed"
+                else:
+                    status = "modified" if path in tree else "added"
+                tree[path] = content
+                entries.append((path, status, old))
+            for n in range(extra_unchanged):
+                path = f"static/generated/file{n:05d}.txt"
+                tree[path] = b"x\n"
+                entries.append((path, "added", None))
+            pull.files = entries
+            r.trees[pull.head_sha] = tree
+
+    def set_tree(self, repo: str, sha: str, files: Mapping[str, bytes]) -> str:
+        """Give commit ``sha`` (created if needed) these files; returns the sha."""
+        with self._lock:
+            r = self._ensure_repo(repo)
+            r.commits.add(sha)
+            r.trees[sha] = dict(files)
+        return sha
+
+    def base_sha(self, repo: str, number: int) -> str:
+        """The sha of the pull request's base branch (where its base files live)."""
+        with self._lock:
+            r, pull = self._pull(repo, number)
+            return self._branch_sha(r, pull.base)
+
     def pull(self, repo: str, number: int) -> dict[str, Any]:
         """The current state of a pull request (GET /pulls/{n} shape)."""
         with self._lock:
@@ -567,6 +638,11 @@ class FakeGitHub:
                     remaining=times,
                 )
             )
+
+    def clear_faults(self) -> None:
+        """Drop every fault ``fail_next`` injected that has not fired yet."""
+        with self._lock:
+            self._state.faults.clear()
 
     def set_down(self, down: bool = True) -> None:
         """While down, every request (even /rate_limit) gets GitHub's 503."""
@@ -892,6 +968,103 @@ class FakeGitHub:
             return _Reply(404, _error("Not Found", 404, DOCS_GET_PULL))
         return _Reply(200, self._render_pull(r, pull, full=True))
 
+    def _list_pull_files(
+        self, owner: str, name: str, number: str, params: dict[str, str], **_: Any
+    ) -> _Reply:
+        r = self._repo(f"{owner}/{name}")
+        pull = r.pulls.get(int(number)) if r is not None else None
+        if r is None or pull is None:
+            return _Reply(404, _error("Not Found", 404, DOCS_PULL_FILES))
+        tree = r.trees.get(pull.head_sha, {})
+        api = self._api()
+        items = []
+        for filename, status, previous in pull.files[:MAX_PULL_FILES]:
+            content = tree.get(filename, b"")
+            blob_sha = hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()  # noqa: S324
+            quoted = urllib.parse.quote(filename)
+            item: dict[str, Any] = {
+                "sha": blob_sha,
+                "filename": filename,
+                "status": status,
+                "additions": 0 if status == "removed" else content.count(b"\n"),
+                "deletions": 0,
+                "changes": content.count(b"\n"),
+                "blob_url": f"https://github.com/{r.full_name}/blob/{pull.head_sha}/{quoted}",
+                "raw_url": f"https://github.com/{r.full_name}/raw/{pull.head_sha}/{quoted}",
+                "contents_url": f"{api}/repos/{r.full_name}/contents/{quoted}?ref={pull.head_sha}",
+            }
+            if previous is not None:
+                item["previous_filename"] = previous
+            items.append(item)
+        return self._paginate(items, f"/repos/{owner}/{name}/pulls/{number}/files", params)
+
+    def _get_contents(
+        self, owner: str, name: str, path: str, params: dict[str, str], **_: Any
+    ) -> _Reply:
+        r = self._repo(f"{owner}/{name}")
+        if r is None:
+            return _Reply(404, _error("Not Found", 404, DOCS_CONTENTS))
+        ref = params.get("ref") or r.branch_shas.get(r.default_branch, "")
+        sha = ref if ref in r.trees else r.branch_shas.get(ref, ref)
+        tree = r.trees.get(sha)
+        path = path.strip("/")
+        if tree is None:
+            message = f"No commit found for the ref {ref}"
+            return _Reply(404, _error(message, 404, DOCS_CONTENTS))
+        api = self._api()
+
+        def entry(item_path: str, kind: str, size: int, blob: str) -> dict[str, Any]:
+            url = f"{api}/repos/{r.full_name}/contents/{item_path}?ref={ref}"
+            html = f"https://github.com/{r.full_name}/{'blob' if kind == 'file' else 'tree'}"
+            git = f"{api}/repos/{r.full_name}/git/{'blobs' if kind == 'file' else 'trees'}"
+            return {
+                "name": item_path.rsplit("/", 1)[-1],
+                "path": item_path,
+                "sha": blob,
+                "size": size,
+                "url": url,
+                "html_url": f"{html}/{ref}/{item_path}",
+                "git_url": f"{git}/{blob}",
+                "download_url": (
+                    f"https://raw.githubusercontent.com/{r.full_name}/{ref}/{item_path}"
+                    if kind == "file"
+                    else None
+                ),
+                "type": kind,
+                "_links": {
+                    "self": url,
+                    "git": f"{git}/{blob}",
+                    "html": f"{html}/{ref}/{item_path}",
+                },
+            }
+
+        if path in tree:
+            content = tree[path]
+            blob = hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()  # noqa: S324
+            item = entry(path, "file", len(content), blob)
+            if len(content) > MAX_INLINE_CONTENT:
+                item.update(content="", encoding="none")
+            else:
+                encoded = base64.b64encode(content).decode()
+                lines = [encoded[i : i + 60] for i in range(0, len(encoded), 60)]
+                item.update(content="\n".join(lines) + "\n", encoding="base64")
+            return _Reply(200, item)
+        prefix = f"{path}/" if path else ""
+        children: dict[str, str] = {}
+        for item_path in tree:
+            if item_path.startswith(prefix):
+                rest = item_path[len(prefix) :]
+                child, slash, _ = rest.partition("/")
+                children[prefix + child] = "dir" if slash else "file"
+        if not children:
+            return _Reply(404, _error("Not Found", 404, DOCS_CONTENTS))
+        listing = []
+        for child_path, kind in sorted(children.items()):
+            content = tree.get(child_path, b"")
+            blob = hashlib.sha1(child_path.encode()).hexdigest()  # noqa: S324
+            listing.append(entry(child_path, kind, len(content) if kind == "file" else 0, blob))
+        return _Reply(200, listing)
+
     def _create_status(self, owner: str, name: str, sha: str, body: Any, **_: Any) -> _Reply:
         r = self._repo(f"{owner}/{name}")
         if r is None:
@@ -1090,7 +1263,7 @@ class FakeGitHub:
                     "commits": 1,
                     "additions": 1,
                     "deletions": 1,
-                    "changed_files": 1,
+                    "changed_files": len(p.files) or 1,
                 }
             )
         return pull

@@ -1,0 +1,875 @@
+"""The `deploybot/deploy` gate: what the bot does about each pull request's migrations.
+
+Like the freeze status (bot/freeze/enforcement.py), GitHub is only ever told what the
+database already says, in steps that can each fail and be retried by the clock:
+
+1. Record: a `pull_request` delivery upserts the PR's `pr_gate` row (head and base
+   commits, `analysis_due` when the head commit has no stored analysis yet) in the
+   transaction that claims the delivery id, and answers at once.
+2. Analyse (after the response, or by the clock): list the PR's files, fetch its changed
+   migrations at the head commit and their apps' earlier migrations at the base commit,
+   run the analyser, store the result per head commit (`pr_analysis`).
+3. Wish: the status the PR should carry (bot/gate/rules.py) from the stored analysis, the
+   booking that covers the PR and any allowance. Rewritten whenever one of those changes:
+   a booking change anywhere in the bot rewrites the wishes of the PRs it names, in the
+   same transaction (`watch_bookings`).
+4. Sync: post unsynced wishes as commit statuses (bot/github/statuses.py).
+
+Nothing here runs before an acknowledgement: callers run it after a webhook's response,
+after a Slack `ack()`, or in the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from bot.audit.model import record
+from bot.booking.model import Booking
+from bot.booking.rules import Kind, Status
+from bot.db import Database, utcnow
+from bot.gate.model import PullRequestAnalysisRow, PullRequestGate
+from bot.gate.rules import (
+    COVER_ORDER,
+    STATUS_CONTEXT,
+    Allowance,
+    AnalysisFacts,
+    Cover,
+    GateFacts,
+    GateStatus,
+    best_cover,
+    desired_gate_status,
+)
+from bot.github.client import (
+    FileTooLarge,
+    GitHubClient,
+    GitHubError,
+    GitHubUnavailable,
+)
+from bot.github.statuses import StatusSyncer, SyncReport
+from bot.idempotency import AlreadyProcessed, claim
+from bot.migration_analysis import (
+    KIND_ES,
+    FileAnalysis,
+    OperationFinding,
+    PullRequestAnalysis,
+    Verdict,
+    analyse_pull_request,
+    history_paths_needed,
+    is_migration_path,
+)
+from bot.plans.model import PlanStep
+
+log = logging.getLogger(__name__)
+
+# Deliveries that can change what a pull request's status should be. `edited` counts
+# only when the base branch changed (a title edit changes nothing).
+GATE_ACTIONS = frozenset(
+    {"opened", "reopened", "synchronize", "ready_for_review", "edited", "closed"}
+)
+# Earlier migrations fetched per analysis at most (one request each): enough for a big
+# app's history, and a bound on what one PR can cost in API calls.
+MAX_HISTORY_FILES = 400
+# Changed migration files fetched per analysis at most.
+MAX_MIGRATION_FILES = 300
+# How many due analyses one clock tick works off.
+ANALYSIS_BATCH = 20
+TRUNCATED_NOTE = (
+    "GitHub lists only the first 3,000 files of a pull request; the files after those "
+    "were not read, so this PR needs a person's review."
+)
+
+
+@dataclass(frozen=True)
+class GateDelivery:
+    """What a pull_request delivery did to the gate, for the HTTP answer and the log."""
+
+    status: str  # "recorded", "forgotten", "ignored" or "duplicate"
+    detail: str = ""
+    gate_id: int | None = None
+
+
+@dataclass(frozen=True)
+class GateView:
+    """Everything the page and the channel message show about one pull request."""
+
+    id: int
+    repo: str
+    number: int
+    title: str
+    author: str
+    html_url: str
+    head_sha: str
+    base_sha: str | None
+    state: str
+    description: str
+    analysis: PullRequestAnalysis | None
+    notes: tuple[str, ...]
+    analysis_error: str | None
+    allowed_by: str | None
+    allowed_by_name: str | None
+    allowed_reason: str | None
+    message_channel: str | None
+    message_ts: str | None
+    cover_short_id: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.repo}#{self.number}"
+
+
+@dataclass(frozen=True)
+class Allowed:
+    view: GateView
+
+
+@dataclass(frozen=True)
+class NotTracked:
+    number: int
+
+
+AllowOutcome = Allowed | NotTracked
+
+
+@dataclass
+class _Fetched:
+    changed: list[str] = field(default_factory=list)
+    sources: dict[str, bytes | None] = field(default_factory=dict)
+    history: dict[str, bytes] = field(default_factory=dict)
+    unreadable: list[FileAnalysis] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class GateService:
+    def __init__(
+        self,
+        database: Database,
+        github: GitHubClient,
+        *,
+        repo: str | None,
+        branch: str,
+        enabled: bool,
+        es_patterns: Sequence[str] = (),
+        public_url: str | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.database = database
+        self.github = github
+        self.repo = repo
+        self.branch = branch
+        # Off when GITHUB_TOKEN or GITHUB_REPO is missing, like freeze enforcement.
+        self.enabled = enabled and repo is not None
+        self.es_patterns = tuple(es_patterns)
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.now = now
+        self.statuses = StatusSyncer(
+            database,
+            github,
+            PullRequestGate,
+            context=STATUS_CONTEXT,
+            target_url=self.page_url,
+            now=lambda: self.now(),
+        )
+        self._sync_lock = threading.Lock()
+        self._sync_wanted = False
+        self._sync_running = False
+
+    def page_url(self, repo: str, number: int) -> str | None:
+        """The bot's page showing a pull request's whole analysis (the status's link)."""
+        if not self.public_url:
+            return None
+        return f"{self.public_url}/pulls/{repo}/{number}"
+
+    # -- 1. record a delivery ------------------------------------------------------
+
+    def record_pull_request(
+        self, action: str, payload: dict[str, Any], delivery_id: str
+    ) -> GateDelivery:
+        if action not in GATE_ACTIONS:
+            return GateDelivery("ignored", f"action {action!r}")
+        if not self.enabled or self.repo is None:
+            return GateDelivery("ignored", "GitHub is not configured")
+        repo = _dig(payload, "repository", "full_name")
+        if not isinstance(repo, str) or repo.lower() != self.repo.lower():
+            return GateDelivery("ignored", f"repository {repo!r} is not GITHUB_REPO")
+        if action == "edited" and not isinstance(_dig(payload, "changes", "base"), dict):
+            return GateDelivery("ignored", "edited, but not its base")
+        pull = payload.get("pull_request")
+        if not isinstance(pull, dict):
+            raise ValueError("pull_request event without a pull_request object")
+        number = int(pull["number"])
+        head_sha = str(pull["head"]["sha"])
+        base_sha = str(pull["base"].get("sha") or "") or None
+        base_ref = str(pull["base"]["ref"])
+        open_ = str(pull.get("state") or "") == "open"
+        changed_files = pull.get("changed_files")
+        try:
+            with self.database.transaction() as session:
+                claim(session, f"github-gate:{delivery_id}")
+                row = self._row(session, number)
+                if action == "closed" or not open_ or base_ref != self.branch:
+                    if row is not None:
+                        session.delete(row)
+                    return GateDelivery("forgotten", f"#{number}")
+                if row is None:
+                    row = PullRequestGate(
+                        repo=self.repo,
+                        number=number,
+                        head_sha=head_sha,
+                        state="pending",
+                        description="",
+                        synced=False,
+                        attempts=0,
+                        analysis_due=True,
+                        analysis_failed=False,
+                        title="",
+                        author="",
+                        html_url="",
+                    )
+                    try:
+                        # A savepoint: losing the insert race to a parallel delivery
+                        # leaves this transaction usable; the winner's row is updated.
+                        with session.begin_nested():
+                            session.add(row)
+                    except sa.exc.IntegrityError:
+                        found = self._row(session, number)
+                        if found is None:
+                            raise
+                        row = found
+                if (row.head_sha, row.base_sha) != (head_sha, base_sha) or row.description == "":
+                    # A new push (or a new base): analysed afresh unless this very commit
+                    # pair was analysed before. The allowance ends with the old head
+                    # (`allowed_now` compares shas).
+                    row.head_sha = head_sha
+                    row.base_sha = base_sha
+                    row.analysis_due = self._stored(session, head_sha, base_sha) is None
+                    row.analysis_error = None
+                    row.analysis_failed = False
+                row.title = str(pull.get("title") or "")[:300]
+                row.author = str(_dig(pull, "user", "login") or "")[:100]
+                row.html_url = str(pull.get("html_url") or "")[:500]
+                row.changed_files = changed_files if isinstance(changed_files, int) else None
+                self._rewish(session, row)
+                return GateDelivery("recorded", f"#{number} {row.state}", row.id)
+        except AlreadyProcessed:
+            return GateDelivery("duplicate", delivery_id)
+
+    # -- 2. analyse ------------------------------------------------------------------
+
+    def analyse(self, gate_id: int) -> bool:
+        """Analyse the row's head commit if that is still due. Returns whether the PR now
+        has an analysis or a final failure (False: try again later)."""
+        with self.database.transaction() as session:
+            row = session.get(PullRequestGate, gate_id)
+            if row is None:
+                return True
+            if not row.analysis_due:
+                return True
+            repo, number, head_sha, base_sha = row.repo, row.number, row.head_sha, row.base_sha
+            changed_files = row.changed_files
+            if self._stored(session, head_sha, base_sha) is not None:
+                # Analysed before (a redelivery, or a push back to an earlier commit).
+                row.analysis_due = False
+                self._rewish(session, row)
+                return True
+        try:
+            fetched = self._fetch(repo, number, head_sha, base_sha, changed_files)
+        except GitHubUnavailable as exc:
+            # Down or rate limited: the clock tries again; the status says "pending".
+            log.warning("could not read #%s from GitHub (will retry): %s", number, exc)
+            self._analysis_failed(gate_id, head_sha, _short_error(exc), final=False)
+            return False
+        except GitHubError as exc:
+            # 403/404/422: retrying will not help; the status fails closed and says why.
+            log.warning("GitHub refused to show #%s: %s", number, exc)
+            self._analysis_failed(gate_id, head_sha, _short_error(exc), final=True)
+            return True
+        except (ValueError, KeyError, TypeError) as exc:
+            # An answer not shaped as GitHub documents it (bad base64, missing fields).
+            log.warning("unreadable answer from GitHub about #%s: %r", number, exc)
+            self._analysis_failed(gate_id, head_sha, "GitHub's answer was unreadable", final=True)
+            return True
+        analysis = self._run_analyser(fetched)
+        with self.database.transaction() as session:
+            try:
+                with session.begin_nested():
+                    session.add(
+                        PullRequestAnalysisRow(
+                            repo=repo,
+                            head_sha=head_sha,
+                            base_sha=base_sha or "",
+                            verdict=analysis.verdict.value,
+                            kind=analysis.kind,
+                            analysis=analysis.to_json(),
+                            notes=fetched.notes,
+                        )
+                    )
+            except sa.exc.IntegrityError:
+                pass  # another process stored the same commit's analysis first
+            row = session.get(PullRequestGate, gate_id)
+            if row is not None and row.head_sha == head_sha:
+                row.analysis_due = False
+                row.analysis_error = None
+                row.analysis_failed = False
+                self._rewish(session, row)
+        log.info("analysed #%s at %s: %s", number, head_sha[:12], analysis.verdict.value)
+        return True
+
+    def analyse_due(self, limit: int = ANALYSIS_BATCH) -> int:
+        """Work off analyses still due (the clock). Stops when GitHub is unavailable."""
+        if not self.enabled:
+            return 0
+        with self.database.transaction() as session:
+            ids = list(
+                session.scalars(
+                    sa.select(PullRequestGate.id)
+                    .where(PullRequestGate.analysis_due.is_(True))
+                    .order_by(PullRequestGate.updated_at)
+                    .limit(limit)
+                )
+            )
+        done = 0
+        for gate_id in ids:
+            if not self.analyse(gate_id):
+                break
+            done += 1
+        return done
+
+    def _fetch(
+        self,
+        repo: str,
+        number: int,
+        head_sha: str,
+        base_sha: str | None,
+        changed_files: int | None,
+    ) -> _Fetched:
+        """Read what the analyser needs from GitHub. A PR from a fork is read from the
+        base repository by head sha: GitHub serves a PR's commits there too."""
+        fetched = _Fetched()
+        listing = self.github.pull_files(repo, number, changed_files=changed_files)
+        if listing.truncated:
+            fetched.notes.append(TRUNCATED_NOTE)
+            fetched.unreadable.append(
+                _unreadable("(files after the first 3,000)", "GitHub lists only 3,000 files")
+            )
+        fetched.changed = [item.filename for item in listing.files]
+        migrations = [item for item in listing.files if is_migration_path(item.filename)]
+        if len(migrations) > MAX_MIGRATION_FILES:
+            fetched.notes.append(
+                f"{len(migrations)} migration files changed; only the first "
+                f"{MAX_MIGRATION_FILES} were read."
+            )
+            fetched.unreadable.append(
+                _unreadable("(more migration files)", "too many migration files to read")
+            )
+            migrations = migrations[:MAX_MIGRATION_FILES]
+        for item in migrations:
+            if item.status == "removed":
+                fetched.sources[item.filename] = None
+                fetched.notes.append(f"{item.filename} is deleted by this pull request.")
+                continue
+            try:
+                content = self.github.file_content(repo, item.filename, head_sha)
+            except FileTooLarge:
+                fetched.unreadable.append(_unreadable(item.filename, "over 1 MB: not read"))
+                continue
+            if content is None:
+                fetched.unreadable.append(
+                    _unreadable(item.filename, f"GitHub has no such file at {head_sha[:12]}")
+                )
+                continue
+            fetched.sources[item.filename] = content
+        wanted = history_paths_needed(path for path, src in fetched.sources.items() if src)
+        if wanted and base_sha:
+            budget = MAX_HISTORY_FILES
+            for directory in sorted(wanted):
+                for path in self.github.directory(repo, directory, base_sha):
+                    if not path.endswith(".py") or path in fetched.sources or budget <= 0:
+                        continue
+                    budget -= 1
+                    try:
+                        content = self.github.file_content(repo, path, base_sha)
+                    except FileTooLarge:
+                        continue
+                    if content is not None:
+                        fetched.history[path] = content
+            if budget <= 0:
+                fetched.notes.append(
+                    f"Only {MAX_HISTORY_FILES} earlier migrations were read for context."
+                )
+        return fetched
+
+    def _run_analyser(self, fetched: _Fetched) -> PullRequestAnalysis:
+        try:
+            result = analyse_pull_request(
+                fetched.changed, fetched.sources, fetched.history or None, self.es_patterns
+            )
+        except Exception as exc:
+            # The analyser reads untrusted source; whatever it trips over, the gate
+            # fails closed (review) instead of crashing the work behind the webhook.
+            log.exception("the migration analyser failed")
+            return PullRequestAnalysis.build(
+                [
+                    _unreadable(path, f"analyser error: {type(exc).__name__}")
+                    for path in fetched.sources
+                ]
+                or [_unreadable("(pull request)", f"analyser error: {type(exc).__name__}")]
+            )
+        if not fetched.unreadable:
+            return result
+        return PullRequestAnalysis.build(
+            result.files + tuple(fetched.unreadable), result.es_mapping_paths, result.advice
+        )
+
+    def _analysis_failed(self, gate_id: int, head_sha: str, error: str, *, final: bool) -> None:
+        with self.database.transaction() as session:
+            row = session.get(PullRequestGate, gate_id)
+            if row is None or row.head_sha != head_sha:
+                return
+            row.analysis_error = error
+            row.analysis_failed = final
+            row.analysis_due = not final
+            self._rewish(session, row)
+
+    # -- 3. wishes -------------------------------------------------------------------
+
+    def _row(self, session: Session, number: int) -> PullRequestGate | None:
+        return session.scalars(
+            sa.select(PullRequestGate)
+            .where(PullRequestGate.repo == self.repo)
+            .where(PullRequestGate.number == number)
+        ).first()
+
+    def _stored(
+        self, session: Session, head_sha: str, base_sha: str | None
+    ) -> PullRequestAnalysisRow | None:
+        return session.scalars(
+            sa.select(PullRequestAnalysisRow)
+            .where(PullRequestAnalysisRow.repo == self.repo)
+            .where(PullRequestAnalysisRow.head_sha == head_sha)
+            .where(PullRequestAnalysisRow.base_sha == (base_sha or ""))
+        ).first()
+
+    def _covers(self, session: Session, repo: str, number: int) -> list[Cover]:
+        ref = f"{repo}#{number}".lower()
+        # Bookings keep their PRs as a JSON list of "owner/name#number"; the LIKE narrows
+        # the search on both databases, the exact test below decides.
+        candidates = session.scalars(
+            sa.select(Booking)
+            .where(Booking.status.in_([status.value for status in COVER_ORDER]))
+            .where(sa.func.lower(sa.cast(Booking.pull_requests, sa.Text)).like(f'%"{ref}"%'))
+        )
+        covers = []
+        for booking in candidates:
+            if ref not in {item.lower() for item in booking.pull_requests or ()}:
+                continue
+            step, waits_for = self._plan_position(session, booking)
+            covers.append(
+                Cover(
+                    short_id=booking.short_id,
+                    status=Status(booking.status),
+                    starts_at=booking.starts_at,
+                    waits_for=waits_for,
+                    step=step,
+                )
+            )
+        return covers
+
+    @staticmethod
+    def _plan_position(
+        session: Session, booking: Booking
+    ) -> tuple[int | None, tuple[int, str] | None]:
+        mine = session.scalars(sa.select(PlanStep).where(PlanStep.booking_id == booking.id)).first()
+        if mine is None or mine.step <= 1:
+            return (mine.step if mine else None), None
+        previous = session.execute(
+            sa.select(Booking.short_id, Booking.status)
+            .join(PlanStep, PlanStep.booking_id == Booking.id)
+            .where(PlanStep.plan_id == mine.plan_id)
+            .where(PlanStep.step == mine.step - 1)
+        ).first()
+        if previous is None or previous.status == Status.LANDED.value:
+            return mine.step, None
+        return mine.step, (mine.step - 1, previous.short_id)
+
+    def _facts(self, session: Session, row: PullRequestGate) -> GateFacts:
+        stored = None if row.analysis_due else self._stored(session, row.head_sha, row.base_sha)
+        analysis = None
+        if stored is not None:
+            parsed = PullRequestAnalysis.from_json(stored.analysis)
+            analysis = AnalysisFacts(
+                verdict=parsed.verdict,
+                kind=parsed.kind,
+                first_concern=parsed.first_concern(),
+                es_paths=parsed.es_mapping_paths,
+            )
+        allowance = None
+        if row.allowed_now():
+            allowance = Allowance(
+                by=row.allowed_by_name or row.allowed_by or "", reason=row.allowed_reason or ""
+            )
+        return GateFacts(
+            number=row.number,
+            analysis=analysis,
+            problem=row.analysis_error,
+            problem_final=row.analysis_failed,
+            cover=best_cover(self._covers(session, row.repo, row.number)),
+            allowance=allowance,
+        )
+
+    def desired(self, session: Session, row: PullRequestGate) -> GateStatus:
+        return desired_gate_status(self._facts(session, row))
+
+    def _rewish(self, session: Session, row: PullRequestGate) -> bool:
+        """Write down the status the row's PR should carry now. An unchanged wish keeps its
+        synced flag, so refreshes do not re-post identical statuses. Returns whether it
+        changed."""
+        wanted = self.desired(session, row)
+        if (row.state, row.description) == (wanted.state.value, wanted.description) and (
+            row.description
+        ):
+            return False
+        row.state = wanted.state.value
+        row.description = wanted.description
+        row.synced = False
+        row.attempts = 0
+        row.last_error = None
+        session.flush()
+        return True
+
+    def refresh(self, session: Session, numbers: Iterable[int] | None = None) -> int:
+        """Rewrite the wishes of the given PRs (all known ones when None) in the caller's
+        transaction; returns how many changed."""
+        query = sa.select(PullRequestGate).where(PullRequestGate.repo == self.repo)
+        if numbers is not None:
+            wanted = sorted(set(numbers))
+            if not wanted:
+                return 0
+            query = query.where(PullRequestGate.number.in_(wanted))
+        return sum(1 for row in list(session.scalars(query)) if self._rewish(session, row))
+
+    def refresh_all(self) -> int:
+        """The clock's catch-all: statuses follow bookings even if a change slipped past
+        `watch_bookings` (a booking edited by hand in the database, say)."""
+        if not self.enabled:
+            return 0
+        with self.database.transaction() as session:
+            return self.refresh(session)
+
+    def numbers_named(self, refs: Iterable[str]) -> set[int]:
+        """The PR numbers in GITHUB_REPO among booking references "owner/name#123"."""
+        if self.repo is None:
+            return set()
+        numbers = set()
+        for ref in refs:
+            repo, _, number = str(ref).partition("#")
+            if repo.lower() == self.repo.lower() and number.isdigit():
+                numbers.add(int(number))
+        return numbers
+
+    # -- 4. sync ---------------------------------------------------------------------
+
+    def sync(self, only: Iterable[int] | None = None) -> SyncReport:
+        if not self.enabled or self.repo is None:
+            return SyncReport()
+        return self.statuses.sync(self.repo, only)
+
+    def sync_soon(self) -> None:
+        """Post unsynced statuses on a background thread: for callers (a booking change
+        in a Slack listener) that must not wait for GitHub. One thread per process at a
+        time; a call while it runs makes it go round once more, so no change waits for
+        the clock unless GitHub fails (then the clock posts it)."""
+        if not self.enabled:
+            return
+        with self._sync_lock:
+            self._sync_wanted = True
+            if self._sync_running:
+                return
+            self._sync_running = True
+
+        def run() -> None:
+            while True:
+                with self._sync_lock:
+                    if not self._sync_wanted:
+                        self._sync_running = False
+                        return
+                    self._sync_wanted = False
+                try:
+                    self.sync()
+                except Exception:
+                    log.exception("posting deploy statuses failed; the clock will retry")
+
+        threading.Thread(target=run, name="gate-sync", daemon=True).start()
+
+    # -- allowances ------------------------------------------------------------------
+
+    def allow(self, number: int, *, user_id: str, user_name: str, reason: str) -> AllowOutcome:
+        """An approver marks the PR's current head commit routine (the caller checked
+        that the user is an approver). A new push ends it."""
+        with self.database.transaction() as session:
+            row = self._row(session, number)
+            if row is None:
+                return NotTracked(number)
+            before = _allowance_snapshot(row)
+            row.allowed_by = user_id
+            row.allowed_by_name = user_name[:100]
+            row.allowed_reason = reason
+            row.allowed_sha = row.head_sha
+            row.allowed_at = self.now()
+            self._rewish(session, row)
+            record(
+                session,
+                actor_id=user_id,
+                action="pull_request.allowed",
+                entity_type="pull_request",
+                entity_id=f"{row.repo}#{row.number}",
+                before=before,
+                after=_allowance_snapshot(row),
+                reason=reason,
+                at=self.now(),
+            )
+            return Allowed(self._view(session, row))
+
+    # -- views -----------------------------------------------------------------------
+
+    def _view(self, session: Session, row: PullRequestGate) -> GateView:
+        stored = self._stored(session, row.head_sha, row.base_sha)
+        cover = best_cover(self._covers(session, row.repo, row.number))
+        return GateView(
+            id=row.id,
+            repo=row.repo,
+            number=row.number,
+            title=row.title,
+            author=row.author,
+            html_url=row.html_url,
+            head_sha=row.head_sha,
+            base_sha=row.base_sha,
+            state=row.state,
+            description=row.description,
+            analysis=PullRequestAnalysis.from_json(stored.analysis) if stored else None,
+            notes=tuple(stored.notes or ()) if stored else (),
+            analysis_error=row.analysis_error,
+            allowed_by=row.allowed_by if row.allowed_now() else None,
+            allowed_by_name=row.allowed_by_name if row.allowed_now() else None,
+            allowed_reason=row.allowed_reason if row.allowed_now() else None,
+            message_channel=row.message_channel,
+            message_ts=row.message_ts,
+            cover_short_id=cover.short_id if cover else None,
+        )
+
+    def view(self, repo: str, number: int) -> GateView | None:
+        if self.repo is None or repo.lower() != self.repo.lower():
+            return None
+        with self.database.transaction() as session:
+            row = self._row(session, number)
+            return self._view(session, row) if row is not None else None
+
+    def view_by_id(self, gate_id: int) -> GateView | None:
+        with self.database.transaction() as session:
+            row = session.get(PullRequestGate, gate_id)
+            return self._view(session, row) if row is not None else None
+
+    def analyses_of(self, refs: Iterable[str]) -> list[tuple[str, PullRequestAnalysis]]:
+        """The stored analyses of the current head commits of the PRs among `refs` (a
+        booking's PRs), in the order given; PRs not tracked or not analysed are left out."""
+        numbers = [n for ref in refs for n in sorted(self.numbers_named([ref]))]
+        if not numbers or not self.enabled:
+            return []
+        found: list[tuple[str, PullRequestAnalysis]] = []
+        with self.database.transaction() as session:
+            for number in numbers:
+                row = self._row(session, number)
+                if row is None:
+                    continue
+                stored = self._stored(session, row.head_sha, row.base_sha)
+                if stored is not None:
+                    found.append(
+                        (f"{row.repo}#{number}", PullRequestAnalysis.from_json(stored.analysis))
+                    )
+        return found
+
+    def booking_kind(self, refs: Iterable[str]) -> Kind | None:
+        """The kind a booking of these PRs should default to, from their analyses: an ES
+        mapping change if any is one, else a migration if any is tricky; None if none is
+        (or none was analysed)."""
+        analyses = [analysis for _, analysis in self.analyses_of(refs)]
+        if any(a.kind == KIND_ES for a in analyses):
+            return Kind.ES_MAPPING
+        if any(a.verdict != Verdict.ROUTINE for a in analyses):
+            return Kind.MIGRATION
+        return None
+
+    # -- the channel message ---------------------------------------------------------
+
+    def messages_due(self) -> list[int]:
+        """PRs whose channel message must be posted (first found tricky) or updated (a
+        later push was analysed); a message being posted right now is left alone."""
+        if not self.enabled:
+            return []
+        due = []
+        with self.database.transaction() as session:
+            rows = session.scalars(
+                sa.select(PullRequestGate)
+                .where(PullRequestGate.repo == self.repo)
+                .where(PullRequestGate.analysis_due.is_(False))
+            )
+            for row in list(rows):
+                if row.message_ts == "":
+                    continue  # claimed by a process that is posting it
+                if row.message_ts is not None:
+                    if row.message_sha != row.head_sha:
+                        due.append(row.id)
+                    continue
+                stored = self._stored(session, row.head_sha, row.base_sha)
+                if stored is not None and stored.verdict != Verdict.ROUTINE.value:
+                    due.append(row.id)
+        return due
+
+    def claim_message(self, gate_id: int, channel: str) -> bool:
+        """Take the right to post the PR's first message ("" marks it being posted), so
+        that two processes never both post it."""
+        with self.database.transaction() as session:
+            taken = session.execute(
+                sa.update(PullRequestGate)
+                .where(PullRequestGate.id == gate_id)
+                .where(PullRequestGate.message_ts.is_(None))
+                .values(message_ts="", message_channel=channel)
+            )
+            return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+
+    def record_message(self, gate_id: int, channel: str, ts: str, head_sha: str) -> None:
+        with self.database.transaction() as session:
+            session.execute(
+                sa.update(PullRequestGate)
+                .where(PullRequestGate.id == gate_id)
+                .values(message_channel=channel, message_ts=ts, message_sha=head_sha)
+            )
+
+    def release_message(self, gate_id: int) -> None:
+        """Posting failed: let the next attempt (the clock) post it."""
+        with self.database.transaction() as session:
+            session.execute(
+                sa.update(PullRequestGate)
+                .where(PullRequestGate.id == gate_id)
+                .where(PullRequestGate.message_ts == "")
+                .values(message_ts=None)
+            )
+
+
+# -- keeping statuses in step with bookings ------------------------------------------
+
+_CHANGED_BOOKINGS = "gate_changed_bookings"
+_CHANGED_REFS = "gate_changed_refs"
+_SYNC_AFTER_COMMIT = "gate_sync_after_commit"
+
+
+def watch_bookings(database: Database, gate: GateService) -> None:
+    """Rewrite the deploy statuses of the PRs a booking names whenever a booking changes
+    (made, announced, approved, started, landed, cancelled, expired, its PRs edited),
+    in the transaction that changes it, and post them after the commit.
+
+    Listening to the session rather than calling the gate from each booking flow keeps
+    the booking, approval, deploy, plan and clock code unaware of GitHub, and no flow
+    can be forgotten: every booking change goes through a session of this database.
+    """
+    if not gate.enabled:
+        return
+    sessions = database.sessions
+
+    @sa.event.listens_for(sessions, "after_flush")
+    def _collect(session: Session, _context: Any) -> None:
+        for obj in list(session.new) + list(session.dirty):
+            if not isinstance(obj, Booking):
+                continue
+            session.info.setdefault(_CHANGED_BOOKINGS, set()).add(obj.id)
+            refs = session.info.setdefault(_CHANGED_REFS, set())
+            refs.update(obj.pull_requests or ())
+            # PRs taken out of a booking by an edit lose its cover too.
+            history = sa.inspect(obj).attrs.pull_requests.history
+            for old in history.deleted or ():
+                refs.update(old or ())
+
+    @sa.event.listens_for(sessions, "before_commit")
+    def _refresh(session: Session) -> None:
+        session.flush()  # changes not flushed yet are collected by _collect
+        booking_ids = session.info.pop(_CHANGED_BOOKINGS, set())
+        refs = session.info.pop(_CHANGED_REFS, set())
+        if not booking_ids:
+            return
+        # A plan step's change (step 1 landed) changes what its other steps wait for.
+        plan_ids = select_plan_ids(session, booking_ids)
+        if plan_ids:
+            for pulls in session.scalars(
+                sa.select(Booking.pull_requests)
+                .join(PlanStep, PlanStep.booking_id == Booking.id)
+                .where(PlanStep.plan_id.in_(plan_ids))
+            ):
+                refs.update(pulls or ())
+        numbers = gate.numbers_named(refs)
+        if numbers and gate.refresh(session, numbers):
+            session.info[_SYNC_AFTER_COMMIT] = True
+
+    @sa.event.listens_for(sessions, "after_commit")
+    def _post(session: Session) -> None:
+        if session.info.pop(_SYNC_AFTER_COMMIT, False):
+            gate.sync_soon()
+
+    @sa.event.listens_for(sessions, "after_rollback")
+    def _forget(session: Session) -> None:
+        for key in (_CHANGED_BOOKINGS, _CHANGED_REFS, _SYNC_AFTER_COMMIT):
+            session.info.pop(key, None)
+
+
+def select_plan_ids(session: Session, booking_ids: Iterable[int]) -> list[int]:
+    ids = [booking_id for booking_id in booking_ids if booking_id is not None]
+    if not ids:
+        return []
+    return list(
+        session.scalars(sa.select(PlanStep.plan_id).where(PlanStep.booking_id.in_(ids)).distinct())
+    )
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _unreadable(path: str, why: str) -> FileAnalysis:
+    finding = OperationFinding(
+        operation="(unread)", model=None, field=None, verdict=Verdict.REVIEW, reason=why
+    )
+    return FileAnalysis(path=path, verdict=Verdict.REVIEW, operations=(finding,))
+
+
+def _short_error(exc: GitHubError) -> str:
+    code = f"HTTP {exc.status_code}" if exc.status_code else "no answer"
+    if exc.status_code == 404:
+        return "GitHub answered 404: is GITHUB_TOKEN allowed to read this repository?"
+    if exc.status_code == 403:
+        return "GitHub answered 403: GITHUB_TOKEN needs contents and pull requests: read"
+    if isinstance(exc, GitHubUnavailable):
+        return f"GitHub unavailable or rate limited ({code})"
+    return f"GitHub refused ({code})"
+
+
+def _allowance_snapshot(row: PullRequestGate) -> dict[str, Any]:
+    return {
+        "head_sha": row.head_sha,
+        "allowed_by": row.allowed_by,
+        "allowed_reason": row.allowed_reason,
+        "allowed_sha": row.allowed_sha,
+    }
+
+
+def _dig(data: Any, *keys: str) -> Any:
+    value = data
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
