@@ -68,6 +68,8 @@ def serve_http(settings: Settings, port: int) -> None:
         options["on_exit"] = lambda _server: work.stop(timeout=stop_timeout)
 
     def factory() -> Flask:
-        return create_web_app(build_container(settings), work.writer if work else None)
+        if work is None:
+            return create_web_app(build_container(settings))
+        return create_web_app(build_container(settings), work.writer, work.readiness)
 
     GunicornApp(factory, options).run()
