@@ -9,6 +9,7 @@ from bot.approval.service import AnnouncementView
 from bot.booking.blocks import Blocks, booking_fields
 from bot.booking.rules import Kind, Status
 from bot.slack.format import escape, mention, slack_date
+from bot.slack.limits import CHANGES_REASON_MAX
 
 APPROVE_ACTION = "approval_approve"
 REQUEST_CHANGES_ACTION = "approval_request_changes"
@@ -128,6 +129,7 @@ def changes_modal(value: str, channel: str | None, message_ts: str | None) -> di
                     "action_id": "reason",
                     "multiline": True,
                     "min_length": 3,
+                    "max_length": CHANGES_REASON_MAX,
                     "placeholder": {
                         "type": "plain_text",
                         "text": "PR #2 still reads the old field in views.py",

@@ -21,6 +21,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from bot.settings import Settings
+from bot.slack.limits import LimitedWebClient, fit_blocks, fit_text
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,9 @@ class WebhookMessenger:
         def attempt() -> None:
             try:
                 response = httpx.post(
-                    self.url, json={"text": text, "blocks": blocks}, timeout=self.timeout
+                    self.url,
+                    json={"text": fit_text(text), "blocks": fit_blocks(blocks)},
+                    timeout=self.timeout,
                 )
             except httpx.TransportError as exc:
                 raise _Retry(type(exc).__name__) from None
@@ -135,7 +138,9 @@ def build_messenger(settings: Settings) -> Messenger | None:
     """The Web API when the bot has a token and a review-apps channel; else the incoming
     webhook if one is configured; else None (review-app notifications are off)."""
     if settings.slack_bot_token and settings.review_apps_channel:
-        client = WebClient(token=settings.slack_bot_token, base_url=str(settings.slack_api_url))
+        client = LimitedWebClient(
+            token=settings.slack_bot_token, base_url=str(settings.slack_api_url)
+        )
         client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
         client.retry_handlers.append(ServerErrorRetryHandler(max_retry_count=2))
         return WebApiMessenger(client, settings.review_apps_channel)

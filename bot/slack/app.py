@@ -25,6 +25,7 @@ from bot.plans.blocks import progress_note
 from bot.plans.slack import PlanSlack
 from bot.runbook.slack import RunbookSlack
 from bot.slack.commands import CommandRouter
+from bot.slack.limits import LimitedWebClient
 from bot.slack.work_processes import hand_work_to_work_processes
 
 # Threads for deferred Slack work per process: as many as the database connections the
@@ -34,7 +35,8 @@ LISTENER_THREADS = POOL_SIZE
 
 def build_web_client(container: Container) -> WebClient:
     settings = container.settings
-    client = WebClient(token=settings.slack_bot_token, base_url=str(settings.slack_api_url))
+    # Every message and view it sends is made to fit Slack's limits (bot/slack/limits.py).
+    client = LimitedWebClient(token=settings.slack_bot_token, base_url=str(settings.slack_api_url))
     # Slack answers 429 with Retry-After under load and occasionally 5xx; the SDK's own
     # handlers wait and retry (connection errors are retried by default).
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
