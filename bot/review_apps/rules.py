@@ -124,7 +124,10 @@ class Notice(BaseModel):
             if value is None
         ]
         if missing:
-            raise ValueError("a ready event must carry " + ", ".join(missing))
+            raise ValueError(
+                f"a ready event must carry url, username and password (missing: "
+                f"{', '.join(missing)})"
+            )
         return self
 
     @property
