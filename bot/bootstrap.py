@@ -13,6 +13,7 @@ bot/slack/work_processes.py), so it can import all the rest without a cycle.
 from __future__ import annotations
 
 import socket
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -56,12 +57,18 @@ class Bot:
         )
 
     def web_app(
-        self, *, work_channel: socket.socket | None = None, bolt_app: App | None = None
+        self,
+        *,
+        work_channel: socket.socket | None = None,
+        bolt_app: App | None = None,
+        work_readiness: Sequence[int] | None = None,
     ) -> Flask:
         """The WSGI app of a web worker. Without `work_channel`, the work after each Slack
         acknowledgement runs on threads of this process (WORK_PROCESSES=0); `bolt_app` is
         one built by `bolt_app()` with options of its own."""
-        return create_web_app(self.container, work_channel, bolt_app=bolt_app)
+        return create_web_app(
+            self.container, work_channel, bolt_app=bolt_app, work_readiness=work_readiness
+        )
 
     def clock_tasks(self) -> list[ClockTask]:
         return build_tasks(self.container)

@@ -26,8 +26,17 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             "SLACK_WEBHOOK_RA (messages are posted, never edited); /slack/events is off"
         )
     else:
-        settings.require("slack_bot_token", "deploy_channel")
-        settings.require("slack_app_token" if args.socket_mode else "slack_signing_secret")
+        settings.require(
+            "slack_bot_token",
+            "deploy_channel",
+            "slack_app_token" if args.socket_mode else "slack_signing_secret",
+        )
+        # Once, here, before any worker or work process exists: each of them asks Slack
+        # again when it builds its Bolt app, and a refused token then meant a traceback
+        # from every worker and a restart loop instead of one line.
+        from bot.slack.startup import check_slack_token
+
+        check_slack_token(settings)
     if settings.is_sqlite:
         # On the default SQLite file a first run should just work; on PostgreSQL the
         # Procfile's release phase runs `deploybot migrate` before new code serves.

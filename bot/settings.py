@@ -118,17 +118,25 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
     def require(self, *names: str) -> None:
-        """Stop with one line naming the first of `names` that is not set."""
-        for name in names:
-            if not getattr(self, name):
-                raise SettingsError(f"missing required setting {name.upper()}")
+        """Stop with one line naming every one of `names` that is not set: a new user
+        should learn all that is missing at once, not one setting per attempt."""
+        missing = [name.upper() for name in names if not getattr(self, name)]
+        if len(missing) == 1:
+            raise SettingsError(f"missing required setting {missing[0]}")
+        if missing:
+            raise SettingsError(f"missing required settings {', '.join(missing)}")
 
 
 def load_settings() -> Settings:
-    """Read the settings, turning pydantic's report into one line that names the setting."""
+    """Read the settings, turning pydantic's report into one line that names every
+    malformed setting (never its value: it may be a secret)."""
     try:
         return Settings()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "?"
-        raise SettingsError(f"malformed setting {name}: {first['msg']}") from None
+        problems: dict[str, str] = {}
+        for error in exc.errors(include_input=False, include_url=False):
+            name = str(error["loc"][0]).upper() if error["loc"] else "?"
+            problems.setdefault(name, str(error["msg"]))
+        label = "malformed setting" if len(problems) == 1 else "malformed settings"
+        details = "; ".join(f"{name}: {msg}" for name, msg in problems.items())
+        raise SettingsError(f"{label} {details}") from None

@@ -58,7 +58,7 @@ def test_heroku_style_postgres_url_is_accepted(
         pytest.skip("postgres:// URLs concern PostgreSQL only")
     process = start_bot(DATABASE_URL=db_backend.heroku_url)
     health = httpx.get(f"{process.base_url}/healthz")
-    assert health.json() == {"status": "ok", "database": "ok"}
+    assert health.json() == {"status": "ok", "database": "ok", "work_processes": "ready"}
 
 
 def test_healthz_reports_an_unreachable_database(
@@ -78,4 +78,5 @@ def test_healthz_reports_an_unreachable_database(
             time.sleep(0.2)  # still starting
     assert response is not None
     assert response.status_code == 503
-    assert response.json() == {"status": "degraded", "database": "unreachable"}
+    assert response.json()["status"] == "degraded"
+    assert response.json()["database"] == "unreachable"

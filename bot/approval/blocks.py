@@ -9,6 +9,7 @@ from bot.approval.service import AnnouncementView
 from bot.booking.blocks import Blocks, booking_fields
 from bot.booking.rules import Kind, Status
 from bot.slack.format import escape, mention, slack_date
+from bot.slack.limits import CHANGES_REASON_MAX, CONTEXT_TEXT, history_hint, shorten
 
 APPROVE_ACTION = "approval_approve"
 REQUEST_CHANGES_ACTION = "approval_request_changes"
@@ -27,6 +28,9 @@ def parse_button_value(value: str) -> tuple[str, int]:
 def _headline(view: AnnouncementView) -> str:
     booking = view.booking
     status = Status(booking.status)
+    # The reasons people typed are bounded, but escaping can multiply them: each is cut
+    # to a share of the section, and the audit trail (/deploy history) keeps them whole.
+    hint = history_hint(booking.short_id)
     if status is Status.AWAITING_APPROVAL:
         return ":raising_hand: *Tricky deploy ready: approval needed*"
     if status is Status.APPROVED:
@@ -36,9 +40,10 @@ def _headline(view: AnnouncementView) -> str:
         )
     if status is Status.SCHEDULED:
         if view.changes_requested_by:
+            reason = shorten(escape(view.changes_reason or ""), 1500, hint)
             return (
                 f":hand: *Changes requested* by {mention(view.changes_requested_by)}: "
-                f"{escape(view.changes_reason or '')}\nApprovals are void; it must be "
+                f"{reason}\nApprovals are void; it must be "
                 f"announced again with `/deploy ready {booking.short_id}`."
             )
         return (
@@ -48,7 +53,7 @@ def _headline(view: AnnouncementView) -> str:
     if status is Status.DEPLOYING:
         override = (
             f" :rotating_light: *without approval (emergency override)*: "
-            f"{escape(booking.override_reason or '')}"
+            f"{shorten(escape(booking.override_reason or ''), 1500, hint)}"
             if booking.override_reason
             else ""
         )
@@ -64,6 +69,8 @@ def _headline(view: AnnouncementView) -> str:
 def _approvals_line(view: AnnouncementView) -> str:
     count = len(view.approvers)
     names = ", ".join(mention(a) for a in view.approvers) or "none yet"
+    # Many approvers still fit one context element; the count says how many there are.
+    names = shorten(names, CONTEXT_TEXT - 100, f" (`/deploy history {view.booking.short_id}`)")
     return f"*Approvals:* {names} ({count} of {view.required} needed)"
 
 
@@ -132,6 +139,7 @@ def changes_modal(value: str, channel: str | None, message_ts: str | None) -> di
                     "action_id": "reason",
                     "multiline": True,
                     "min_length": 3,
+                    "max_length": CHANGES_REASON_MAX,
                     "placeholder": {
                         "type": "plain_text",
                         "text": "PR #2 still reads the old field in views.py",

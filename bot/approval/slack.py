@@ -30,6 +30,7 @@ from bot.slack.commands import (
     run_reporting_database_outage,
 )
 from bot.slack.format import mention
+from bot.slack.limits import CHANGES_REASON_MAX
 from bot.slack.users import is_approver
 
 log = logging.getLogger(__name__)
@@ -195,6 +196,13 @@ class ApprovalSlack:
         return str(view["state"]["values"]["reason"]["reason"].get("value") or "").strip()
 
     def check_changes(self, ack: Ack, view: dict[str, Any]) -> None:
+        if len(self._reason(view)) > CHANGES_REASON_MAX:
+            # Slack's client enforces the modal's max_length; this is for anything else.
+            ack(
+                response_action="errors",
+                errors={"reason": f"Keep it under {CHANGES_REASON_MAX} characters"},
+            )
+            return
         if len(self._reason(view)) < 3:
             ack(
                 response_action="errors",
@@ -205,7 +213,7 @@ class ApprovalSlack:
 
     def submit_changes(self, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         reason = self._reason(view)
-        if len(reason) < 3:
+        if not 3 <= len(reason) <= CHANGES_REASON_MAX:
             return  # refused in the form by check_changes
         user_id = body["user"]["id"]
         metadata = json.loads(view.get("private_metadata") or "{}")

@@ -10,6 +10,18 @@ from bot.booking.model import Booking
 from bot.booking.parsing import EXAMPLE
 from bot.booking.rules import Kind, Problem, Slot, Status, format_duration
 from bot.slack.format import escape, mention, slack_date
+from bot.slack.limits import (
+    APP_MAX,
+    DURATION_MAX,
+    MAX_PULL_REQUESTS,
+    NOTES_MAX,
+    PULL_REQUESTS_TEXT_MAX,
+    ROLLBACK_PLAN_MAX,
+    SECTION_TEXT,
+    TITLE_MAX,
+    history_hint,
+    shorten,
+)
 
 Blocks = list[dict[str, Any]]
 
@@ -26,8 +38,33 @@ def _context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
-def pr_links(booking: Booking) -> str:
-    return ", ".join(f"<{pr.url}|{pr.short}>" for pr in booking.pull_request_refs)
+# How much of a booking section each free-text field may take: all of them at their
+# longest, with the fixed lines, stay inside one section's SECTION_TEXT.
+_TITLE_SHOWN = 300
+_PRS_SHOWN = 900
+_ROLLBACK_SHOWN = ROLLBACK_PLAN_MAX + 100
+_NOTES_SHOWN = 600
+_FIELDS_SHOWN = SECTION_TEXT - 100  # room for the line a message puts before them
+
+
+def pr_links(booking: Booking, limit: int = _PRS_SHOWN) -> str:
+    """The PRs as links, as many as fit in `limit` characters, then how many more."""
+    refs = booking.pull_request_refs
+    shown: list[str] = []
+    used = 0
+    for index, pr in enumerate(refs):
+        link = f"<{pr.url}|{pr.short}>"
+        rest = len(refs) - index - 1
+        # Keep room for the "and N more" that would follow if later ones do not fit.
+        reserve = len(f", and {rest} more (`/deploy history {booking.short_id}`)") if rest else 0
+        if used + len(link) + 2 + reserve > limit and shown:
+            hidden = len(refs) - index
+            return ", ".join(shown) + (
+                f", and {hidden} more (`/deploy history {booking.short_id}`)"
+            )
+        shown.append(link)
+        used += len(link) + 2
+    return ", ".join(shown)
 
 
 def when_text(booking: Booking) -> str:
@@ -35,19 +72,24 @@ def when_text(booking: Booking) -> str:
     return f"{slack_date(booking.starts_at)} for {duration}"
 
 
-def booking_fields(booking: Booking) -> str:
+def booking_fields(booking: Booking, limit: int = _FIELDS_SHOWN) -> str:
+    """A booking's details for one section block: each free-text field is cut to its
+    share (saying that `/deploy history ID` shows all of it), so that the whole fits
+    Slack's section limit whatever is stored."""
+    hint = history_hint(booking.short_id)
     lines = [
-        f"*`{booking.short_id}`* {escape(booking.title)}",
+        f"*`{booking.short_id}`* {shorten(escape(booking.title), _TITLE_SHOWN, hint)}",
         f"*App:* {escape(booking.app)}   *Kind:* {Kind(booking.kind).label}",
         f"*When:* {when_text(booking)}",
         f"*PRs:* {pr_links(booking)}",
         f"*Requested by:* {mention(booking.requester_id)}",
     ]
     if booking.rollback_plan:
-        lines.append(f"*Rollback plan:* {escape(booking.rollback_plan)}")
+        rollback = shorten(escape(booking.rollback_plan), _ROLLBACK_SHOWN, hint)
+        lines.append(f"*Rollback plan:* {rollback}")
     if booking.notes:
-        lines.append(f"*Notes:* {escape(booking.notes)}")
-    return "\n".join(lines)
+        lines.append(f"*Notes:* {shorten(escape(booking.notes), _NOTES_SHOWN, hint)}")
+    return shorten("\n".join(lines), limit, hint)
 
 
 def booked_confirmation(booking: Booking) -> tuple[str, Blocks]:
@@ -149,11 +191,14 @@ def _input(
 
 
 def _text_input(
-    placeholder: str, *, multiline: bool = False, initial: str | None = None
+    placeholder: str, *, max_length: int, multiline: bool = False, initial: str | None = None
 ) -> dict[str, Any]:
+    # max_length: Slack's client stops the typing there, the same bound check_request
+    # holds the one-line form to.
     element: dict[str, Any] = {
         "type": "plain_text_input",
         "multiline": multiline,
+        "max_length": max_length,
         "placeholder": {"type": "plain_text", "text": placeholder},
     }
     if initial:
@@ -186,14 +231,22 @@ def schedule_modal(
         "submit": {"type": "plain_text", "text": "Book"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            _input("app", "Heroku app", _text_input("foundation-site", initial=default_app)),
+            _input(
+                "app",
+                "Heroku app",
+                _text_input("foundation-site", max_length=APP_MAX, initial=default_app),
+            ),
             _input(
                 "pull_requests",
                 "Pull requests",
                 _text_input(
-                    "https://github.com/org/repo/pull/123", multiline=True, initial=pull_requests
+                    "https://github.com/org/repo/pull/123",
+                    max_length=PULL_REQUESTS_TEXT_MAX,
+                    multiline=True,
+                    initial=pull_requests,
                 ),
-                hint="One per line, in the order they deploy. #123 works for the default repo.",
+                hint=f"One per line, in the order they deploy, at most {MAX_PULL_REQUESTS}. "
+                "#123 works for the default repo.",
             ),
             _input(
                 "kind",
@@ -205,17 +258,25 @@ def schedule_modal(
                 },
             ),
             _input("starts_at", "Start", {"type": "datetimepicker"}, hint="In your own time zone."),
-            _input("duration", "Expected duration", _text_input("45m", initial=default_duration)),
-            _input("title", "What is it?", _text_input("Rename Person.name")),
+            _input(
+                "duration",
+                "Expected duration",
+                _text_input("45m", max_length=DURATION_MAX, initial=default_duration),
+            ),
+            _input("title", "What is it?", _text_input("Rename Person.name", max_length=TITLE_MAX)),
             _input(
                 "rollback_plan",
                 "Rollback plan",
-                _text_input("Migrate back to 0041_previous, redeploy master", multiline=True),
+                _text_input(
+                    "Migrate back to 0041_previous, redeploy master",
+                    max_length=ROLLBACK_PLAN_MAX,
+                    multiline=True,
+                ),
             ),
             _input(
                 "notes",
                 "Notes",
-                _text_input("Anything reviewers should know", multiline=True),
+                _text_input("Anything reviewers should know", max_length=NOTES_MAX, multiline=True),
                 optional=True,
             ),
         ],

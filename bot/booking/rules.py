@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.slack.limits import MAX_PULL_REQUESTS, NOTES_MAX, ROLLBACK_PLAN_MAX, TITLE_MAX
+
 
 class Kind(enum.StrEnum):
     MIGRATION = "migration"
@@ -165,8 +167,33 @@ def check_request(request: BookingRequest, now: datetime, policy: BookingPolicy)
             f"That is more than {policy.max_horizon.days} days away; check the date.",
             "2026-11-24 15:30",
         )
-    if len(request.title) > 200:
-        problems.add("title", "Keep the title under 200 characters.", '"Rename Person.name"')
+    # Bounds on what people type, so that every message about the booking fits Slack's
+    # limits (bot/slack/limits.py); the modal asks for the same with max_length.
+    if len(request.title) > TITLE_MAX:
+        problems.add(
+            "title", f"Keep the title under {TITLE_MAX} characters.", '"Rename Person.name"'
+        )
+    if len(request.pull_requests) > MAX_PULL_REQUESTS:
+        problems.add(
+            "pull_requests",
+            f"{len(request.pull_requests)} pull requests is more than the "
+            f"{MAX_PULL_REQUESTS} one booking may name; book a plan or several deploys.",
+            "#123 #124",
+        )
+    if len(request.rollback_plan) > ROLLBACK_PLAN_MAX:
+        problems.add(
+            "rollback_plan",
+            f"The rollback plan is {len(request.rollback_plan)} characters; keep it under "
+            f"{ROLLBACK_PLAN_MAX} (link to a longer document).",
+            'rollback:"migrate app 0041, redeploy master"',
+        )
+    if len(request.notes) > NOTES_MAX:
+        problems.add(
+            "notes",
+            f"The notes are {len(request.notes)} characters; keep them under {NOTES_MAX} "
+            "(link to a longer document).",
+            'notes:"see https://example.com/runbook"',
+        )
     return problems.items
 
 

@@ -56,6 +56,23 @@ def edited_notice(booking: Booking, user_id: str, voided: bool) -> str:
     return text
 
 
+def details_text(booking: Booking) -> str:
+    """All of a booking, nothing cut: what the messages that cut it point to."""
+    prs = "\n".join(f"  • <{pr.url}|{pr.short}>" for pr in booking.pull_request_refs)
+    lines = [
+        f"*`{booking.short_id}`* {escape(booking.title)}",
+        f"*App:* {escape(booking.app)}   *Kind:* {Kind(booking.kind).label}",
+        f"*When:* {slack_date(booking.starts_at)} to {slack_date(booking.ends_at, '{time}')}",
+        f"*PRs:*\n{prs}",
+        f"*Requested by:* {mention(booking.requester_id)}",
+    ]
+    if booking.rollback_plan:
+        lines.append(f"*Rollback plan:* {escape(booking.rollback_plan)}")
+    if booking.notes:
+        lines.append(f"*Notes:* {escape(booking.notes)}")
+    return "\n".join(lines)
+
+
 def history_text(booking_id: str, entries: list[AuditEntry]) -> str:
     lines = [f"*History of `{booking_id}`*"]
     for entry in entries:

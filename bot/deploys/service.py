@@ -236,6 +236,16 @@ class DeployService:
                 "that time overlaps another booking of the same app (`/deploy list` shows them)"
             )
 
+    def booking(self, short_id: str) -> Booking | None:
+        """The booking, detached from the session (for showing it whole)."""
+        with self.database.transaction() as session:
+            booking = session.scalar(
+                sa.select(Booking).where(Booking.short_id == normalize_short_id(short_id))
+            )
+            if booking is not None:
+                session.expunge(booking)
+            return booking
+
     def history(self, short_id: str) -> list[AuditEntry] | None:
         with self.database.transaction() as session:
             short_id = normalize_short_id(short_id)

@@ -18,6 +18,7 @@ from bot.deploys.rules import rollback_checklist
 from bot.deploys.service import Changes, DeployService, Done, NotFound, Refused
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter
+from bot.slack.limits import OVERRIDE_REASON_MAX
 from bot.slack.notices import post_notice
 from bot.slack.users import is_approver, user_timezone
 
@@ -103,6 +104,14 @@ class DeploySlack:
         override_reason = None
         if match := _OVERRIDE.search(ctx.args):
             override_reason = match.group(1).strip().strip('"“”')
+            if len(override_reason) > OVERRIDE_REASON_MAX:
+                # Bounded so the override notice fits Slack's limits; nothing is started.
+                ctx.reply(
+                    f"Not started: keep the override reason under {OVERRIDE_REASON_MAX} "
+                    f"characters. Example: `/deploy start {short_id} --override "
+                    '"site down, fix must ship now"`'
+                )
+                return
         outcome = self.service.start(short_id, user_id=ctx.user_id, override_reason=override_reason)
         if not isinstance(outcome, Done):
             self._refused(ctx, outcome, "start it")
@@ -209,4 +218,9 @@ class DeploySlack:
         if entries is None:
             ctx.reply(f"There is no booking `{short_id.upper()}`.")
             return
-        ctx.reply(blocks.history_text(short_id.upper(), entries))
+        booking = self.service.booking(short_id)
+        history = blocks.history_text(short_id.upper(), entries)
+        # Messages about a booking cut its long fields and point here, so this shows all of
+        # it, as plain text (whose limit, 40,000 characters, the bounded inputs stay far
+        # below) rather than in a section block (3,000).
+        ctx.reply(history if booking is None else f"{blocks.details_text(booking)}\n\n{history}")

@@ -9,9 +9,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.slack.limits import FREEZE_REASON_MAX
+
 # The commit-status context that branch protection is told to require.
 STATUS_CONTEXT = "deploybot/freeze"
-MAX_REASON_LENGTH = 500
+MAX_REASON_LENGTH = FREEZE_REASON_MAX  # bot/slack/limits.py, with the other bounds
 # GitHub refuses commit-status descriptions longer than this.
 MAX_STATUS_DESCRIPTION = 140
 NO_REASON = "no reason given"

@@ -10,6 +10,7 @@ from bot.booking.blocks import pr_links
 from bot.booking.rules import Kind, Status, format_duration
 from bot.home.service import FreezeSummary, HomeEntry, HomeView, Listing
 from bot.slack.format import escape, mention, slack_date
+from bot.slack.limits import SECTION_TEXT, fit_view, history_hint, shorten
 
 Block = dict[str, Any]
 
@@ -56,7 +57,7 @@ def _entry(entry: HomeEntry, required: int, *, show_requester: bool = True) -> B
     links = pr_links(booking)
     if links:
         second += f"\nPRs: {links}"
-    return _section(f"{first}\n{second}")
+    return _section(shorten(f"{first}\n{second}", SECTION_TEXT, history_hint(booking.short_id)))
 
 
 def _more(listing: Listing, hint: str) -> list[Block]:
@@ -75,7 +76,7 @@ def _freeze(freeze: FreezeSummary | None) -> list[Block]:
         lines.append(f"Held by the ES mapping change `{freeze.booking_short_id}`.")
     if freeze.reason:
         lines.append(f"Reason: {escape(freeze.reason)}")
-    return [_section("\n".join(lines))]
+    return [_section(shorten("\n".join(lines), SECTION_TEXT))]
 
 
 def _approvals(view: HomeView, approver: ApproverStatus, group: str | None) -> list[Block]:
@@ -121,7 +122,9 @@ def home_view(view: HomeView, approver: ApproverStatus, approver_group: str | No
     else:
         blocks.append(_context("Nothing is booked for the next 7 days."))
     blocks.append(_context("Times are shown in your own time zone."))
-    return {"type": "home", "blocks": blocks}
+    # Each list above is bounded (bot/home/service.py), so this stays inside a view's
+    # 100 blocks; fit_view is the net should that change.
+    return fit_view({"type": "home", "blocks": blocks}, more="; `/deploy list` shows them all")
 
 
 def unavailable_view() -> Block:

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from bot.settings import Settings
+from bot.slack.limits import fit_blocks, fit_text
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,9 @@ class WebhookMessenger:
         def attempt() -> None:
             try:
                 response = httpx.post(
-                    self.url, json={"text": text, "blocks": blocks}, timeout=self.timeout
+                    self.url,
+                    json={"text": fit_text(text), "blocks": fit_blocks(blocks)},
+                    timeout=self.timeout,
                 )
             except httpx.TransportError as exc:
                 raise _Retry(type(exc).__name__) from None

@@ -45,7 +45,9 @@ def tag_for(labels: tuple[str, ...] | list[str]) -> Tag:
     return Tag.DEPENDABOT if DEPENDENCIES_LABEL in labels else Tag.DEVS
 
 
-# The example shown with every refusal, so a caller sees the right form at once.
+# The examples shown with every refusal, so a caller sees the right form at once: a
+# `ready` event introduces the app (its PR or branch, URL and login); the later events
+# only name an app the bot already knows, so they need nothing else.
 EXAMPLE_BODY: dict[str, Any] = {
     "event": "ready",
     "app": "foundation-s-pr-1234",
@@ -55,6 +57,26 @@ EXAMPLE_BODY: dict[str, Any] = {
     "username": "admin",
     "password": "the generated password",
 }
+REQUIRED_FIELDS: dict[Event, list[str]] = {
+    Event.READY: ["event", "app", "pr_number or branch", "url", "username", "password"],
+    Event.RELEASED: ["event", "app"],
+    Event.FAILED: ["event", "app"],
+    Event.DESTROYED: ["event", "app"],
+}
+
+
+def example_for(body: Any) -> dict[str, Any]:
+    """The example body for the event the caller meant (a `ready` one when unclear)."""
+    raw = body.get("event") if isinstance(body, dict) else None
+    event = Event(raw) if raw in set(Event) else Event.READY
+    if event is Event.READY:
+        return dict(EXAMPLE_BODY)
+    return {"event": event.value, "app": EXAMPLE_BODY["app"]}
+
+
+def required_for(body: Any) -> list[str]:
+    raw = body.get("event") if isinstance(body, dict) else None
+    return REQUIRED_FIELDS[Event(raw) if raw in set(Event) else Event.READY]
 
 
 class Notice(BaseModel):
@@ -70,7 +92,8 @@ class Notice(BaseModel):
     app: str = Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9-]*$")
     pr_number: int | None = Field(default=None, ge=1)
     branch: str | None = Field(default=None, min_length=1, max_length=255)
-    url: AnyHttpUrl
+    # Only `ready` needs the URL: later events name an app the bot already knows.
+    url: AnyHttpUrl | None = None
     username: str | None = Field(default=None, min_length=1, max_length=100)
     password: SecretStr | None = Field(default=None, min_length=1, max_length=200)
 
@@ -87,10 +110,24 @@ class Notice(BaseModel):
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
+        if self.event is not Event.READY:
+            return self
         if self.pr_number is None and self.branch is None:
-            raise ValueError("give pr_number or branch (or both)")
-        if self.event is Event.READY and (self.username is None or self.password is None):
-            raise ValueError("a ready event must carry username and password")
+            raise ValueError("a ready event must give pr_number or branch (or both)")
+        missing = [
+            name
+            for name, value in (
+                ("url", self.url),
+                ("username", self.username),
+                ("password", self.password),
+            )
+            if value is None
+        ]
+        if missing:
+            raise ValueError(
+                f"a ready event must carry url, username and password (missing: "
+                f"{', '.join(missing)})"
+            )
         return self
 
     @property

@@ -216,9 +216,18 @@ class ReviewAppService:
             row.release_version = None
         if not changes_anything(row.state, row.release_version, notice.event, None):
             return Unchanged(row.app_name, f"already {row.state}")
-        row.pr_number = notice.pr_number
-        row.branch = notice.branch
-        row.app_url = str(notice.url)
+        if notice.event is Event.READY:
+            row.pr_number = notice.pr_number
+            row.branch = notice.branch
+            row.app_url = str(notice.url)
+        else:
+            # Later events need not repeat what `ready` said; what they do give wins.
+            if notice.pr_number is not None:
+                row.pr_number = notice.pr_number
+            if notice.branch is not None:
+                row.branch = notice.branch
+            if notice.url is not None:
+                row.app_url = str(notice.url)
         row.state = notice.event.value
         row.state_at = now
         if lookup is not None:

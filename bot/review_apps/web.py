@@ -16,12 +16,13 @@ from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
 
 from bot.review_apps.rules import (
-    EXAMPLE_BODY,
     Notice,
     delivery_id,
     describe_errors,
+    example_for,
     heroku_signature_ok,
     interpret_heroku,
+    required_for,
 )
 from bot.review_apps.service import (
     Done,
@@ -85,7 +86,11 @@ def register(web: Flask, container: Container) -> None:
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             return _error(
-                422, "the body must be a JSON object", fields=["body"], example=EXAMPLE_BODY
+                422,
+                "the body must be a JSON object",
+                fields=["body"],
+                required=required_for(None),
+                example=example_for(None),
             )
         try:
             notice = Notice.model_validate(body)
@@ -95,7 +100,8 @@ def register(web: Flask, container: Container) -> None:
                 422,
                 "invalid body: " + "; ".join(f"{p.field}: {p.problem}" for p in problems),
                 fields=sorted({p.field for p in problems}),
-                example=EXAMPLE_BODY,
+                required=required_for(body),
+                example=example_for(body),
             )
         outcome = service.notify(notice)
         log.info("review app %s %s: %s", notice.app, notice.event.value, type(outcome).__name__)

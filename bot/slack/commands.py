@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.slack.limits import fit_blocks, fit_text
+
 log = logging.getLogger(__name__)
 
 DB_DOWN_TEXT = (
@@ -54,8 +56,14 @@ class CommandContext:
         return f"command:{self.trigger_id}"
 
     def reply(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
-        """Answer privately to the person who ran the command."""
-        self.respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+        """Answer privately to the person who ran the command. A response URL is not the
+        Web API, so the LimitedWebClient does not see it: the answer is made to fit here."""
+        self.respond(
+            text=fit_text(text) or "",
+            blocks=fit_blocks(blocks),
+            response_type="ephemeral",
+            replace_original=False,
+        )
 
 
 Handler = Callable[[CommandContext], None]

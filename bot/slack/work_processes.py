@@ -33,6 +33,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import MutableSequence, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
@@ -103,13 +104,17 @@ class WorkProcesses:
         # the master's sockets, signal handlers, locks or database connections.
         self._context = multiprocessing.get_context("spawn")
         self._reader, self.writer = make_channel()
+        # One flag per work process, 1 once it has built its Bolt app and takes work. In
+        # shared memory made before gunicorn forks, so that every web worker's /healthz
+        # reads what the work processes wrote (a spawned process gets it as an argument).
+        self.readiness = self._context.RawArray("b", max(settings.work_processes, 1))
         self._processes: list[BaseProcess] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
 
     def start(self) -> None:
         with self._lock:
-            self._processes = [self._spawn() for _ in range(self._settings.work_processes)]
+            self._processes = [self._spawn(i) for i in range(self._settings.work_processes)]
         threading.Thread(target=self._supervise, name="work-supervisor", daemon=True).start()
 
     def stop(self, timeout: float) -> None:
@@ -128,10 +133,11 @@ class WorkProcesses:
                 log.warning("work process %s still busy at shutdown; killing it", process.pid)
                 process.kill()
 
-    def _spawn(self) -> BaseProcess:
+    def _spawn(self, index: int) -> BaseProcess:
+        self.readiness[index] = 0
         process = self._context.Process(
             target=run_work_process,
-            args=(self._settings, self._reader, os.getpid()),
+            args=(self._settings, self._reader, os.getpid(), (self.readiness, index)),
             name="deploybot-work",
         )
         process.start()
@@ -150,6 +156,7 @@ class WorkProcesses:
                     return
                 index = sentinels[sentinel]  # type: ignore[index]
                 process = self._processes[index]
+                self.readiness[index] = 0
                 # The work it had taken is lost (ADR 0013); what is still in the channel
                 # waits for the other work processes or the replacement.
                 log.error(
@@ -160,7 +167,7 @@ class WorkProcesses:
                 if self._stopping.wait(RESTART_DELAY_SECONDS):
                     return
                 with self._lock:
-                    self._processes[index] = self._spawn()
+                    self._processes[index] = self._spawn(index)
 
 
 def lower_priority(nice: int) -> None:
@@ -180,9 +187,28 @@ def lower_priority(nice: int) -> None:
         Path("/proc/self/autogroup").write_text(str(nice))
 
 
-def run_work_process(settings: Settings, reader: socket.socket, parent_pid: int) -> None:
+def readiness_report(readiness: Sequence[int] | None) -> tuple[bool, str]:
+    """(can work be done, what /healthz says about the work processes) from the flags
+    that the work processes set once they take work; None when there are none (the work
+    then runs in the web worker itself, which is ready when it answers)."""
+    if readiness is None:
+        return True, "none"
+    ready = sum(1 for flag in readiness if flag)
+    if ready == 0:
+        return False, "starting"
+    # One ready process can do the work; a restarting one only shares it less.
+    return True, "ready" if ready == len(readiness) else f"{ready}/{len(readiness)} ready"
+
+
+def run_work_process(
+    settings: Settings,
+    reader: socket.socket,
+    parent_pid: int,
+    ready_flag: tuple[MutableSequence[int], int] | None = None,
+) -> None:
     """The body of a work process: build the bot, then run the work it receives on a
-    thread pool until told to stop or until the server that started it is gone."""
+    thread pool until told to stop or until the server that started it is gone. Sets its
+    `ready_flag` (the pool's readiness array and its index) once it can take work."""
     # Shutdown is the master's to order (after its web workers have stopped adding work);
     # a signal to the whole process group (Ctrl-C, Heroku's SIGTERM) must not cut it short.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -194,6 +220,9 @@ def run_work_process(settings: Settings, reader: socket.socket, parent_pid: int)
     log.info("work process %s ready", os.getpid())
     reader.settimeout(PARENT_CHECK_SECONDS)
     with ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="slack-work") as pool:
+        if ready_flag is not None:
+            flags, index = ready_flag
+            flags[index] = 1
         while True:
             try:
                 message = reader.recv(MAX_MESSAGE_BYTES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from flask import Flask, Response, abort, jsonify, request
@@ -15,6 +16,7 @@ from bot.freeze import web as freeze_web
 from bot.gate.web import register_gate_routes
 from bot.review_apps import web as review_apps_web
 from bot.slack.app import build_bolt_app
+from bot.slack.work_processes import readiness_report
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +26,12 @@ def create_web_app(
     work_channel: socket.socket | None = None,
     *,
     bolt_app: App | None = None,
+    work_readiness: Sequence[int] | None = None,
 ) -> Flask:
     """The Flask app of one web worker. With `work_channel`, the work after each Slack
     acknowledgement goes to the work processes (docs/adr/0013); without, it runs on
-    threads in this process. `bolt_app` is one already built (bot/bootstrap.py)."""
+    threads in this process. `bolt_app` is one already built (bot/bootstrap.py).
+    `work_readiness` is the work processes' ready flags, for /healthz."""
     web = Flask("deploybot")
 
     if container.settings.slack_bot_token:
@@ -57,9 +61,19 @@ def create_web_app(
 
     @web.get("/healthz")
     def healthz() -> tuple[Response, int]:
-        if container.database.is_reachable():
-            return jsonify(status="ok", database="ok"), 200
-        return jsonify(status="degraded", database="unreachable"), 503
+        # Healthy means the bot can do the work, not just acknowledge it: until a work
+        # process has started, commands are acknowledged but their answers wait (a
+        # restart's first second), so a router or deploy check must not send traffic yet.
+        database = "ok" if container.database.is_reachable() else "unreachable"
+        work_ok, work = readiness_report(work_readiness if work_channel else None)
+        details = {"database": database}
+        if work != "none":
+            details["work_processes"] = work
+        if database != "ok":
+            return jsonify(status="degraded", **details), 503
+        if not work_ok:
+            return jsonify(status="starting", **details), 503
+        return jsonify(status="ok", **details), 200
 
     @web.get("/calendar.ics")
     def calendar_feed() -> Response:

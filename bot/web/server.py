@@ -67,6 +67,9 @@ def serve_http(settings: Settings, port: int) -> None:
         options["on_exit"] = lambda _server: work.stop(timeout=stop_timeout)
 
     def factory() -> Flask:
-        return bootstrap(settings).web_app(work_channel=work.writer if work else None)
+        return bootstrap(settings).web_app(
+            work_channel=work.writer if work else None,
+            work_readiness=work.readiness if work else None,
+        )
 
     GunicornApp(factory, options).run()

@@ -27,7 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .block_kit import validate_blocks, validate_view
+from .block_kit import validate_view
+from .slack_limits import input_errors, message_error
 
 # Identities shared with slack_requests.py so that requests "from Slack" and the Web API
 # describe the same workspace and app.
@@ -579,6 +580,11 @@ class FakeSlack:
         if method == "response_url":
             if parse_error is not None:
                 return 400, b"invalid_payload", {}
+            # Over-limit blocks are refused here as by chat.postMessage: the person sees
+            # nothing, which is what the tests must catch.
+            refused = message_error(body) if self.validate else None
+            if refused is not None:
+                return 400, {"ok": False, "error": refused[0], "errors": refused[1]}, {}
             # Slack answers a response_url POST with a tiny JSON document.
             return 200, {"ok": True}, {}
         if method == "webhook":
@@ -586,6 +592,9 @@ class FakeSlack:
                 return 400, b"invalid_payload", {}
             if not (body.get("text") or body.get("blocks") or body.get("attachments")):
                 return 400, b"no_text", {}
+            refused = message_error(body) if self.validate else None
+            if refused is not None:
+                return 400, refused[0].encode(), {}
             return 200, b"ok", {}
 
         if parse_error is not None:
@@ -651,12 +660,10 @@ class FakeSlack:
     def _check_message_body(self, body: dict[str, Any]) -> None:
         if not (body.get("text") or body.get("blocks") or body.get("attachments")):
             raise ApiError("no_text")
-        if self.validate and body.get("blocks") is not None:
-            errors = validate_blocks(body["blocks"], surface="message")
-            if errors:
-                raise ApiError(
-                    "invalid_blocks", errors=errors, response_metadata={"messages": errors}
-                )
+        refused = message_error(body) if self.validate else None
+        if refused is not None:
+            error, errors = refused
+            raise ApiError(error, errors=errors, response_metadata={"messages": errors})
 
     @staticmethod
     def _channel(body: dict[str, Any]) -> str:
@@ -761,7 +768,7 @@ class FakeSlack:
         if not isinstance(view, dict):
             raise ApiError("invalid_arguments")
         if self.validate:
-            errors = validate_view(view)
+            errors = validate_view(view) + input_errors(view.get("blocks"), "/view/blocks")
             if errors:
                 raise ApiError(
                     "invalid_arguments", errors=errors, response_metadata={"messages": errors}
