@@ -33,7 +33,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import MutableSequence, Sequence
+from collections.abc import MutableSequence
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
@@ -57,6 +57,7 @@ from bot.slack.handoff import (
     encode_work,
     make_channel,
 )
+from bot.slack.readiness import readiness_report  # noqa: F401  (re-exported)
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -185,19 +186,6 @@ def lower_priority(nice: int) -> None:
     # all there is.
     with contextlib.suppress(OSError):
         Path("/proc/self/autogroup").write_text(str(nice))
-
-
-def readiness_report(readiness: Sequence[int] | None) -> tuple[bool, str]:
-    """(can work be done, what /healthz says about the work processes) from the flags
-    that the work processes set once they take work; None when there are none (the work
-    then runs in the web worker itself, which is ready when it answers)."""
-    if readiness is None:
-        return True, "none"
-    ready = sum(1 for flag in readiness if flag)
-    if ready == 0:
-        return False, "starting"
-    # One ready process can do the work; a restarting one only shares it less.
-    return True, "ready" if ready == len(readiness) else f"{ready}/{len(readiness)} ready"
 
 
 def run_work_process(

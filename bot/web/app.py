@@ -16,7 +16,7 @@ from bot.freeze import web as freeze_web
 from bot.gate.web import register_gate_routes
 from bot.review_apps import web as review_apps_web
 from bot.slack.app import build_bolt_app
-from bot.slack.work_processes import readiness_report
+from bot.slack.readiness import readiness_report
 
 log = logging.getLogger(__name__)
 

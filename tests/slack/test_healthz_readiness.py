@@ -33,7 +33,9 @@ def test_healthz_says_starting_until_a_work_process_is_ready(
     for name, value in bot_env.items():
         monkeypatch.setenv(name, value)
     flags = RawArray("b", 2)
-    web = create_web_app(build_container(load_settings()), channel, flags).test_client()
+    web = create_web_app(
+        build_container(load_settings()), channel, work_readiness=flags
+    ).test_client()
 
     starting = web.get("/healthz")
     assert starting.status_code == 503
