@@ -37,6 +37,11 @@ from support.inprocess import InProcessBot
 from support.server import BotProcess
 from support.slack_requests import ALICE, SignedClient
 
+# The sweep across pages of pull requests timed out now and then on the in-process bot
+# (an unexplained race, seen in 2 of 5 full runs); on the real server, as on main, it never
+# did. Kept on the real server until the race is found.
+pytestmark = pytest.mark.real_server
+
 REPO = "mozilla/foundation.mozilla.org"
 SECRET = "test-github-webhook-secret"
 PUBLIC_URL = "https://deploybot.example.org"
