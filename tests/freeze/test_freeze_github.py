@@ -33,6 +33,7 @@ from bot.settings import Settings
 from support.db import Database
 from support.fake_github import DEFAULT_TOKEN, FakeGitHub
 from support.fake_slack import FakeSlack
+from support.github_webhooks import pull_request_payload
 from support.inprocess import InProcessBot
 from support.server import BotProcess
 from support.slack_requests import ALICE, SignedClient
@@ -143,16 +144,7 @@ def sign(body: bytes, secret: str = SECRET) -> str:
 
 def pr_payload(github: FakeGitHub, action: str, number: int) -> dict[str, Any]:
     """A pull_request delivery in GitHub's shape, about the fake's pull request."""
-    example = {"closed": "closed", "synchronize": "synchronize"}.get(action, "opened")
-    payload: dict[str, Any] = json.loads(
-        (PAYLOADS / f"pull_request/{example}.payload.json").read_text()
-    )
-    payload["action"] = action
-    payload["number"] = number
-    payload["pull_request"] = github.pull(REPO, number)
-    payload["repository"]["full_name"] = REPO
-    payload["repository"]["name"] = REPO.split("/")[1]
-    return payload
+    return pull_request_payload(github, REPO, action, number)
 
 
 def send_webhook(

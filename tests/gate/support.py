@@ -9,23 +9,19 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from gate.migrations import BASE_TREE
 from support.fake_github import FakeGitHub
+from support.github_webhooks import pull_request_payload
 from support.server import BotProcess
 
 REPO = "mozilla/foundation.mozilla.org"
 SECRET = "test-github-webhook-secret"
 PUBLIC_URL = "https://deploybot.example.org"
 CONTEXT = "deploybot/deploy"
-PAYLOADS = (
-    Path(__file__).resolve().parents[1]
-    / "fixtures/external/octokit-webhooks/payload-examples/api.github.com"
-)
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:
@@ -58,16 +54,7 @@ def push(github: FakeGitHub, number: int, files: Mapping[str, bytes | None]) -> 
 
 def payload(github: FakeGitHub, action: str, number: int) -> dict[str, Any]:
     """A pull_request delivery in GitHub's shape, about the fake's pull request."""
-    example = {"closed": "closed", "synchronize": "synchronize"}.get(action, "opened")
-    data: dict[str, Any] = json.loads(
-        (PAYLOADS / f"pull_request/{example}.payload.json").read_text()
-    )
-    data["action"] = action
-    data["number"] = number
-    data["pull_request"] = github.pull(REPO, number)
-    data["repository"]["full_name"] = REPO
-    data["repository"]["name"] = REPO.split("/")[1]
-    return data
+    return pull_request_payload(github, REPO, action, number)
 
 
 def deliver(
