@@ -4,8 +4,7 @@ deliveries; and `/deploy allow`."""
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -50,28 +49,6 @@ def github_env(github: FakeGitHub) -> dict[str, str]:
         # Slack work on the web workers' threads (see test_gate_http.py).
         "WORK_PROCESSES": "0",
     }
-
-
-@pytest.fixture
-def gh_bot(start_bot: Callable[..., BotProcess], github_env: dict[str, str]) -> BotProcess:
-    return start_bot(**github_env)
-
-
-@pytest.fixture
-def slack(gh_bot: BotProcess, fake_slack: FakeSlack) -> Iterator[SignedClient]:
-    with SignedClient.for_bot(gh_bot, fake_slack) as client:
-        yield client
-
-
-@pytest.fixture
-def clock(
-    bot_cli: Callable[..., subprocess.CompletedProcess[str]], github_env: dict[str, str]
-) -> Callable[[], None]:
-    def tick() -> None:
-        result = bot_cli("clock", "--once", **github_env)
-        assert result.returncode == 0, result.stderr
-
-    return tick
 
 
 def command(slack: SignedClient, fake_slack: FakeSlack, text: str, user_id: str = ALICE) -> str:
