@@ -58,6 +58,11 @@ class Container:
     freeze_enforcer: FreezeEnforcer
     gate: GateService
 
+    def close(self) -> None:
+        """Finish the background work the services started (the gate's status posts)
+        before the process, or a test's bot, lets go of the database."""
+        self.gate.close()
+
 
 def freeze_summary_of(freezes: FreezeService) -> CurrentFreeze:
     """Adapts the freeze service to the shape the Home tab shows."""
