@@ -1,9 +1,9 @@
 """Freeze enforcement on GitHub: the `deploybot/freeze` commit status on open pull
 requests, the signed webhook, outages and rate limits, against the fake GitHub API.
 
-The bot runs as a real process (`start_bot`) pointed at FakeGitHub; the clock runs as
-`deploybot clock --once`. Webhook bodies are shaped on octokit/webhooks' recorded
-payloads (tests/fixtures/external/octokit-webhooks).
+The bot runs in the test process (`start_bot`) pointed at FakeGitHub; the clock's tasks
+run once in process (`tick()`, what `deploybot clock --once` runs). Webhook bodies are
+shaped on octokit/webhooks' recorded payloads (tests/fixtures/external/octokit-webhooks).
 """
 
 from __future__ import annotations
@@ -34,13 +34,8 @@ from support.db import Database
 from support.fake_github import DEFAULT_TOKEN, FakeGitHub
 from support.fake_slack import FakeSlack
 from support.github_webhooks import pull_request_payload
-from support.server import BotProcess
+from support.inprocess import InProcessBot
 from support.slack_requests import ALICE, SignedClient
-
-# The sweep across pages of pull requests timed out now and then on the in-process bot
-# (an unexplained race, seen in 2 of 5 full runs); on the real server, as on main, it never
-# did. Kept on the real server until the race is found.
-pytestmark = pytest.mark.real_server
 
 REPO = "mozilla/foundation.mozilla.org"
 SECRET = "test-github-webhook-secret"
@@ -73,19 +68,19 @@ def github_env(github: FakeGitHub) -> dict[str, str]:
 
 
 @pytest.fixture
-def gh_bot(start_bot: Callable[..., BotProcess], github_env: dict[str, str]) -> BotProcess:
+def gh_bot(start_bot: Callable[..., InProcessBot], github_env: dict[str, str]) -> InProcessBot:
     return start_bot(**github_env)
 
 
 @pytest.fixture
-def slack(gh_bot: BotProcess, fake_slack: FakeSlack) -> Iterator[SignedClient]:
+def slack(gh_bot: InProcessBot, fake_slack: FakeSlack) -> Iterator[SignedClient]:
     with SignedClient.for_bot(gh_bot, fake_slack) as client:
         yield client
 
 
 @pytest.fixture
-def clock(gh_bot: BotProcess) -> Callable[[], None]:
-    """One tick of the clock's tasks with the bot's settings (`deploybot clock --once`)."""
+def clock(gh_bot: InProcessBot) -> Callable[[], None]:
+    """One tick of the clock's tasks, in this process, at the bot's time."""
 
     def tick() -> None:
         gh_bot.tick()
@@ -145,7 +140,7 @@ def pr_payload(github: FakeGitHub, action: str, number: int) -> dict[str, Any]:
 
 
 def send_webhook(
-    bot: BotProcess,
+    bot: InProcessBot,
     event: str,
     payload: dict[str, Any],
     *,
@@ -206,7 +201,7 @@ def test_freeze_fails_every_open_pull_request_across_pages_and_unfreeze_passes_t
 
 def test_a_pull_request_opened_mid_freeze_gets_the_failure_and_closing_forgets_it(
     github: FakeGitHub,
-    gh_bot: BotProcess,
+    gh_bot: InProcessBot,
     slack: SignedClient,
     fake_slack: FakeSlack,
     db_engine: Engine,
@@ -237,7 +232,7 @@ def test_a_pull_request_opened_mid_freeze_gets_the_failure_and_closing_forgets_i
 
 
 def test_a_pull_request_opened_while_not_frozen_gets_a_passing_status(
-    github: FakeGitHub, gh_bot: BotProcess
+    github: FakeGitHub, gh_bot: InProcessBot
 ) -> None:
     # Branch protection requires the check on every PR, so it must pass when unfrozen.
     [sha] = add_pulls(github, [8])
@@ -255,7 +250,7 @@ def test_a_pull_request_opened_while_not_frozen_gets_a_passing_status(
 
 def test_forged_or_missing_signatures_are_refused_and_change_nothing(
     github: FakeGitHub,
-    gh_bot: BotProcess,
+    gh_bot: InProcessBot,
     slack: SignedClient,
     fake_slack: FakeSlack,
     db_engine: Engine,
@@ -279,7 +274,7 @@ def test_forged_or_missing_signatures_are_refused_and_change_nothing(
 
 
 def test_a_replayed_delivery_does_the_work_once(
-    github: FakeGitHub, gh_bot: BotProcess, db_engine: Engine
+    github: FakeGitHub, gh_bot: InProcessBot, db_engine: Engine
 ) -> None:
     [sha] = add_pulls(github, [21])
     payload = pr_payload(github, "opened", 21)
@@ -300,7 +295,7 @@ def test_a_replayed_delivery_does_the_work_once(
     assert len(rows(db_engine)) == 1
 
 
-def test_ping_and_other_events(gh_bot: BotProcess, db_engine: Engine) -> None:
+def test_ping_and_other_events(gh_bot: InProcessBot, db_engine: Engine) -> None:
     ping = json.loads((PAYLOADS / "ping/payload.json").read_text())
     assert send_webhook(gh_bot, "ping", ping).status_code == 200
     push = send_webhook(gh_bot, "push", {"ref": "refs/heads/master"})
@@ -308,7 +303,7 @@ def test_ping_and_other_events(gh_bot: BotProcess, db_engine: Engine) -> None:
     assert count(db_engine, "processed_request") == 0
 
 
-def test_without_a_webhook_secret_the_endpoint_is_not_configured(bot: BotProcess) -> None:
+def test_without_a_webhook_secret_the_endpoint_is_not_configured(bot: InProcessBot) -> None:
     body = b'{"zen": "Keep it logically awesome."}'
     answer = httpx.post(
         f"{bot.base_url}/webhooks/github",
@@ -406,7 +401,7 @@ def test_rate_limits_are_waited_out_or_left_to_the_clock(
 
 def test_a_booking_freeze_exempts_its_own_pull_requests(
     github: FakeGitHub,
-    gh_bot: BotProcess,
+    gh_bot: InProcessBot,
     github_env: dict[str, str],
     fake_slack: FakeSlack,
     db_backend: Database,
