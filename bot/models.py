@@ -3,6 +3,7 @@
 from bot.approval.model import Approval
 from bot.audit.model import AuditEntry
 from bot.booking.model import Booking
+from bot.clock.lease import Lease
 from bot.clock.sent_once import SentNotification
 from bot.db import Base
 from bot.freeze.model import Freeze, PullRequestStatus
@@ -19,6 +20,7 @@ __all__ = [
     "Booking",
     "DeployPlan",
     "Freeze",
+    "Lease",
     "PlanStep",
     "ProcessedRequest",
     "PullRequestAnalysisRow",
