@@ -12,6 +12,7 @@ from bot.idempotency import ProcessedRequest
 from bot.plans.model import DeployPlan, PlanStep
 from bot.review_apps.model import ReviewApp
 from bot.runbook.model import RunbookChecklist, RunbookStep
+from bot.slack.work_table import SlackWork
 
 __all__ = [
     "Approval",
@@ -30,4 +31,5 @@ __all__ = [
     "RunbookChecklist",
     "RunbookStep",
     "SentNotification",
+    "SlackWork",
 ]
