@@ -89,6 +89,10 @@ PARENT_CHECK_SECONDS = 1.0
 # How often a work process looks for recorded work nobody told it about, and renews its
 # claims; also how often an idle one checks on the server (PARENT_CHECK_SECONDS).
 SWEEP_SECONDS = PARENT_CHECK_SECONDS
+# A sweep takes only rows at least this old: a younger one is still on its way to the
+# work process its web worker told (which may be slow to read it: busy, or paused in
+# the tests), and another server on the same database (tests again) must not take it.
+ORPHANED_AFTER = timedelta(seconds=5)
 
 
 def dispatch_work(app: App, work: Work) -> None:
@@ -136,7 +140,7 @@ class WorkRunner:
                     claimed = list(self._claimed)
                 self._table.renew(self.holder, claimed)
                 self._renewed_at = time.monotonic()
-            for work in self._table.claim_free(self.holder, free):
+            for work in self._table.claim_free(self.holder, free, older_than=ORPHANED_AFTER):
                 with self._lock:
                     self._claimed.add(work.id)
                 self._submit(self._do, work)

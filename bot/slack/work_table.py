@@ -134,21 +134,21 @@ class WorkTable:
             ).one_or_none()
         return Work(row.id, row.body, row.content_type) if row is not None else None
 
-    def claim_free(self, holder: str, limit: int) -> list[Work]:
-        """Claim up to `limit` free rows, oldest first: work nobody was told about (its
-        message was lost with a process) or whose work process died."""
+    def claim_free(self, holder: str, limit: int, *, older_than: timedelta) -> list[Work]:
+        """Claim up to `limit` free rows recorded more than `older_than` ago, oldest
+        first: work nobody was told about (its message was lost with a process) or whose
+        work process died. Younger rows are left to the process their web worker told."""
         if limit <= 0:
             return []
         now = utcnow()
-        free = (
-            sa.select(SlackWork.id).where(self._claimable(now)).order_by(SlackWork.id).limit(limit)
-        )
+        orphaned = sa.and_(self._claimable(now), SlackWork.created_at < now - older_than)
+        free = sa.select(SlackWork.id).where(orphaned).order_by(SlackWork.id).limit(limit)
         if self._postgres:
             free = free.with_for_update(skip_locked=True)
         with self._database.transaction() as session:
             # A read first: an idle process asks every second, and on SQLite even an
             # UPDATE that matches nothing takes the database's one write lock.
-            if session.scalar(sa.select(SlackWork.id).where(self._claimable(now)).limit(1)) is None:
+            if session.scalar(sa.select(SlackWork.id).where(orphaned).limit(1)) is None:
                 return []
             rows = session.execute(
                 sa.update(SlackWork)
