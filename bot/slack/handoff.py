@@ -42,9 +42,11 @@ STOP = b"null"
 MAX_MESSAGE_BYTES = 1024
 # How long a stopping web worker waits to hand on the ids of the work it has recorded.
 FLUSH_SECONDS = 5.0
-# What recording may take of Slack's 3 seconds: the rest is Bolt's own work and the
-# answer's way back.
-RECORD_SECONDS = 2.0
+# What recording may take of Slack's 3 seconds: the rest is Bolt's own work, the wait
+# for a request thread (see DurableHandOff) and the answer's way back.
+RECORD_SECONDS = 1.5
+# How often a web worker that could not record checks whether the database can write.
+PROBE_SECONDS = 0.5
 # Recordings at once per web worker: as many as gunicorn gives it request threads.
 RECORD_THREADS = 8
 
@@ -174,6 +176,13 @@ class DurableHandOff:
         self._sender = sender
         self._deadline = deadline
         self._pool = ThreadPoolExecutor(RECORD_THREADS, thread_name_prefix="work-record")
+        # Once a recording has failed, the database is taken to be unavailable until a
+        # probe in the background can write again: meanwhile every request is told to try
+        # again at once, instead of each holding a request thread for the whole deadline.
+        # Without this, a burst larger than a worker's request threads queued behind the
+        # waiting ones and was answered after Slack's 3 seconds.
+        self._state = threading.Lock()
+        self._failing = False
 
     def middleware(
         self, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
@@ -184,6 +193,37 @@ class DurableHandOff:
 
     def record(self, request: BoltRequest) -> bool:
         """Record `request`'s work within the deadline; return whether it is recorded."""
+        if self._is_failing():
+            return False
+        if self._record(request):
+            return True
+        with self._state:
+            # Several recordings fail together; the first to get here starts the probe.
+            start_probe = not self._failing
+            self._failing = True
+        if start_probe:
+            threading.Thread(target=self._probe, name="work-record-probe", daemon=True).start()
+        return False
+
+    def _is_failing(self) -> bool:
+        with self._state:
+            return self._failing
+
+    def _probe(self) -> None:
+        """Until the database takes a write again, then let recordings through."""
+        while True:
+            time.sleep(PROBE_SECONDS)
+            try:
+                self._table.probe()
+            except Exception as exc:
+                log.info("the database still cannot record Slack work: %s", exc)
+                continue
+            with self._state:
+                self._failing = False
+            log.info("recording Slack work again")
+            return
+
+    def _record(self, request: BoltRequest) -> bool:
         content_type = (request.headers.get("content-type") or [""])[0]
         recording = _Recording()
 

@@ -98,6 +98,15 @@ class WorkTable:
                 raise
             return int(found)
 
+    def probe(self) -> None:
+        """Raise unless the table takes a write now: an UPDATE that matches no row still
+        waits for what blocks writes (a table lock on PostgreSQL, the write lock on
+        SQLite), where a read would not."""
+        with self._database.transaction() as session:
+            session.execute(
+                sa.update(SlackWork).where(SlackWork.id == 0).values(attempts=SlackWork.attempts)
+            )
+
     def withdraw(self, work_id: int) -> bool:
         """Delete a row nobody has claimed yet (its request was answered "try again" after
         all); return whether it was deleted."""

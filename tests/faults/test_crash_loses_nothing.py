@@ -42,11 +42,6 @@ def _command(n: int) -> str:
     return f"schedule {PR} {start.date().isoformat()} {start:%H:%M} for 30m"
 
 
-def _bookings(engine: Engine) -> Counter[datetime]:
-    with Session(engine) as session:
-        return Counter(b.starts_at for b in session.query(Booking))
-
-
 def test_every_acknowledged_command_is_answered_once_after_every_process_is_killed(
     start_bot: Callable[..., BotProcess], fake_slack: FakeSlack, db_engine: Engine
 ) -> None:
@@ -96,13 +91,18 @@ def test_every_acknowledged_command_is_answered_once_after_every_process_is_kill
         assert answers[sent.response_url_id] == 1, (
             f"command {n} answered {answers[sent.response_url_id]} times"
         )
-    booked = _bookings(db_engine)
-    for n in acknowledged:
-        assert booked[_slot(n)] == 1, (
-            f"command {n} was acknowledged but booked {booked[_slot(n)]} times"
-        )
-    # Nothing was done twice, acknowledged or not (a request cut off mid-answer may have
-    # been recorded and done all the same).
-    assert all(count == 1 for count in booked.values())
+    replies = {
+        call.target: call.all_text() for call in fake_slack.calls("response_url") if call.target
+    }
+    with Session(db_engine) as session:
+        booked = Counter(b.short_id for b in session.query(Booking))
+        slots = Counter(b.starts_at for b in session.query(Booking))
+    for n, sent in acknowledged.items():
+        reply = replies[sent.response_url_id]
+        assert "Booked" in reply, (n, reply)
+        assert booked[reply.split("`")[1]] == 1, (n, reply)
+    # Nothing was done twice, acknowledged or not (a request cut off before its answer
+    # may have been recorded and done all the same): each command has a slot of its own.
+    assert len(slots) == sum(booked.values())
     with Session(db_engine) as session:
         assert session.query(SlackWork).count() == 0
