@@ -31,7 +31,7 @@ from typing import Any, ParamSpec, TypeVar
 from slack_bolt import Ack, BoltRequest, BoltResponse
 from slack_sdk.webhook import WebhookClient
 
-from bot.slack.commands import DB_DOWN_TEXT
+from bot.slack.commands import DATABASE_UNAVAILABLE, DB_DOWN_TEXT
 from bot.slack.work_table import WorkTable
 
 log = logging.getLogger(__name__)
@@ -162,6 +162,10 @@ class _Abandoned(Exception):
     """The acknowledgement stopped waiting before the commit: roll back."""
 
 
+class _Unrecordable(Exception):
+    """This request could not be recorded for a reason of its own, not the database's."""
+
+
 class DurableHandOff:
     """Records each acknowledged request's work before the acknowledgement goes."""
 
@@ -195,8 +199,11 @@ class DurableHandOff:
         """Record `request`'s work within the deadline; return whether it is recorded."""
         if self._is_failing():
             return False
-        if self._record(request):
-            return True
+        try:
+            if self._record(request):
+                return True
+        except _Unrecordable:
+            return False
         with self._state:
             # Several recordings fail together; the first to get here starts the probe.
             start_probe = not self._failing
@@ -264,9 +271,14 @@ class DurableHandOff:
             work_id = future.result()
         except _Abandoned:
             return False
-        except Exception:
+        except DATABASE_UNAVAILABLE:
             log.exception("could not record Slack work")
             return False
+        except Exception:
+            # Not the database's availability (a body it cannot store, say): this request
+            # is refused, and the others go on being recorded.
+            log.exception("could not record this Slack request's work")
+            raise _Unrecordable from None
         if self._sender is not None:
             self._sender.send(encode_work_id(work_id))
         return True

@@ -258,8 +258,9 @@ class WorkProcesses:
                 index = sentinels[sentinel]  # type: ignore[index]
                 process = self._processes[index]
                 self.readiness[index] = 0
-                # The work it had taken is lost (ADR 0013); what is still in the channel
-                # waits for the other work processes or the replacement.
+                # The work it had claimed is claimed again once its claims run out (ADR
+                # 0018); what is still in the channel waits for the other work processes
+                # or the replacement.
                 log.error(
                     "work process %s exited; starting another in %.0f s",
                     process.pid,
