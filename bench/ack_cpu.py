@@ -143,14 +143,18 @@ def measure(count: int, repeats: int) -> dict[str, Any]:
             SLACK_BOT_TOKEN=fake.token,
             SLACK_API_URL=fake.base_url,
             SLACK_SIGNING_SECRET=SECRET,
-            DATABASE_URL=f"sqlite:///{Path(tmp) / 'unused.sqlite3'}",
+            DATABASE_URL=f"sqlite:///{Path(tmp) / 'work.sqlite3'}",
             DEPLOY_CHANNEL=DEPLOY_CHANNEL,
             LOG_LEVEL="WARNING",
         )
         from bot.container import build_container
+        from bot.migrations import upgrade
         from bot.settings import load_settings
         from bot.slack.handoff import make_channel
         from bot.web.app import create_web_app
+
+        # The acknowledgement records its work in the database (docs/adr/0018).
+        upgrade(os.environ["DATABASE_URL"])
 
         reader, writer = make_channel()
         drain_in_child(reader, writer)

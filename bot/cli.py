@@ -72,13 +72,17 @@ def _clock(settings: Settings, args: argparse.Namespace) -> int:
 
         upgrade(settings.database_url)
     from bot.bootstrap import bootstrap
+    from bot.clock.lease import ClockLease
     from bot.clock.runner import run_forever
 
     bot = bootstrap(settings)
     if args.once:
+        # An operator's one tick does not wait for the lease: sends stay unique by
+        # their own claims (ADR 0007) whichever clock makes them.
         bot.tick()
         return 0
-    run_forever(bot.clock_tasks(), bot.container.clock)
+    lease = ClockLease(bot.container.database, seconds=settings.clock_lease_seconds)
+    run_forever(bot.clock_tasks(), bot.container.clock, lease)
     return 0
 
 
@@ -117,8 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="apply pending database migrations")
     migrate.set_defaults(run=_migrate)
 
-    clock = commands.add_parser("clock", help="send reminders and do timed work (one process)")
-    clock.add_argument("--once", action="store_true", help="run one tick and exit")
+    clock = commands.add_parser(
+        "clock",
+        help="send reminders and do timed work (one at a time: more than one stand by)",
+    )
+    clock.add_argument(
+        "--once", action="store_true", help="run one tick and exit (whoever holds the lease)"
+    )
     clock.set_defaults(run=_clock)
 
     freeze_status = commands.add_parser(

@@ -3,6 +3,7 @@
 from bot.approval.model import Approval
 from bot.audit.model import AuditEntry
 from bot.booking.model import Booking
+from bot.clock.lease import Lease
 from bot.clock.sent_once import SentNotification
 from bot.db import Base
 from bot.freeze.model import Freeze, PullRequestStatus
@@ -11,6 +12,7 @@ from bot.idempotency import ProcessedRequest
 from bot.plans.model import DeployPlan, PlanStep
 from bot.review_apps.model import ReviewApp
 from bot.runbook.model import RunbookChecklist, RunbookStep
+from bot.slack.work_table import SlackWork
 
 __all__ = [
     "Approval",
@@ -19,6 +21,7 @@ __all__ = [
     "Booking",
     "DeployPlan",
     "Freeze",
+    "Lease",
     "PlanStep",
     "ProcessedRequest",
     "PullRequestAnalysisRow",
@@ -28,4 +31,5 @@ __all__ = [
     "RunbookChecklist",
     "RunbookStep",
     "SentNotification",
+    "SlackWork",
 ]

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     # this `nice` value (19 is the lowest priority), so acknowledgements get the CPU first.
     work_processes: Annotated[int, Field(ge=0, le=16)] = 1
     work_nice: Annotated[int, Field(ge=0, le=19)] = 19
+    # How long a work process's claim on recorded work lasts without being renewed
+    # (docs/adr/0018): the work of a process that died is done by another this long after.
+    work_lease_seconds: Annotated[int, Field(ge=3, le=600)] = 30
+    # How long a `deploybot clock` holds its lease in the database without renewing it:
+    # a second clock takes over at most this plus a third of it after the first dies.
+    clock_lease_seconds: Annotated[int, Field(ge=3, le=300)] = 30
 
     # Channels
     deploy_channel: str | None = None

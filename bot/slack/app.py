@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 from concurrent.futures import Executor, ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -21,7 +22,8 @@ from bot.plans.blocks import progress_note
 from bot.plans.slack import PlanSlack
 from bot.runbook.slack import RunbookSlack
 from bot.slack.commands import CommandRouter
-from bot.slack.handoff import hand_work_to_work_processes
+from bot.slack.handoff import ChannelSender, DurableHandOff, NeverRunExecutor
+from bot.slack.work_table import WorkTable
 
 # Threads for deferred Slack work per process: as many as the database connections the
 # process keeps open, so work waits for a thread, never for a connection.
@@ -35,14 +37,18 @@ def build_bolt_app(
     verify_requests: bool = True,
     listener_executor: Executor | None = None,
 ) -> App:
-    """The bot's Bolt app. A web worker passes `work_channel` to hand the work after
-    each acknowledgement to the work processes (docs/adr/0013); a work process builds it
+    """The bot's Bolt app. A web worker passes `work_channel` to record the work behind
+    each acknowledgement in the database for the work processes, and tell them about it
+    on the channel (docs/adr/0018); a work process builds it
     with `verify_requests=False`, since it only dispatches requests its web workers have
     already verified and passed on through a local socket (their signatures' five-minute
     window may have passed by the time a backlog is worked off). `listener_executor` runs
     the work in this process; the in-process tests give one that can tell when it is
     idle."""
     settings = container.settings
+    if work_channel is not None:
+        # The lazy functions run in a work process, from the recorded request.
+        listener_executor = NeverRunExecutor()
     app = App(
         client=container.slack,
         signing_secret=settings.slack_signing_secret,
@@ -56,7 +62,8 @@ def build_bolt_app(
         or ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-work"),
     )
     if work_channel is not None:
-        hand_work_to_work_processes(app, work_channel)
+        table = WorkTable(container.database, lease=timedelta(seconds=settings.work_lease_seconds))
+        app.use(DurableHandOff(table, ChannelSender(work_channel)).middleware)
     app.error(_answer_malformed_requests)
     router = CommandRouter()
     # Bolt tries the listeners in the order they were added, and trying one costs about as

@@ -1,84 +1,93 @@
-"""The web worker's side of the work hand-off (docs/adr/0013): the channel to the work
-processes, its message format, and the Bolt listener runner that sends a request's lazy
-work down it instead of running it here. The work processes' side is
-bot/slack/work_processes.py; this module imports nothing of the bot's, so the Bolt app
-(bot/slack/app.py) can use it without importing the work processes back.
+"""The web worker's side of the durable hand-off (docs/adr/0018): a request's work is
+recorded in the database (bot/slack/work_table.py) before Slack hears "OK", and a work
+process is told its id over a local channel so that it starts at once. The work
+processes' side is bot/slack/work_processes.py.
+
+Only Bolt's public API: a global middleware gives each request an `Ack` of ours, which
+records the work when a listener acknowledges with a bare `ack()` (a listener that
+answers with content, help text or a form's field errors, has answered in full: there is
+nothing to record). The web worker's Bolt app is given an executor that never runs the
+lazy functions: a work process runs them, from the recorded request.
+
+ADR 0012 holds: recording has `RECORD_SECONDS`; a database that is down, unreachable or
+too slow gets the person a "try again" inside Slack's 3 seconds, and nothing is kept (a
+recording that commits after its deadline deletes itself again, unless a work process
+has already taken it).
 """
 
 from __future__ import annotations
 
 import atexit
 import collections
-import json
 import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, ParamSpec, TypeVar
 
-from slack_bolt import App, BoltRequest
-from slack_bolt.listener.thread_runner import ThreadListenerRunner
-from slack_bolt.util.utils import get_name_for_callable
+from slack_bolt import Ack, BoltRequest, BoltResponse
+from slack_sdk.webhook import WebhookClient
+
+from bot.slack.commands import DATABASE_UNAVAILABLE, DB_DOWN_TEXT
+from bot.slack.work_table import WorkTable
 
 log = logging.getLogger(__name__)
 
-# (lazy function name, raw body, query, headers): what a work process needs to rebuild
-# the request (encode_work).
-WorkItem = tuple[str, str, dict[str, Sequence[str]], dict[str, Sequence[str]]]
 # Sent once per work process to tell it to finish and exit.
 STOP = b"null"
-# The largest message; Slack's request bodies are far smaller. The send buffer must hold
-# a whole message, so it is set to the same.
-MAX_MESSAGE_BYTES = 1024 * 1024
-
-# How long a stopping web worker waits to hand on the work it has acknowledged.
+# The largest message on the channel (a work id is a few bytes; this bounds a read).
+MAX_MESSAGE_BYTES = 1024
+# How long a stopping web worker waits to hand on the ids of the work it has recorded.
 FLUSH_SECONDS = 5.0
+# What recording may take of Slack's 3 seconds: the rest is Bolt's own work, the wait
+# for a request thread (see DurableHandOff) and the answer's way back.
+RECORD_SECONDS = 1.5
+# How often a web worker that could not record checks whether the database can write.
+PROBE_SECONDS = 0.5
+# Recordings at once per web worker: as many as gunicorn gives it request threads.
+RECORD_THREADS = 8
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
-def encode_work(item: WorkItem) -> bytes:
-    """One message on the channel: the JSON of (name, query, headers), a NUL byte, then the
-    raw body as it came. JSON-escaping a body of several kilobytes cost the web worker more
-    than the rest of the hand-off; JSON text never contains a NUL, so the first one ends it."""
-    name, raw_body, query, headers = item
-    return json.dumps([name, query, headers]).encode() + b"\0" + raw_body.encode()
+def encode_work_id(work_id: int) -> bytes:
+    return str(work_id).encode()
 
 
-def decode_work(message: bytes) -> WorkItem:
-    head, _, body = message.partition(b"\0")
-    name, query, headers = json.loads(head)
-    return name, body.decode(), query, headers
+def decode_work_id(message: bytes) -> int:
+    return int(message)
 
 
 def make_channel() -> tuple[socket.socket, socket.socket]:
     """(reading end, writing end) of the channel from web workers to work processes."""
     reader, writer = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    writer.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, MAX_MESSAGE_BYTES)
-    reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, MAX_MESSAGE_BYTES)
     return reader, writer
 
 
 class ChannelSender:
-    """Sends work on the channel without ever making the caller (the acknowledgement) wait
-    for a work process to take it. Started in the web worker, after gunicorn's fork.
+    """Sends messages on the channel without ever making the caller (the acknowledgement)
+    wait for a work process to take them. Started in the web worker, after gunicorn's
+    fork.
 
     While the channel has room, the caller's thread sends the message itself, without
     blocking. Once it is full (the work processes are behind), messages queue here, in
-    order, and a thread of this class's own waits for room. Handing every message to that
-    thread instead cost more than the send: a thread switch, and passing the interpreter
-    lock back and forth, for each request."""
+    order, and a thread of this class's own waits for room. A message lost here (the web
+    worker dies) loses no work: the work processes also look for recorded work that
+    nobody told them about."""
 
     def __init__(self, writer: socket.socket) -> None:
         self._writer = writer
-        # Encoded messages: plain bytes, which the garbage collector never has to walk,
-        # however long the queue grows.
         self._pending: collections.deque[bytes] = collections.deque()
         self._ready = threading.Condition()
         self._thread = threading.Thread(target=self._send_forever, name="work-send", daemon=True)
         self._thread.start()
         atexit.register(self.flush, FLUSH_SECONDS)
 
-    def send(self, item: WorkItem) -> None:
-        message = encode_work(item)
+    def send(self, message: bytes) -> None:
         with self._ready:
             # Only when nothing is queued, so that messages keep their order.
             if not self._pending:
@@ -88,7 +97,7 @@ class ChannelSender:
                 except BlockingIOError:
                     pass  # the channel is full: queue it for the sending thread
                 except OSError:
-                    log.exception("could not hand work to the work processes; it is lost")
+                    log.exception("could not tell the work processes about work")
                     return
             self._pending.append(message)
             self._ready.notify_all()
@@ -109,47 +118,225 @@ class ChannelSender:
             try:
                 self._writer.sendall(message)
             except OSError:
-                log.exception("could not hand work to the work processes; it is lost")
+                log.exception("could not tell the work processes about work")
             with self._ready:
                 self._pending.popleft()
                 self._ready.notify_all()
 
 
-class HandOffListenerRunner(ThreadListenerRunner):
-    """Bolt's listener runner for a web worker: runs each acknowledgement as Bolt does,
-    then hands the request's lazy functions to the work processes instead of starting them
-    on a thread here.
+class NeverRunExecutor(Executor):
+    """The web worker's executor for Bolt's lazy functions: they are not run here (a work
+    process runs them from the recorded request), so each submission is dropped."""
 
-    Bolt's own route to a lazy-listener runner re-parses the body and deep-copies the
-    whole request for each lazy function (`ThreadListenerRunner._build_lazy_request`), so
-    that another thread of this process can use it. A work process rebuilds the request
-    from the raw body anyway, so that copy was pure cost on the acknowledgement's path: a
-    quarter of a web worker's CPU for an Approve click (docs/performance.md). The price is
-    overriding `_start_lazy_function`, a private method; should a Bolt upgrade stop calling
-    it, the work would run in the web worker again, and the work-process tests fail."""
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        future: Future[T] = Future()
+        future.cancel()
+        return future
 
-    def __init__(self, runner: ThreadListenerRunner, sender: ChannelSender) -> None:
-        super().__init__(
-            logger=runner.logger,
-            process_before_response=runner.process_before_response,
-            listener_error_handler=runner.listener_error_handler,
-            listener_start_handler=runner.listener_start_handler,
-            listener_completion_handler=runner.listener_completion_handler,
-            listener_executor=runner.listener_executor,
-            lazy_listener_runner=runner.lazy_listener_runner,
-        )
+
+class InlineExecutor(Executor):
+    """A work process's executor for Bolt's lazy functions: runs them on the thread that
+    dispatched the request, so that the dispatch returns once the work is done (and only
+    then is its row deleted)."""
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+class _Recording:
+    """One request's recording, racing its deadline: whichever of the two comes second
+    (the commit, or the acknowledgement giving up) settles what happens to the row."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.abandoned = False
+        self.committed = False
+
+
+class _Abandoned(Exception):
+    """The acknowledgement stopped waiting before the commit: roll back."""
+
+
+class _Unrecordable(Exception):
+    """This request could not be recorded for a reason of its own, not the database's."""
+
+
+class DurableHandOff:
+    """Records each acknowledged request's work before the acknowledgement goes."""
+
+    def __init__(
+        self,
+        table: WorkTable,
+        sender: ChannelSender | None,
+        *,
+        deadline: float = RECORD_SECONDS,
+    ) -> None:
+        self._table = table
         self._sender = sender
+        self._deadline = deadline
+        self._pool = ThreadPoolExecutor(RECORD_THREADS, thread_name_prefix="work-record")
+        # Once a recording has failed, the database is taken to be unavailable until a
+        # probe in the background can write again: meanwhile every request is told to try
+        # again at once, instead of each holding a request thread for the whole deadline.
+        # Without this, a burst larger than a worker's request threads queued behind the
+        # waiting ones and was answered after Slack's 3 seconds.
+        self._state = threading.Lock()
+        self._failing = False
 
-    def _start_lazy_function(self, lazy_func: Callable[..., None], request: BoltRequest) -> None:
-        # No copy: the raw body is a string, and the sender encodes the query and headers
-        # before this returns.
-        name = get_name_for_callable(lazy_func)
-        self._sender.send((name, request.raw_body, request.query, request.headers))
+    def middleware(
+        self, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
+        """Bolt global middleware: this request's listener gets our `ack`."""
+        req.context["ack"] = RecordingAck(self, req)
+        return next()
+
+    def record(self, request: BoltRequest) -> bool:
+        """Record `request`'s work within the deadline; return whether it is recorded."""
+        if self._is_failing():
+            return False
+        try:
+            if self._record(request):
+                return True
+        except _Unrecordable:
+            return False
+        with self._state:
+            # Several recordings fail together; the first to get here starts the probe.
+            start_probe = not self._failing
+            self._failing = True
+        if start_probe:
+            threading.Thread(target=self._probe, name="work-record-probe", daemon=True).start()
+        return False
+
+    def _is_failing(self) -> bool:
+        with self._state:
+            return self._failing
+
+    def _probe(self) -> None:
+        """Until the database takes a write again, then let recordings through."""
+        while True:
+            time.sleep(PROBE_SECONDS)
+            try:
+                self._table.probe()
+            except Exception as exc:
+                log.info("the database still cannot record Slack work: %s", exc)
+                continue
+            with self._state:
+                self._failing = False
+            log.info("recording Slack work again")
+            return
+
+    def _record(self, request: BoltRequest) -> bool:
+        content_type = (request.headers.get("content-type") or [""])[0]
+        recording = _Recording()
+
+        def before_commit() -> None:
+            with recording.lock:
+                if recording.abandoned:
+                    raise _Abandoned
+
+        def run() -> int:
+            work_id = self._table.record(
+                request.raw_body, content_type, before_commit=before_commit
+            )
+            with recording.lock:
+                recording.committed = True
+                abandoned = recording.abandoned
+            if abandoned:
+                # Committed after the person was told to try again: take it back, unless
+                # a work process has already started it (then it is done, once).
+                withdrawn = self._table.withdraw(work_id)
+                log.warning(
+                    "work %s was recorded after its deadline; %s",
+                    work_id,
+                    "withdrawn" if withdrawn else "already taken by a work process",
+                )
+            return work_id
+
+        future = self._pool.submit(run)
+        try:
+            work_id = future.result(timeout=self._deadline)
+        except FutureTimeout:
+            with recording.lock:
+                if not recording.committed:
+                    recording.abandoned = True
+            if recording.abandoned:
+                future.cancel()
+                log.warning("could not record Slack work within %.1f s", self._deadline)
+                return False
+            work_id = future.result()
+        except _Abandoned:
+            return False
+        except DATABASE_UNAVAILABLE:
+            log.exception("could not record Slack work")
+            return False
+        except Exception:
+            # Not the database's availability (a body it cannot store, say): this request
+            # is refused, and the others go on being recorded.
+            log.exception("could not record this Slack request's work")
+            raise _Unrecordable from None
+        if self._sender is not None:
+            self._sender.send(encode_work_id(work_id))
+        return True
 
 
-def hand_work_to_work_processes(app: App, writer: socket.socket) -> None:
-    """Make a web worker's Bolt app send the work after each acknowledgement down the
-    channel to the work processes."""
-    # Bolt has no constructor argument for the listener runner; the attribute is the one
-    # place its App keeps it.
-    app._listener_runner = HandOffListenerRunner(app.listener_runner, ChannelSender(writer))
+class RecordingAck(Ack):
+    """Bolt's `ack` for one request, which records the work before acknowledging."""
+
+    def __init__(self, handoff: DurableHandOff, request: BoltRequest) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._handoff = handoff
+        self._request = request
+
+    def __deepcopy__(self, memo: dict[int, object]) -> RecordingAck:
+        # Bolt copies each request for its lazy functions, context and all. Here the copy
+        # goes to NeverRunExecutor, and this object's recording pool cannot be copied.
+        return self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
+        if args or any(value not in (None, "") for value in kwargs.values()):
+            # Answered from the request alone (help, a form's errors): no work follows.
+            return super().__call__(*args, **kwargs)
+        if self._handoff.record(self._request):
+            return super().__call__()
+        return self._try_again()
+
+    def _try_again(self) -> BoltResponse:
+        """Tell the person that nothing was done, in the way this kind of request can."""
+        body = self._request.body
+        if "command" in body:
+            return super().__call__(response_type="ephemeral", text=DB_DOWN_TEXT)
+        if body.get("type") == "view_submission":
+            # On top of the form, which keeps what was typed for the retry.
+            return super().__call__(
+                response_action="push",
+                view={
+                    "type": "modal",
+                    "title": {"type": "plain_text", "text": "Not sent"},
+                    "close": {"type": "plain_text", "text": "Back"},
+                    "blocks": [
+                        {"type": "section", "text": {"type": "mrkdwn", "text": DB_DOWN_TEXT}}
+                    ],
+                },
+            )
+        response_url = body.get("response_url")
+        if isinstance(response_url, str) and response_url:
+            # A click's acknowledgement shows nothing: the message goes to the response
+            # URL, from a thread, so that the acknowledgement does not wait for Slack.
+            threading.Thread(
+                target=_say_try_again, args=(response_url,), name="try-again", daemon=True
+            ).start()
+        return super().__call__()
+
+
+def _say_try_again(response_url: str) -> None:
+    try:
+        WebhookClient(response_url, timeout=10).send(
+            text=DB_DOWN_TEXT, response_type="ephemeral", replace_original=False
+        )
+    except Exception:
+        log.exception("could not tell the person to try again")

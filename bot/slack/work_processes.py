@@ -1,21 +1,24 @@
-"""The work behind Slack's acknowledgements, done in processes of its own (docs/adr/0013).
+"""The work behind Slack's acknowledgements, done in processes of its own (docs/adr/0013,
+docs/adr/0018).
 
-Web workers only verify, acknowledge and hand the request on; the lazy listeners
-(docs/adr/0012) run in separate work processes, at a lower CPU priority. A web worker's
-acknowledgement then never waits for the GIL behind the work of other requests, and when
-the machine is busy the operating system serves acknowledgements (due in 3 seconds)
-before work (due whenever it can).
+Web workers only verify, record the work in the database and acknowledge; the lazy
+listeners (docs/adr/0012) run in separate work processes, at a lower CPU priority. A web
+worker's acknowledgement then never waits for the GIL behind the work of other requests,
+and when the machine is busy the operating system serves acknowledgements (due in 3
+seconds) before work (due whenever it can).
 
-The hand-off reuses Bolt's own mechanism for running lazy listeners elsewhere (its AWS
-Lambda adapter does the same): the request's raw body and headers are passed on with
-`x-slack-bolt-lazy-only` and the lazy function's name, and the work process's copy of the
-Bolt app dispatches them, running just that function.
+A work process claims a recorded request (bot/slack/work_table.py), dispatches it
+through its own copy of the Bolt app, whose executor runs the lazy functions there and
+then, and deletes the row once the work is done. The web worker tells it each new row's
+id over a local channel so that it starts at once; every second it also claims rows
+nobody told it about (the message was lost with a web worker) or whose work process died
+(its claim ran out). So nothing acknowledged is lost when any process is killed.
 
 Processes (all under the gunicorn master, which makes the channel and starts the work
 processes before it forks its web workers, so that every web worker inherits the channel):
 
-    gunicorn master -+- web workers (WEB_CONCURRENCY)   --send--> channel
-                     +- work processes (WORK_PROCESSES) <--recv--'
+    gunicorn master -+- web workers (WEB_CONCURRENCY)   --ids--> channel, rows --> database
+                     +- work processes (WORK_PROCESSES) <--ids--'  claims <--'
 
 The channel is a Unix SOCK_SEQPACKET socket pair, not a multiprocessing.Queue: the kernel
 delivers each message whole to exactly one reader, so neither side takes a lock that a
@@ -33,15 +36,18 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import MutableSequence
+from collections.abc import Callable, MutableSequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import TypeVar
 
 from slack_bolt import App, BoltRequest
 
 from bot.bootstrap import bootstrap
+from bot.clock.lease import holder_name
 from bot.logs import configure_logging
 from bot.settings import Settings
 from bot.slack.app import LISTENER_THREADS
@@ -52,46 +58,140 @@ from bot.slack.handoff import (
     MAX_MESSAGE_BYTES,
     STOP,
     ChannelSender,
-    WorkItem,
-    decode_work,
-    encode_work,
+    InlineExecutor,
+    decode_work_id,
+    encode_work_id,
     make_channel,
 )
 from bot.slack.readiness import readiness_report  # noqa: F401  (re-exported)
+from bot.slack.work_table import Work, WorkTable
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
     "STOP",
     "ChannelSender",
     "WorkProcesses",
-    "decode_work",
-    "encode_work",
+    "WorkRunner",
+    "decode_work_id",
+    "encode_work_id",
     "make_channel",
 ]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # A work process that dies is replaced after this pause, so one that cannot start (Slack
 # unreachable for its auth.test, say) retries every few seconds instead of spinning.
 RESTART_DELAY_SECONDS = 2.0
 # How often an idle work process checks that the server that started it still exists.
 PARENT_CHECK_SECONDS = 1.0
+# How often a work process looks for recorded work nobody told it about, and renews its
+# claims; also how often an idle one checks on the server (PARENT_CHECK_SECONDS).
+SWEEP_SECONDS = PARENT_CHECK_SECONDS
+# A sweep takes only rows at least this old: a younger one is still on its way to the
+# work process its web worker told (which may be slow to read it: busy, or paused in
+# the tests), and another server on the same database (tests again) must not take it.
+ORPHANED_AFTER = timedelta(seconds=5)
 
 
-def dispatch_work(app: App, item: WorkItem) -> None:
-    """Run one lazy listener through the work process's Bolt app."""
-    name, raw_body, query, headers = item
-    headers = {
-        **headers,
-        "x-slack-bolt-lazy-only": ["1"],
-        "x-slack-bolt-lazy-function-name": [name],
-    }
+def dispatch_work(app: App, work: Work) -> None:
+    """Run one recorded request's listener (its acknowledgement again, which touches
+    nothing, then its lazy functions, here and now) through the work process's Bolt app."""
+    request = BoltRequest(
+        body=work.body, headers={"content-type": [work.content_type]}, mode="http"
+    )
     try:
-        app.dispatch(BoltRequest(body=raw_body, query=query, headers=headers, mode="http"))
+        app.dispatch(request)
     except Exception:
         # The listeners report their own failures to the person (run_reporting_database_
         # outage); this is for anything that escapes them, so the process keeps going.
-        log.exception("work for a Slack request failed (%s)", name)
+        log.exception("work %s for a Slack request failed", work.id)
+
+
+class WorkRunner:
+    """Claims recorded work and does it on a pool of threads, renewing its claims while
+    it works."""
+
+    def __init__(self, app: App, table: WorkTable, threads: int = LISTENER_THREADS) -> None:
+        self._app = app
+        self._table = table
+        self._threads = threads
+        self.holder = holder_name()
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="slack-work")
+        self._lock = threading.Lock()
+        # Rows this process has claimed and not finished (their claims are renewed).
+        self._claimed: set[int] = set()
+        # Work given to the pool and not finished, claimed or not yet.
+        self._outstanding = 0
+        self._renewed_at = time.monotonic()
+
+    def take(self, work_id: int) -> None:
+        """A web worker recorded this row: claim and do it, unless another process has."""
+        self._submit(self._claim_and_do, work_id)
+
+    def sweep(self) -> None:
+        """Claim free rows (while threads are free) and renew the claims in progress."""
+        with self._lock:
+            free = self._threads - self._outstanding
+        try:
+            if time.monotonic() - self._renewed_at > self._table.lease.total_seconds() / 3:
+                with self._lock:
+                    claimed = list(self._claimed)
+                self._table.renew(self.holder, claimed)
+                self._renewed_at = time.monotonic()
+            for work in self._table.claim_free(self.holder, free, older_than=ORPHANED_AFTER):
+                with self._lock:
+                    self._claimed.add(work.id)
+                self._submit(self._do, work)
+        except Exception:
+            # The database is down or busy: the work waits in it for the next sweep.
+            log.exception("could not look for recorded work")
+
+    def stop(self) -> None:
+        """Finish the work already taken, then return."""
+        self._pool.shutdown(wait=True)
+
+    def _submit(self, function: Callable[[T], None], argument: T) -> None:
+        with self._lock:
+            self._outstanding += 1
+
+        def run() -> None:
+            try:
+                function(argument)
+            finally:
+                with self._lock:
+                    self._outstanding -= 1
+
+        self._pool.submit(run)
+
+    def _claim_and_do(self, work_id: int) -> None:
+        try:
+            work = self._table.claim(work_id, self.holder)
+        except Exception:
+            log.exception("could not claim work %s; a later sweep takes it", work_id)
+            return
+        if work is None:
+            return  # done or being done by another process
+        with self._lock:
+            self._claimed.add(work.id)
+        self._do(work)
+
+    def _do(self, work: Work) -> None:
+        try:
+            dispatch_work(self._app, work)
+            for attempt in range(3):
+                try:
+                    self._table.finish(work.id)
+                    break
+                except Exception:
+                    # Left unfinished, it would be done again once the claim runs out
+                    # (its idempotency key makes that harmless, but not silent).
+                    log.exception("could not mark work %s done (try %s)", work.id, attempt + 1)
+                    time.sleep(1)
+        finally:
+            with self._lock:
+                self._claimed.discard(work.id)
 
 
 class WorkProcesses:
@@ -158,8 +258,9 @@ class WorkProcesses:
                 index = sentinels[sentinel]  # type: ignore[index]
                 process = self._processes[index]
                 self.readiness[index] = 0
-                # The work it had taken is lost (ADR 0013); what is still in the channel
-                # waits for the other work processes or the replacement.
+                # The work it had claimed is claimed again once its claims run out (ADR
+                # 0018); what is still in the channel waits for the other work processes
+                # or the replacement.
                 log.error(
                     "work process %s exited; starting another in %.0f s",
                     process.pid,
@@ -204,23 +305,32 @@ def run_work_process(
     lower_priority(settings.work_nice)
     configure_logging(settings.log_level)
 
-    app = bootstrap(settings).bolt_app(verify_requests=False)
+    bot = bootstrap(settings)
+    # The lazy functions run on the thread that dispatches the request, so the runner
+    # knows when the work is done.
+    app = bot.bolt_app(verify_requests=False, listener_executor=InlineExecutor())
+    table = WorkTable(bot.container.database, lease=timedelta(seconds=settings.work_lease_seconds))
+    runner = WorkRunner(app, table)
     log.info("work process %s ready", os.getpid())
-    reader.settimeout(PARENT_CHECK_SECONDS)
-    with ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="slack-work") as pool:
-        if ready_flag is not None:
-            flags, index = ready_flag
-            flags[index] = 1
-        while True:
-            try:
-                message = reader.recv(MAX_MESSAGE_BYTES)
-            except TimeoutError:
-                if os.getppid() != parent_pid:
-                    log.warning("the server that started this work process is gone; exiting")
-                    break
-                continue
-            if message == STOP:
+    reader.settimeout(SWEEP_SECONDS)
+    if ready_flag is not None:
+        flags, index = ready_flag
+        flags[index] = 1
+    swept_at = 0.0
+    while True:
+        if time.monotonic() - swept_at >= SWEEP_SECONDS:
+            runner.sweep()
+            swept_at = time.monotonic()
+        try:
+            message = reader.recv(MAX_MESSAGE_BYTES)
+        except TimeoutError:
+            if os.getppid() != parent_pid:
+                log.warning("the server that started this work process is gone; exiting")
                 break
-            pool.submit(dispatch_work, app, decode_work(message))
-    # Leaving the `with` waited for the work in progress.
+            continue
+        if message == STOP:
+            break
+        runner.take(decode_work_id(message))
+    # Finish the work already taken; what is only recorded waits for the next start.
+    runner.stop()
     log.info("work process %s finished", os.getpid())

@@ -29,7 +29,7 @@ def create_web_app(
     work_readiness: Sequence[int] | None = None,
 ) -> Flask:
     """The Flask app of one web worker. With `work_channel`, the work after each Slack
-    acknowledgement goes to the work processes (docs/adr/0013); without, it runs on
+    acknowledgement is recorded for the work processes (docs/adr/0018); without, it runs on
     threads in this process. `bolt_app` is one already built (bot/bootstrap.py).
     `work_readiness` is the work processes' ready flags, for /healthz."""
     web = Flask("deploybot")

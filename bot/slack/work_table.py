@@ -1,0 +1,192 @@
+"""The work behind Slack's acknowledgements, kept in the bot's own database (ADR 0018).
+
+A web worker records a request here before it acknowledges it (bot/slack/handoff.py); a
+work process claims it, does it and deletes it (bot/slack/work_processes.py). What is
+recorded survives the crash of every process: a claim is a lease (`claimed_until`) that
+its work process renews while it works, so the work of a process that died is claimed
+again by another once the lease has run out.
+
+Claiming takes free rows with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so that work
+processes (on one dyno or several) never wait for each other's rows; SQLite has no such
+clause and serialises writers anyway, so there one process claims at a time.
+
+The work is done at least once and, through the idempotency keys of the work itself
+(ADR 0003), has its effect once: a process killed after the work's own transaction but
+before its row was deleted leaves it to be claimed again, and the second run finds the
+key taken.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db import Base, Database, UTCDateTime, utcnow
+
+# A row claimed this many times without being finished (its work process died each
+# time: a request that kills whoever does it) is left alone, so it cannot take every
+# work process down in turn.
+MAX_ATTEMPTS = 3
+
+
+class SlackWork(Base):
+    __tablename__ = "slack_work"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # A hash of the raw body: Slack's retry of a request it has not seen acknowledged is
+    # the same body, and is recorded once.
+    key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    body: Mapped[str] = mapped_column(sa.Text)
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(200))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+
+
+@dataclass(frozen=True)
+class Work:
+    id: int
+    body: str
+    content_type: str
+
+
+def work_key(raw_body: str) -> str:
+    return hashlib.sha256(raw_body.encode()).hexdigest()
+
+
+class WorkTable:
+    """The queries on slack_work, for both sides."""
+
+    def __init__(self, database: Database, *, lease: timedelta) -> None:
+        self._database = database
+        self.lease = lease
+        self._postgres = database.engine.dialect.name == "postgresql"
+
+    # -- the web worker's side ----------------------------------------------------------
+
+    def record(
+        self,
+        raw_body: str,
+        content_type: str,
+        *,
+        before_commit: Callable[[], None] | None = None,
+    ) -> int:
+        """Record one request's work; return its id (that of the first recording, for a
+        retried request). `before_commit`, if given, is called just before the commit and
+        may raise to abandon it (the acknowledgement's deadline has passed)."""
+        key = work_key(raw_body)
+        try:
+            with self._database.transaction() as session:
+                row = SlackWork(
+                    key=key, body=raw_body, content_type=content_type, created_at=utcnow()
+                )
+                session.add(row)
+                session.flush()
+                if before_commit is not None:
+                    before_commit()
+                return row.id
+        except sa.exc.IntegrityError:
+            with self._database.transaction() as session:
+                found = session.scalar(sa.select(SlackWork.id).where(SlackWork.key == key))
+            if found is None:
+                raise
+            return int(found)
+
+    def probe(self) -> None:
+        """Raise unless the table takes a write now: an UPDATE that matches no row still
+        waits for what blocks writes (a table lock on PostgreSQL, the write lock on
+        SQLite), where a read would not."""
+        with self._database.transaction() as session:
+            session.execute(
+                sa.update(SlackWork).where(SlackWork.id == 0).values(attempts=SlackWork.attempts)
+            )
+
+    def withdraw(self, work_id: int) -> bool:
+        """Delete a row nobody has claimed yet (its request was answered "try again" after
+        all); return whether it was deleted."""
+        with self._database.transaction() as session:
+            result = session.execute(
+                sa.delete(SlackWork)
+                .where(SlackWork.id == work_id)
+                .where(SlackWork.claimed_by.is_(None))
+            )
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    # -- the work processes' side -------------------------------------------------------
+
+    def _claimable(self, now: datetime) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            sa.or_(SlackWork.claimed_until.is_(None), SlackWork.claimed_until < now),
+            SlackWork.attempts < MAX_ATTEMPTS,
+        )
+
+    def claim(self, work_id: int, holder: str) -> Work | None:
+        """Claim one row by id (the web worker named it on the channel), if it is free."""
+        now = utcnow()
+        with self._database.transaction() as session:
+            row = session.execute(
+                sa.update(SlackWork)
+                .where(SlackWork.id == work_id)
+                .where(self._claimable(now))
+                .values(
+                    claimed_by=holder,
+                    claimed_until=now + self.lease,
+                    attempts=SlackWork.attempts + 1,
+                )
+                .returning(SlackWork.id, SlackWork.body, SlackWork.content_type)
+            ).one_or_none()
+        return Work(row.id, row.body, row.content_type) if row is not None else None
+
+    def claim_free(self, holder: str, limit: int, *, older_than: timedelta) -> list[Work]:
+        """Claim up to `limit` free rows recorded more than `older_than` ago, oldest
+        first: work nobody was told about (its message was lost with a process) or whose
+        work process died. Younger rows are left to the process their web worker told."""
+        if limit <= 0:
+            return []
+        now = utcnow()
+        orphaned = sa.and_(self._claimable(now), SlackWork.created_at < now - older_than)
+        free = sa.select(SlackWork.id).where(orphaned).order_by(SlackWork.id).limit(limit)
+        if self._postgres:
+            free = free.with_for_update(skip_locked=True)
+        with self._database.transaction() as session:
+            # A read first: an idle process asks every second, and on SQLite even an
+            # UPDATE that matches nothing takes the database's one write lock.
+            if session.scalar(sa.select(SlackWork.id).where(orphaned).limit(1)) is None:
+                return []
+            rows = session.execute(
+                sa.update(SlackWork)
+                .where(SlackWork.id.in_(free.scalar_subquery()))
+                .values(
+                    claimed_by=holder,
+                    claimed_until=now + self.lease,
+                    attempts=SlackWork.attempts + 1,
+                )
+                .returning(SlackWork.id, SlackWork.body, SlackWork.content_type)
+            ).all()
+        return sorted((Work(r.id, r.body, r.content_type) for r in rows), key=lambda w: w.id)
+
+    def renew(self, holder: str, work_ids: list[int]) -> None:
+        """Extend this process's claims on the work it is doing."""
+        if not work_ids:
+            return
+        with self._database.transaction() as session:
+            session.execute(
+                sa.update(SlackWork)
+                .where(SlackWork.id.in_(work_ids))
+                .where(SlackWork.claimed_by == holder)
+                .values(claimed_until=utcnow() + self.lease)
+            )
+
+    def finish(self, work_id: int) -> None:
+        with self._database.transaction() as session:
+            session.execute(sa.delete(SlackWork).where(SlackWork.id == work_id))
+
+    def pending(self) -> int:
+        with self._database.transaction() as session:
+            return int(session.scalar(sa.select(sa.func.count()).select_from(SlackWork)) or 0)

@@ -1,0 +1,108 @@
+"""The work table against real databases (docs/adr/0018): each recorded request is
+claimed by one process at a time, claimed again once its claim has run out, and a
+request recorded twice (Slack's retry) is one row."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from bot.db import Database
+from bot.migrations import upgrade
+from bot.slack.work_table import MAX_ATTEMPTS, WorkTable
+from support.db import Database as ScratchDatabase
+
+FORM = "application/x-www-form-urlencoded"
+NOW_OLD = timedelta(0)  # every row counts as orphaned
+
+
+@pytest.fixture
+def database(make_database) -> Iterator[Database]:  # type: ignore[no-untyped-def]
+    target: ScratchDatabase = make_database()
+    upgrade(target.url)
+    database = Database(target.url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def table(database: Database) -> WorkTable:
+    return WorkTable(database, lease=timedelta(seconds=1))
+
+
+def test_a_retried_request_is_recorded_once(table: WorkTable) -> None:
+    first = table.record("command=%2Fdeploy&text=list&trigger_id=1", FORM)
+    again = table.record("command=%2Fdeploy&text=list&trigger_id=1", FORM)
+    other = table.record("command=%2Fdeploy&text=list&trigger_id=2", FORM)
+    assert first == again != other
+    assert table.pending() == 2
+
+
+def test_a_claimed_row_is_taken_by_nobody_else_until_its_claim_runs_out(table: WorkTable) -> None:
+    work_id = table.record("body", FORM)
+    work = table.claim(work_id, "one")
+    assert work is not None and (work.body, work.content_type) == ("body", FORM)
+    assert table.claim(work_id, "two") is None
+    assert table.claim_free("two", 10, older_than=NOW_OLD) == []
+    # "one" keeps it while it renews...
+    time.sleep(0.6)
+    table.renew("one", [work_id])
+    time.sleep(0.6)
+    assert table.claim(work_id, "two") is None
+    # ...and loses it once it stops (it died).
+    time.sleep(1.1)
+    [taken] = table.claim_free("two", 10, older_than=NOW_OLD)
+    assert taken.id == work_id
+    table.finish(work_id)
+    assert table.pending() == 0
+
+
+def test_sweeps_leave_young_rows_to_the_process_that_was_told(table: WorkTable) -> None:
+    table.record("young", FORM)
+    assert table.claim_free("sweeper", 10, older_than=timedelta(minutes=1)) == []
+    assert [w.body for w in table.claim_free("sweeper", 10, older_than=NOW_OLD)] == ["young"]
+
+
+def test_a_row_that_killed_its_process_every_time_is_left_alone(table: WorkTable) -> None:
+    work_id = table.record("poison", FORM)
+    for attempt in range(MAX_ATTEMPTS):
+        assert table.claim(work_id, f"process-{attempt}") is not None
+        time.sleep(1.1)  # the process died: its claim runs out
+    assert table.claim(work_id, "next") is None
+    assert table.claim_free("next", 10, older_than=NOW_OLD) == []
+
+
+def test_only_an_unclaimed_row_can_be_withdrawn(table: WorkTable) -> None:
+    first = table.record("first", FORM)
+    second = table.record("second", FORM)
+    assert table.claim(second, "one") is not None
+    assert table.withdraw(first)
+    assert not table.withdraw(second)
+    assert table.pending() == 1
+
+
+def test_concurrent_sweeps_claim_each_row_once(database: Database) -> None:
+    # A long lease: no claim runs out while the sweeps race.
+    table = WorkTable(database, lease=timedelta(minutes=5))
+    ids = {table.record(f"body-{n}", FORM) for n in range(40)}
+    start = threading.Barrier(6)
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def sweep(name: str) -> None:
+        start.wait()
+        for _ in range(10):
+            taken = table.claim_free(name, 3, older_than=NOW_OLD)
+            with lock:
+                claimed.extend(w.id for w in taken)
+
+    threads = [threading.Thread(target=sweep, args=(f"p{n}",)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed) == sorted(ids)  # every row, each once
