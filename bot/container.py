@@ -24,9 +24,10 @@ from bot.gate.blocks import announcement_operations
 from bot.gate.service import GateService, watch_bookings
 from bot.github.client import GitHubClient
 from bot.home.calendar import CalendarFeed
-from bot.home.service import CurrentFreeze, FreezeSummary, HomeService
+from bot.home.service import AlertSummary, CurrentFreeze, FreezeSummary, HomeService
 from bot.lifecycle.flows import DeployFlows
 from bot.plans.service import PlanService
+from bot.releases.service import ReleaseService
 from bot.review_apps.messenger import build_messenger
 from bot.review_apps.service import ReviewAppService
 from bot.runbook.flows import RunbookFlows
@@ -64,6 +65,8 @@ class Container:
     booking_freezes: BookingFreezes
     runbook_flows: RunbookFlows
     flows: DeployFlows
+    # Merges and Heroku releases that move bookings (bot/releases).
+    releases: ReleaseService
 
 
 def freeze_summary_of(freezes: FreezeService) -> CurrentFreeze:
@@ -146,6 +149,8 @@ def build_container(
     runbook_flows = RunbookFlows(
         runbooks, booking_freezes, slack, settings.deploy_channel, settings.github_repo
     )
+    flows = DeployFlows(deploys, announcer, runbook_flows, slack, settings.deploy_channel)
+    releases = ReleaseService(database, github, settings, flows, slack, now=clock)
     return Container(
         settings=settings,
         clock=clock,
@@ -163,7 +168,8 @@ def build_container(
         deploys=deploys,
         booking_freezes=booking_freezes,
         runbook_flows=runbook_flows,
-        flows=DeployFlows(deploys, announcer, runbook_flows, slack, settings.deploy_channel),
+        flows=flows,
+        releases=releases,
         review_apps=ReviewAppService(
             database, build_messenger(settings, slack), github, settings.github_repo, now=clock
         ),
@@ -171,6 +177,7 @@ def build_container(
             database,
             required_approvals=settings.required_approvals,
             current_freeze=freeze_summary_of(freezes),
+            open_alerts=lambda: [AlertSummary(a.id, a.text) for a in releases.open_alerts()],
             now=clock,
         ),
         calendar=CalendarFeed(database, settings.calendar_token, now=clock),

@@ -19,6 +19,7 @@ from bot.gate.slack import GateSlack
 from bot.home.slack import HomeSlack
 from bot.plans.blocks import progress_note
 from bot.plans.slack import PlanSlack
+from bot.releases.slack import ReleaseSlack
 from bot.runbook.slack import RunbookSlack
 from bot.slack.commands import CommandRouter
 from bot.slack.handoff import hand_work_to_work_processes
@@ -82,6 +83,7 @@ def build_bolt_app(
     DeploySlack(container.flows, settings).register(app, router)
     GateSlack(container.gate, settings).register(app, router)
     HomeSlack(container.home, settings).register(app, router)
+    ReleaseSlack(container.releases).register(app, router)
     return app
 
 
