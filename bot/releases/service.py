@@ -30,7 +30,7 @@ from bot.booking.rules import Kind, Status
 from bot.db import Database, utcnow
 from bot.deploys.service import Done, Refused
 from bot.gate.model import PullRequestAnalysisRow
-from bot.github.client import GitHubClient, GitHubError, GitHubUnavailable
+from bot.github.client import Comparison, GitHubClient, GitHubError, GitHubUnavailable
 from bot.idempotency import AlreadyProcessed, claim
 from bot.lifecycle.flows import DeployFlows, Via
 from bot.migration_analysis import (
@@ -246,9 +246,13 @@ class ReleaseService:
             return True
         try:
             matched, waiting = self._matching_bookings(app, sha)
+            unexplained = not matched and not waiting
+            span = None
+            if unexplained or self.settings.release_notes:
+                span = self._range(app, heroku_app, version, sha)
             unexplained_concern = None
-            if not matched and not waiting:
-                unexplained_concern = self._range_concern(app, heroku_app, version, sha)
+            if unexplained and span is not None and not self._alerted_merges(app, span):
+                unexplained_concern = self._range_concern(app, span, sha)
         except GitHubUnavailable as exc:
             log.warning(
                 "GitHub unavailable matching %s v%s (will retry): %s", heroku_app, version, exc
@@ -283,7 +287,7 @@ class ReleaseService:
                     action="deploy.released_unbooked",
                 )
             results.append("alert")
-        self._release_notes(release_id, app, matched[0] if matched else None)
+        self._release_notes(release_id, app, matched, span)
         self._finish(release_id, "; ".join(results) or "no booking")
         self.post_alerts()
         return True
@@ -360,9 +364,9 @@ class ReleaseService:
             return f"{booking.short_id} waits for its checklist"
         return f"{booking.short_id} unchanged ({type(outcome).__name__})"
 
-    def _range_concern(self, app: App, heroku_app: str, version: int, sha: str) -> str | None:
-        """A release no booking explains: run the analyser on the migrations of the commit
-        range since the previous release. Returns the first concern, or None."""
+    def _range(self, app: App, heroku_app: str, version: int, sha: str) -> Comparison | None:
+        """What the release brings since the previous succeeded release of the app
+        (None for the first release seen, or when GitHub cannot compare them)."""
         if app.repo is None:
             return None
         with self.database.transaction() as session:
@@ -376,14 +380,41 @@ class ReleaseService:
                 .limit(1)
             )
         if previous is None or previous == sha:
-            return None  # the first release seen: no range to read
+            return None
         try:
-            comparison = self.github.compare(app.repo, previous, sha)
+            return self.github.compare(app.repo, previous, sha)
         except GitHubUnavailable:
             raise
         except GitHubError as exc:
             log.warning("could not compare releases of %s: %s", heroku_app, exc)
             return None
+
+    def _alerted_merges(self, app: App, span: Comparison) -> bool:
+        """Whether a merge in the range was already announced as unbooked (its alert
+        said it reaches production with the next release: one alert is enough)."""
+        with self.database.transaction() as session:
+            numbers = list(
+                session.scalars(
+                    sa.select(MergedPull.number)
+                    .where(MergedPull.repo == app.repo)
+                    .where(MergedPull.merge_sha.in_(span.commits))
+                )
+            )
+            if not numbers:
+                return False
+            subjects = [f"merge:{app.repo}#{n}" for n in numbers]
+            return bool(
+                session.scalar(sa.select(DeployAlert.id).where(DeployAlert.subject.in_(subjects)))
+            )
+
+    def _range_concern(self, app: App, comparison: Comparison, sha: str) -> str | None:
+        """A release no booking explains: run the analyser on the migrations the commit
+        range changes (read at the release's commit). Returns the first concern, or None."""
+        if app.repo is None:
+            return None
+        # The release may name its commit by an abbreviation; the range's last commit is
+        # the release's own, in full (what the contents API wants).
+        head = comparison.commits[-1] if comparison.commits else sha
         changed = [item.filename for item in comparison.files]
         sources: dict[str, bytes | None] = {}
         for item in comparison.files:
@@ -393,7 +424,7 @@ class ReleaseService:
                 sources[item.filename] = None
                 continue
             try:
-                sources[item.filename] = self.github.file_content(app.repo, item.filename, sha)
+                sources[item.filename] = self.github.file_content(app.repo, item.filename, head)
             except GitHubUnavailable:
                 raise
             except GitHubError:
@@ -409,9 +440,12 @@ class ReleaseService:
             return "the analyser could not read its migrations"
         return _concern_text(analysis)
 
-    def _release_notes(self, release_id: int, app: App, booking: Booking | None) -> None:
+    def _release_notes(
+        self, release_id: int, app: App, matched: list[Booking], span: Comparison | None
+    ) -> None:
         if not self.settings.release_notes or not self.channel:
             return
+        booking = matched[0] if matched else None
         with self.database.transaction() as session:
             taken = session.execute(
                 sa.update(HerokuRelease)
@@ -424,7 +458,7 @@ class ReleaseService:
             row = session.get(HerokuRelease, release_id)
             if row is None:
                 return
-            pulls = self._pulls_in(session, app, row)
+            pulls = self._pulls_in(session, app, row, matched, span)
             text = blocks.release_notes(
                 row.heroku_app, row.version, row.commit_sha, row.status, pulls, row.deployed_by
             )
@@ -441,19 +475,34 @@ class ReleaseService:
                 .values(notes_ts=str(posted["ts"]) if posted is not None else "-")
             )
 
-    def _pulls_in(self, session: Session, app: App, row: HerokuRelease) -> list[str]:
-        """The recorded merges whose commit is the release's own (the PRs it brings are
-        named by their bookings; a full list needs the compare range)."""
-        return [
-            f"#{number}"
-            for number in session.scalars(
+    def _pulls_in(
+        self,
+        session: Session,
+        app: App,
+        row: HerokuRelease,
+        matched: list[Booking],
+        span: Comparison | None,
+    ) -> list[str]:
+        """The recorded merges whose commits the release brings (the range since the
+        previous release), else those of the bookings it lands."""
+        commits = set(span.commits) if span is not None else set()
+        if row.commit_sha:
+            commits.add(row.commit_sha)
+        found = set(
+            session.scalars(
                 sa.select(MergedPull.number)
                 .where(MergedPull.repo == app.repo)
-                .where(MergedPull.received_at <= row.received_at + self.wait)
-                .where(MergedPull.merged_at >= row.received_at - timedelta(days=1))
-                .order_by(MergedPull.number)
+                .where(MergedPull.merge_sha.in_(sorted(commits)))
             )
-        ]
+        )
+        if span is None:
+            found |= {
+                ref.number
+                for booking in matched
+                for ref in booking.pull_request_refs
+                if ref.repo.lower() == (app.repo or "").lower()
+            }
+        return [f"#{number}" for number in sorted(found)]
 
     def _finish(self, release_id: int, outcome: str) -> None:
         with self.database.transaction() as session:

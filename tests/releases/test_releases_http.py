@@ -356,3 +356,29 @@ def test_a_tricky_pull_request_merged_unbooked_raises_the_alert_until_acknowledg
 def alert_id(engine: Engine) -> str:
     with Session(engine) as session:
         return str(session.scalars(sa.select(DeployAlert.id)).one())
+
+
+def test_a_release_of_an_unbooked_tricky_migration_raises_the_alert(
+    fake_slack: FakeSlack, github: FakeGitHub, bot: InProcessBot, db_engine: Engine
+) -> None:
+    """Pushed straight to master (no PR, no booking): the analyser reads the range since
+    the previous release. The commit comes from the description ("Deploy 1a2b3c4d")."""
+    before = github.branch_sha(REPO)
+    send_release(bot, release_body("succeeded", 50, before))
+    wait_until(lambda: not releases(db_engine)[0].due, timeout=20)
+    pushed = github.push(REPO, files={MIGRATION: REMOVE_EMAIL})
+    send_release(bot, release_body("succeeded", 51, pushed, slug=False))
+
+    alert = fake_slack.wait_for(
+        "chat.postMessage", lambda c: "Released without an approved booking" in c.all_text()
+    )
+    assert "v51" in alert.all_text() and "RemoveField" in alert.all_text()
+    assert releases(db_engine)[1].commit_sha == pushed[:8]
+    assert [e.action for e in audit(db_engine, f"{PRODUCTION_APP}:v51")] == [
+        "deploy.released_unbooked"
+    ]
+    # The release note names what it can.
+    note = fake_slack.wait_for(
+        "chat.postMessage", lambda c: "v51" in c.all_text() and "PRs:" in c.all_text()
+    )
+    assert pushed[:7] in note.all_text()

@@ -537,16 +537,29 @@ class FakeGitHub:
                 r.branch_shas[pull.base] = pull.merge_commit_sha
             return self._render_pull(r, pull, full=True)
 
-    def push(self, repo: str, branch: str = "master", *, sha: str | None = None) -> str:
-        """A new commit on ``branch`` (a direct push), child of its tip; returns its sha."""
+    def push(
+        self,
+        repo: str,
+        branch: str = "master",
+        *,
+        sha: str | None = None,
+        files: Mapping[str, bytes] | None = None,
+    ) -> str:
+        """A new commit on ``branch`` (a direct push), child of its tip, adding or
+        changing ``files``; returns its sha."""
         with self._lock:
             r = self._ensure_repo(repo)
             parent = self._branch_sha(r, branch)
             sha = sha or secrets.token_hex(20)
             r.commits.add(sha)
             r.parents[sha] = [parent]
-            if parent in r.trees:
-                r.trees[sha] = dict(r.trees[parent])
+            tree = dict(r.trees.get(parent, {}))
+            changes = []
+            for path, content in (files or {}).items():
+                changes.append((path, "modified" if path in tree else "added"))
+                tree[path] = content
+            r.trees[sha] = tree
+            r.commit_files[sha] = changes
             r.branch_shas[branch] = sha
             return sha
 
@@ -1188,6 +1201,13 @@ class FakeGitHub:
             links.append(link(1, "first"))
         return _Reply(200, chunk, {"Link": ", ".join(links)} if links else {})
 
+    @staticmethod
+    def _resolve(r: _Repo, ref: str) -> str:
+        if ref in r.commits or len(ref) < 7:
+            return ref
+        found = [sha for sha in r.commits if sha.startswith(ref)]
+        return found[0] if len(found) == 1 else ref
+
     def _ancestors(self, r: _Repo, sha: str) -> list[str]:
         """``sha`` and every commit reachable from it, nearest first."""
         seen: list[str] = []
@@ -1240,7 +1260,11 @@ class FakeGitHub:
         """GET /repos/{owner}/{repo}/compare/{base}...{head}, as GitHub answers it: the
         commits reachable from head but not from base, oldest first, and their files."""
         r = self._repo(f"{owner}/{name}")
-        if r is None or base not in r.commits or head not in r.commits:
+        if r is None:
+            return _Reply(404, _error("Not Found", 404))
+        # GitHub takes any unambiguous abbreviation of a commit's sha.
+        base, head = self._resolve(r, base), self._resolve(r, head)
+        if base not in r.commits or head not in r.commits:
             return _Reply(404, _error("Not Found", 404))
         from_head = self._ancestors(r, head)
         from_base = self._ancestors(r, base)
