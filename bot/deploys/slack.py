@@ -148,10 +148,12 @@ class DeploySlack:
             return
         rest = ctx.args[len(short_id) :].strip()
         tz = user_timezone(ctx.client, ctx.user_id)
+        # `#123` is a PR of the booked app's repository (APPS), else GITHUB_REPO.
+        current = self.service.booking(short_id) if self.settings.apps else None
+        app = self.settings.app_named(current.app) if current is not None else None
+        repo = app.repo if app is not None else self.settings.github_repo
         try:
-            request = parse_edit_text(
-                rest, tz=tz, now=self.service.now(), repo=self.settings.github_repo
-            )
+            request = parse_edit_text(rest, tz=tz, now=self.service.now(), repo=repo)
         except ScheduleParseError as exc:
             ctx.reply(
                 "Not changed: "
