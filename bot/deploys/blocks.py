@@ -18,6 +18,7 @@ ACTION_LABELS = {
     "booking.edited": "changed it",
     "booking.started": "started the deploy",
     "booking.override_start": "started it WITHOUT approval (emergency override)",
+    "booking.merged": "recorded a merge",
     "booking.landed": "marked it landed",
     "booking.failed": "marked it failed",
     "booking.rolled_back": "marked it rolled back",

@@ -382,3 +382,32 @@ def test_a_release_of_an_unbooked_tricky_migration_raises_the_alert(
         "chat.postMessage", lambda c: "v51" in c.all_text() and "PRs:" in c.all_text()
     )
     assert pushed[:7] in note.all_text()
+
+
+def test_an_es_mapping_change_is_released_but_waits_for_its_checklist(
+    slack: SignedClient,
+    fake_slack: FakeSlack,
+    github: FakeGitHub,
+    bot: InProcessBot,
+    db_engine: Engine,
+) -> None:
+    github.add_pull(REPO, 123, title="New search mapping")
+    booked = book(slack, fake_slack, db_engine, when="in 15 minutes", extra='kind:es "Mapping"')
+    command(slack, fake_slack, f"ready {booked.short_id}")
+    slack.click(
+        announcement(fake_slack, booked.short_id),
+        "approval_approve",
+        f"{booked.short_id}:0",
+        user_id=BOB,
+    )
+    fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
+    assert "is deploying" in command(slack, fake_slack, f"start {booked.short_id}")
+    merge(github, bot, 123)
+    send_release(bot, release_body("succeeded", 60, github.branch_sha(REPO)))
+
+    note = fake_slack.wait_for(
+        "chat.postMessage", lambda c: "finish the runbook checklist" in c.all_text()
+    )
+    assert note.get("thread_ts") == booking(db_engine, booked.short_id).announcement_ts
+    assert status_of(db_engine, booked.short_id) == "deploying"
+    assert channel_posts(fake_slack, "STUCK THE LANDING") == []
