@@ -411,3 +411,12 @@ def test_an_es_mapping_change_is_released_but_waits_for_its_checklist(
     assert note.get("thread_ts") == booking(db_engine, booked.short_id).announcement_ts
     assert status_of(db_engine, booked.short_id) == "deploying"
     assert channel_posts(fake_slack, "STUCK THE LANDING") == []
+
+
+def test_an_unknown_app_is_answered_2xx_even_without_review_apps(
+    start_bot: Callable[..., InProcessBot], db_engine: Engine
+) -> None:
+    bot = start_bot(HEROKU_WEBHOOK_SECRET=HEROKU_SECRET, REVIEW_APPS_CHANNEL=None)
+    answer = send_release(bot, release_body("succeeded", 3, "a" * 40, app="someone-elses-app"))
+    assert answer.status_code == 200 and answer.json()["status"] == "ignored"
+    assert releases(db_engine) == []
