@@ -420,3 +420,58 @@ def test_an_unknown_app_is_answered_2xx_even_without_review_apps(
     answer = send_release(bot, release_body("succeeded", 3, "a" * 40, app="someone-elses-app"))
     assert answer.status_code == 200 and answer.json()["status"] == "ignored"
     assert releases(db_engine) == []
+
+
+def test_with_apps_each_heroku_app_moves_the_bookings_of_its_own_app(
+    start_bot: Callable[..., InProcessBot],
+    fake_slack: FakeSlack,
+    github: FakeGitHub,
+    db_engine: Engine,
+) -> None:
+    donate_repo = "mozilla/donate-wagtail"
+    apps = {
+        "foundation-site": {"repo": REPO, "heroku_app": "foundation-prod"},
+        "donate": {"repo": donate_repo, "heroku_app": "donate-prod"},
+    }
+    bot = start_bot(
+        GITHUB_API_URL=github.url,
+        GITHUB_TOKEN=DEFAULT_TOKEN,
+        GITHUB_WEBHOOK_SECRET="test-github-webhook-secret",
+        HEROKU_WEBHOOK_SECRET=HEROKU_SECRET,
+        EARLY_START_GRACE_MINUTES="120",
+        APPS=json.dumps(apps),
+    )
+    github.add_pull(donate_repo, 7, title="Drop the old amount field")
+    with SignedClient.for_bot(bot, fake_slack) as slack:
+        booked = command(
+            slack,
+            fake_slack,
+            'schedule #7 app:donate in 15 minutes for 30m kind:migration "Drop amount"',
+        )
+        assert "Booked" in booked, booked
+        short_id = booked.split("`")[1]
+        assert booking(db_engine, short_id).pull_requests == [f"{donate_repo}#7"]
+        refused = command(slack, fake_slack, "schedule #7 app:nope in 15 minutes")
+        assert "not one of the apps" in refused and "app:donate" in refused
+
+        command(slack, fake_slack, f"ready {short_id}")
+        slack.click(
+            announcement(fake_slack, short_id),
+            "approval_approve",
+            f"{short_id}:0",
+            user_id=BOB,
+        )
+        fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
+        assert "is deploying" in command(slack, fake_slack, f"start {short_id}")
+
+    github.close_pull(donate_repo, 7, merged=True, merged_by="dev-dana")
+    from support.github_webhooks import pull_request_payload
+
+    deliver(bot, pull_request_payload(github, donate_repo, "closed", 7))
+    released = github.branch_sha(donate_repo)
+    # The other site's release does not explain it; its own app's does.
+    send_release(bot, release_body("succeeded", 8, released, app="foundation-prod"))
+    wait_until(lambda: len(releases(db_engine)) == 1 and not releases(db_engine)[0].due)
+    assert status_of(db_engine, short_id) == "deploying"
+    send_release(bot, release_body("succeeded", 9, released, app="donate-prod"))
+    wait_until(lambda: status_of(db_engine, short_id) == "landed", timeout=20)
