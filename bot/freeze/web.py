@@ -93,9 +93,11 @@ def register(web: Flask, container: Container) -> None:
             action = str(payload.get("action") or "")
             result = enforcer.record_pull_request(action, payload, delivery)
             # The deploy gate keeps its own record of the delivery (bot/gate/web.py).
-            gate_result = record_gate_delivery(container, action, payload, delivery)
             # A merge into the production branch moves bookings (bot/releases/web.py).
+            # Before the gate's share, which forgets a closed PR's row (and with it an
+            # approver's allowance, which spares the merge the unbooked alert).
             merge_result = record_merge_delivery(container, action, payload, delivery)
+            gate_result = record_gate_delivery(container, action, payload, delivery)
         except (ValueError, KeyError, TypeError) as exc:
             return jsonify(error=f"malformed pull_request payload: {exc}"), 400
         except sa.exc.SQLAlchemyError:

@@ -29,7 +29,7 @@ from bot.booking.model import Booking
 from bot.booking.rules import Kind, Status
 from bot.db import Database, utcnow
 from bot.deploys.service import Done, Refused
-from bot.gate.model import PullRequestAnalysisRow
+from bot.gate.model import PullRequestAnalysisRow, PullRequestGate
 from bot.github.client import Comparison, GitHubClient, GitHubError, GitHubUnavailable
 from bot.idempotency import AlreadyProcessed, claim
 from bot.lifecycle.flows import DeployFlows, Via
@@ -541,7 +541,15 @@ class ReleaseService:
 
     def _concern(self, session: Session, repo: str, head_sha: str) -> str | None:
         """The first concern of the stored analysis of this head commit (bot/gate), or
-        None when it is routine or was never analysed."""
+        None when it is routine, was never analysed, or an approver marked this very
+        commit routine (`/deploy allow`)."""
+        allowed = session.scalars(
+            sa.select(PullRequestGate)
+            .where(PullRequestGate.repo == repo)
+            .where(PullRequestGate.head_sha == head_sha)
+        ).first()
+        if allowed is not None and allowed.allowed_now():
+            return None
         stored = session.scalars(
             sa.select(PullRequestAnalysisRow)
             .where(PullRequestAnalysisRow.repo == repo)

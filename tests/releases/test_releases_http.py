@@ -475,3 +475,25 @@ def test_with_apps_each_heroku_app_moves_the_bookings_of_its_own_app(
     assert status_of(db_engine, short_id) == "deploying"
     send_release(bot, release_body("succeeded", 9, released, app="donate-prod"))
     wait_until(lambda: status_of(db_engine, short_id) == "landed", timeout=20)
+
+
+def test_a_merge_an_approver_marked_routine_raises_no_alert(
+    slack: SignedClient,
+    fake_slack: FakeSlack,
+    github: FakeGitHub,
+    bot: InProcessBot,
+    db_engine: Engine,
+) -> None:
+    sha = open_pull(github, 125, {MIGRATION: REMOVE_EMAIL}, user_login="dev-dana")
+    deliver(bot, payload(github, "opened", 125))
+    wait_for_status(github, sha, "failure", "RemoveField")
+    assert "routine" in command(slack, fake_slack, 'allow #125 "the column is already unused"')
+    wait_for_status(github, sha, "success", "Marked routine")
+
+    github.close_pull(REPO, 125, merged=True, merged_by="dev-dana")
+    assert deliver(bot, payload(github, "closed", 125)).json()["merge"] == "recorded"
+    fake_slack.assert_no_call(
+        "chat.postMessage", lambda c: "without an approved booking" in c.all_text(), within=0.5
+    )
+    with Session(db_engine) as session:
+        assert session.scalars(sa.select(DeployAlert)).all() == []
