@@ -68,6 +68,11 @@ class Container:
     # Merges and Heroku releases that move bookings (bot/releases).
     releases: ReleaseService
 
+    def close(self) -> None:
+        """Finish the background work the services started (the gate's status posts)
+        before the process, or a test's bot, lets go of the database."""
+        self.gate.close()
+
 
 def freeze_summary_of(freezes: FreezeService) -> CurrentFreeze:
     """Adapts the freeze service to the shape the Home tab shows."""

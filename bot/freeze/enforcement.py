@@ -231,6 +231,8 @@ class FreezeEnforcer:
             sa.select(PullRequestStatus)
             .where(PullRequestStatus.repo == repo)
             .where(PullRequestStatus.number == number)
+            # A sweep loaded its rows earlier in this transaction: compare with now.
+            .execution_options(populate_existing=True)
         ).first()
         if row is None:
             row = PullRequestStatus(
@@ -260,12 +262,7 @@ class FreezeEnforcer:
             wanted.description,
         ):
             return row
-        row.head_sha = head_sha
-        row.state = wanted.state.value
-        row.description = wanted.description
-        row.synced = False
-        row.attempts = 0
-        row.last_error = None
+        row.rewish(wanted.state.value, wanted.description, head_sha=head_sha)
         session.flush()
         return row
 

@@ -180,6 +180,8 @@ class GateService:
         self._sync_lock = threading.Lock()
         self._sync_wanted = False
         self._sync_running = False
+        self._sync_thread: threading.Thread | None = None
+        self._closed = False
 
     def page_url(self, repo: str, number: int) -> str | None:
         """The bot's page showing a pull request's whole analysis (the status's link)."""
@@ -536,18 +538,20 @@ class GateService:
             row.description
         ):
             return False
-        row.state = wanted.state.value
-        row.description = wanted.description
-        row.synced = False
-        row.attempts = 0
-        row.last_error = None
+        row.rewish(wanted.state.value, wanted.description)
         session.flush()
         return True
 
     def refresh(self, session: Session, numbers: Iterable[int] | None = None) -> int:
         """Rewrite the wishes of the given PRs (all known ones when None) in the caller's
         transaction; returns how many changed."""
-        query = sa.select(PullRequestGate).where(PullRequestGate.repo == self.repo)
+        # populate_existing: rows this transaction loaded before (a booking flow reads
+        # the analyses) are read again, not compared as they were then.
+        query = (
+            sa.select(PullRequestGate)
+            .where(PullRequestGate.repo == self.repo)
+            .execution_options(populate_existing=True)
+        )
         if numbers is not None:
             wanted = sorted(set(numbers))
             if not wanted:
@@ -588,16 +592,11 @@ class GateService:
         the clock unless GitHub fails (then the clock posts it)."""
         if not self.enabled:
             return
-        with self._sync_lock:
-            self._sync_wanted = True
-            if self._sync_running:
-                return
-            self._sync_running = True
 
         def run() -> None:
             while True:
                 with self._sync_lock:
-                    if not self._sync_wanted:
+                    if not self._sync_wanted or self._closed:
                         self._sync_running = False
                         return
                     self._sync_wanted = False
@@ -606,7 +605,27 @@ class GateService:
                 except Exception:
                     log.exception("posting deploy statuses failed; the clock will retry")
 
-        threading.Thread(target=run, name="gate-sync", daemon=True).start()
+        with self._sync_lock:
+            if self._closed:
+                return
+            self._sync_wanted = True
+            if self._sync_running:
+                return
+            self._sync_running = True
+            self._sync_thread = threading.Thread(target=run, name="gate-sync", daemon=True)
+            thread = self._sync_thread
+        thread.start()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Take no more background posts and wait for the one under way. What is left
+        unposted stays unsynced for the clock. Without this, a stopped bot's thread could
+        go on posting from a database that is no longer its own (row ids restart after a
+        test empties the tables)."""
+        with self._sync_lock:
+            self._closed = True
+            thread = self._sync_thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
 
     # -- allowances ------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.attributes import flag_modified
 
 from bot.db import Database, UTCDateTime, utcnow
 from bot.github.client import GitHubClient, GitHubError, GitHubUnavailable
@@ -59,6 +60,24 @@ class StatusWishColumns:
     # statuses for one pull request out of order.
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def rewish(self, state: str, description: str, head_sha: str | None = None) -> None:
+        """Write a new wish and mark it unsynced, so that a sync posts it.
+
+        Every column is written whatever this session loaded: the ORM leaves out of its
+        UPDATE a column set to the value it loaded, and a row loaded earlier in the
+        transaction may be stale. Another process may have marked the old wish synced
+        since; a stale `synced=False` set to False again would then never reach the
+        database, and the new wish would never be posted."""
+        if head_sha is not None:
+            self.head_sha = head_sha
+        self.state = state
+        self.description = description
+        self.synced = False
+        self.attempts = 0
+        self.last_error = None
+        for column in ("head_sha", "state", "description", "synced", "attempts", "last_error"):
+            flag_modified(self, column)
 
 
 @dataclass(frozen=True)

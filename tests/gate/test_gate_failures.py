@@ -27,6 +27,7 @@ from gate.support import (
 )
 from support.fake_github import DEFAULT_TOKEN, FakeGitHub
 from support.fake_slack import FakeSlack
+from support.inprocess import InProcessBot
 from support.server import BotProcess
 from support.slack_requests import ALICE, BOB, SignedClient
 
@@ -64,7 +65,7 @@ def count(engine: Engine, table: str) -> int:
 
 
 def test_github_down_while_reading_leaves_it_pending_and_the_clock_finishes(
-    github: FakeGitHub, gh_bot: BotProcess, clock: Callable[[], None]
+    github: FakeGitHub, gh_bot: InProcessBot, clock: Callable[[], None]
 ) -> None:
     sha = open_pull(github, 50, {MIGRATION: REMOVE_EMAIL})
     # Every attempt the client makes at listing the files fails with a 5xx.
@@ -79,7 +80,7 @@ def test_github_down_while_reading_leaves_it_pending_and_the_clock_finishes(
 
 
 def test_a_rate_limit_is_waited_out_by_the_clock(
-    github: FakeGitHub, gh_bot: BotProcess, clock: Callable[[], None]
+    github: FakeGitHub, gh_bot: InProcessBot, clock: Callable[[], None]
 ) -> None:
     sha = open_pull(github, 51, {MIGRATION: ADD_NICKNAME})
     # The primary rate limit, resetting in an hour: too long to wait inside a request.
@@ -91,7 +92,7 @@ def test_a_rate_limit_is_waited_out_by_the_clock(
 
 
 def test_a_status_github_fails_to_take_is_posted_by_the_clock(
-    github: FakeGitHub, gh_bot: BotProcess, clock: Callable[[], None]
+    github: FakeGitHub, gh_bot: InProcessBot, clock: Callable[[], None]
 ) -> None:
     sha = open_pull(github, 52, {MIGRATION: ADD_NICKNAME})
     github.fail_next(f"POST /repos/{REPO}/statuses/{sha}", 502, times=100)
@@ -106,7 +107,7 @@ def test_a_status_github_fails_to_take_is_posted_by_the_clock(
 
 
 def test_a_pull_request_github_will_not_show_fails_closed_saying_why(
-    github: FakeGitHub, gh_bot: BotProcess
+    github: FakeGitHub, gh_bot: InProcessBot
 ) -> None:
     sha = open_pull(github, 53, {MIGRATION: ADD_NICKNAME})
     github.fail_next(f"GET /repos/{REPO}/pulls/53/files", 404)
@@ -119,7 +120,7 @@ def test_a_pull_request_github_will_not_show_fails_closed_saying_why(
 
 
 def test_a_huge_pull_request_is_read_as_far_as_github_lists_and_needs_review(
-    github: FakeGitHub, gh_bot: BotProcess
+    github: FakeGitHub, gh_bot: InProcessBot
 ) -> None:
     head = github.add_pull(REPO, 60, title="Vendored assets")
     github.set_pull_files(REPO, 60, {MIGRATION: ADD_NICKNAME}, extra_unchanged=3200)
@@ -139,7 +140,7 @@ def test_a_huge_pull_request_is_read_as_far_as_github_lists_and_needs_review(
     ids=["non-utf8", "syntax-error"],
 )
 def test_an_unreadable_migration_needs_review(
-    github: FakeGitHub, gh_bot: BotProcess, source: bytes, why: str
+    github: FakeGitHub, gh_bot: InProcessBot, source: bytes, why: str
 ) -> None:
     sha = open_pull(github, 61, {MIGRATION: source})
     deliver(gh_bot, payload(github, "opened", 61))
@@ -148,7 +149,7 @@ def test_an_unreadable_migration_needs_review(
 
 
 def test_a_migration_deleted_by_the_pull_request_needs_review(
-    github: FakeGitHub, gh_bot: BotProcess
+    github: FakeGitHub, gh_bot: InProcessBot
 ) -> None:
     sha = open_pull(github, 62, {"people/migrations/0001_initial.py": None})
     deliver(gh_bot, payload(github, "opened", 62))
@@ -157,7 +158,7 @@ def test_a_migration_deleted_by_the_pull_request_needs_review(
 
 
 def test_a_pull_request_from_a_fork_is_read_from_the_base_repository(
-    github: FakeGitHub, gh_bot: BotProcess
+    github: FakeGitHub, gh_bot: InProcessBot
 ) -> None:
     sha = open_pull(github, 63, {MIGRATION: REMOVE_EMAIL})
     data = payload(github, "opened", 63)
@@ -169,7 +170,7 @@ def test_a_pull_request_from_a_fork_is_read_from_the_base_repository(
 
 
 def test_a_forged_delivery_changes_nothing(
-    github: FakeGitHub, gh_bot: BotProcess, db_engine: Engine
+    github: FakeGitHub, gh_bot: InProcessBot, db_engine: Engine
 ) -> None:
     sha = open_pull(github, 64, {MIGRATION: REMOVE_EMAIL})
     forged = deliver(gh_bot, payload(github, "opened", 64), signature=sign(b"other", "wrong"))
@@ -180,7 +181,7 @@ def test_a_forged_delivery_changes_nothing(
 
 
 def test_a_pull_request_against_another_branch_is_left_alone(
-    github: FakeGitHub, gh_bot: BotProcess, db_engine: Engine
+    github: FakeGitHub, gh_bot: InProcessBot, db_engine: Engine
 ) -> None:
     sha = open_pull(github, 65, {MIGRATION: REMOVE_EMAIL}, base="develop")
     answer = deliver(gh_bot, payload(github, "opened", 65))
@@ -194,7 +195,7 @@ def test_a_pull_request_against_another_branch_is_left_alone(
 
 def test_an_approver_allows_a_pull_request_until_its_next_push(
     github: FakeGitHub,
-    gh_bot: BotProcess,
+    gh_bot: InProcessBot,
     slack: SignedClient,
     fake_slack: FakeSlack,
     db_engine: Engine,

@@ -29,7 +29,7 @@ from gate.support import (
 )
 from support.fake_github import DEFAULT_TOKEN, FakeGitHub
 from support.fake_slack import FakeSlack
-from support.server import BotProcess
+from support.inprocess import InProcessBot
 from support.slack_requests import ALICE, BOB, SignedClient
 
 MIGRATION = "people/migrations/0002_change.py"
@@ -49,8 +49,6 @@ def github_env(github: FakeGitHub) -> dict[str, str]:
         "GITHUB_WEBHOOK_SECRET": "test-github-webhook-secret",
         "PUBLIC_URL": PUBLIC_URL,
         "ES_MAPPING_PATHS": "search/mappings/*",
-        # A deploy booked 15 minutes ahead may start now.
-        "EARLY_START_GRACE_MINUTES": "120",
         # Slack work on the web workers' threads: the work process runs at the lowest
         # priority, and on a busy test machine it can take longer to start than a test.
         "WORK_PROCESSES": "0",
@@ -77,7 +75,7 @@ def files_calls(github: FakeGitHub, number: int) -> int:
 
 
 def test_a_routine_pull_request_is_green_within_seconds(
-    github: FakeGitHub, gh_bot: BotProcess, fake_slack: FakeSlack
+    github: FakeGitHub, gh_bot: InProcessBot, fake_slack: FakeSlack
 ) -> None:
     sha = open_pull(github, 41, {MIGRATION: ADD_NICKNAME, "people/models.py": b"# changed\n"})
     answer = deliver(gh_bot, payload(github, "opened", 41))
@@ -95,7 +93,7 @@ def test_a_routine_pull_request_is_green_within_seconds(
 
 
 def test_a_tricky_pull_request_fails_with_the_command_and_is_announced_once(
-    github: FakeGitHub, gh_bot: BotProcess, fake_slack: FakeSlack, slack: SignedClient
+    github: FakeGitHub, gh_bot: InProcessBot, fake_slack: FakeSlack, slack: SignedClient
 ) -> None:
     sha = open_pull(github, 123, {MIGRATION: REMOVE_EMAIL}, user_login="dev-dana")
     deliver(gh_bot, payload(github, "opened", 123))
@@ -154,7 +152,7 @@ def test_a_tricky_pull_request_fails_with_the_command_and_is_announced_once(
 def test_the_status_walks_with_the_booking_from_failure_to_landed(
     github: FakeGitHub,
     slack: SignedClient,
-    gh_bot: BotProcess,
+    gh_bot: InProcessBot,
     fake_slack: FakeSlack,
     db_engine: Engine,
 ) -> None:
@@ -174,6 +172,7 @@ def test_the_status_walks_with_the_booking_from_failure_to_landed(
     slack.click(posted, "approval_approve", f"{booked.short_id}:0", user_id=BOB)
     wait_for_status(github, sha, "pending", f"`{booked.short_id}` approved, starts at")
 
+    gh_bot.clock.advance(minutes=15)  # the booked start
     assert "is deploying" in command(slack, fake_slack, f"start {booked.short_id}")
     wait_for_status(github, sha, "success", f"deploying `{booked.short_id}` now: merge it")
 
@@ -184,7 +183,7 @@ def test_the_status_walks_with_the_booking_from_failure_to_landed(
 def test_cancelling_the_booking_fails_the_pull_request_again(
     github: FakeGitHub,
     slack: SignedClient,
-    gh_bot: BotProcess,
+    gh_bot: InProcessBot,
     fake_slack: FakeSlack,
     db_engine: Engine,
 ) -> None:
@@ -200,7 +199,7 @@ def test_cancelling_the_booking_fails_the_pull_request_again(
 def test_the_kind_of_a_booking_defaults_from_the_analysis(
     github: FakeGitHub,
     slack: SignedClient,
-    gh_bot: BotProcess,
+    gh_bot: InProcessBot,
     fake_slack: FakeSlack,
     db_engine: Engine,
 ) -> None:
@@ -216,7 +215,7 @@ def test_the_kind_of_a_booking_defaults_from_the_analysis(
 def test_a_plan_step_waits_for_the_step_before_it_to_land(
     github: FakeGitHub,
     slack: SignedClient,
-    gh_bot: BotProcess,
+    gh_bot: InProcessBot,
     fake_slack: FakeSlack,
     db_engine: Engine,
 ) -> None:
@@ -242,13 +241,14 @@ def test_a_plan_step_waits_for_the_step_before_it_to_land(
     posted = announcement(fake_slack, first)
     slack.click(posted, "approval_approve", f"{first}:0", user_id=BOB)
     fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
+    gh_bot.clock.advance(minutes=15)  # step 1's booked start
     assert "is deploying" in command(slack, fake_slack, f"start {first}")
     assert "landed" in command(slack, fake_slack, f"done {first}")
     # Step 1 landed: step 2 now only waits for its own approval and slot.
     wait_for_status(github, step_two, "pending", f"Booked as `{second}`")
 
 
-def test_a_new_base_is_read_afresh(github: FakeGitHub, gh_bot: BotProcess) -> None:
+def test_a_new_base_is_read_afresh(github: FakeGitHub, gh_bot: InProcessBot) -> None:
     sha = open_pull(github, 210, {MIGRATION: ADD_NICKNAME})
     deliver(gh_bot, payload(github, "opened", 210))
     wait_for_status(github, sha, "success")

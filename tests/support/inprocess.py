@@ -243,6 +243,7 @@ class InProcessBot(BotFacts):
             self._http.close()
         if self._log_handler is not None:
             logging.getLogger("bot").removeHandler(self._log_handler)
+        self._bot.container.close()
         with contextlib.suppress(Exception):
             self._bot.container.database.dispose()
         self._bot = None

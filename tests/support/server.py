@@ -217,6 +217,15 @@ class BotProcess(BotFacts):
             module=self.module,
         )
 
+    def tick(self) -> None:
+        """Run the clock's tasks once (`deploybot clock --once`) with this bot's settings;
+        raises where that exits non-zero, as InProcessBot.tick does."""
+        result = self.run_command("clock", "--once")
+        if result.returncode != 0:
+            raise AssertionError(
+                f"deploybot clock --once exited {result.returncode}: {result.stderr}"
+            )
+
     def start(self, *, wait: bool = True) -> BotProcess:
         """Migrate, start serving, and (with ``wait``) block until ``/healthz`` is 200."""
         if self.is_running():
@@ -329,6 +338,9 @@ class BotProcess(BotFacts):
         proc = self._proc
         if proc is None:
             return None
+        # Work processes have sessions of their own (docs/adr/0013): read the tree before
+        # the master goes, or nothing would reach one that outlives it.
+        members = process_tree(proc.pid)[1:] if proc.poll() is None else []
         if proc.poll() is None:
             try:
                 proc.send_signal(signal.SIGTERM)
@@ -340,6 +352,9 @@ class BotProcess(BotFacts):
                 pass
         # Workers a server may have forked share the group; make sure none survive.
         _kill_group(proc)
+        # A work process still finishing after its master left would go on writing to
+        # the test database, which the next test has emptied and whose row ids restart.
+        _end_stragglers(members, grace=5.0)
         _running.discard(self)
         return proc.returncode
 
@@ -394,6 +409,26 @@ def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
     members = process_tree(proc.pid)
     _kill_group(proc)
     for pid in members:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie: one whose parent died waits for init to reap it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _end_stragglers(pids: list[int], grace: float) -> None:
+    """Give processes that outlived their server `grace` seconds to exit, then SIGKILL
+    them."""
+    deadline = time.monotonic() + grace
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
 
