@@ -112,24 +112,30 @@ class ReleaseService:
                 claim(session, f"github-merge:{delivery}")
                 if session.scalar(
                     sa.select(MergedPull.id)
-                    .where(MergedPull.repo == event.repo)
+                    .where(sa.func.lower(MergedPull.repo) == event.repo.lower())
                     .where(MergedPull.number == event.number)
                 ):
                     return Received("unchanged", f"{event.ref} was recorded before")
                 deploying, covered = self._bookings_naming(session, event.ref)
-                session.add(
-                    MergedPull(
-                        repo=event.repo,
-                        number=event.number,
-                        merge_sha=event.merge_sha,
-                        head_sha=event.head_sha,
-                        merged_by=event.merged_by,
-                        merged_at=now,
-                        title=event.title,
-                        booking_short_id=deploying[0].short_id if deploying else None,
-                        received_at=now,
-                    )
-                )
+                try:
+                    # A savepoint: a parallel delivery about the same merge (another
+                    # delivery id) may insert it first; then this one changes nothing.
+                    with session.begin_nested():
+                        session.add(
+                            MergedPull(
+                                repo=event.repo,
+                                number=event.number,
+                                merge_sha=event.merge_sha,
+                                head_sha=event.head_sha,
+                                merged_by=event.merged_by,
+                                merged_at=now,
+                                title=event.title,
+                                booking_short_id=deploying[0].short_id if deploying else None,
+                                received_at=now,
+                            )
+                        )
+                except sa.exc.IntegrityError:
+                    return Received("unchanged", f"{event.ref} was recorded in parallel")
                 for booking in deploying:
                     record(
                         session,
@@ -311,8 +317,10 @@ class ReleaseService:
                     continue  # names no PR of this app's repository: not for a release
                 found = [
                     session.scalar(
+                        # Repository names are case-insensitive on GitHub; a booked URL
+                        # may be typed in another case than the delivery's full_name.
                         sa.select(MergedPull.merge_sha)
-                        .where(MergedPull.repo == ref.repo)
+                        .where(sa.func.lower(MergedPull.repo) == ref.repo.lower())
                         .where(MergedPull.number == ref.number)
                     )
                     for ref in refs
