@@ -18,15 +18,19 @@ from bot.booking.service import BookingService
 from bot.db import Database, utcnow
 from bot.deploys.service import DeployService
 from bot.freeze.enforcement import FreezeEnforcer
+from bot.freeze.flows import BookingFreezes
 from bot.freeze.service import FreezeService
 from bot.gate.blocks import announcement_operations
 from bot.gate.service import GateService, watch_bookings
 from bot.github.client import GitHubClient
 from bot.home.calendar import CalendarFeed
-from bot.home.service import CurrentFreeze, FreezeSummary, HomeService
+from bot.home.service import AlertSummary, CurrentFreeze, FreezeSummary, HomeService
+from bot.lifecycle.flows import DeployFlows
 from bot.plans.service import PlanService
+from bot.releases.service import ReleaseService
 from bot.review_apps.messenger import build_messenger
 from bot.review_apps.service import ReviewAppService
+from bot.runbook.flows import RunbookFlows
 from bot.runbook.service import RunbookService, landing_guard
 from bot.settings import Settings
 from bot.slack.client import build_web_client
@@ -57,6 +61,12 @@ class Container:
     runbooks: RunbookService
     freeze_enforcer: FreezeEnforcer
     gate: GateService
+    # The lifecycle's consequences, the same whoever moves a booking (docs/adr/0017).
+    booking_freezes: BookingFreezes
+    runbook_flows: RunbookFlows
+    flows: DeployFlows
+    # Merges and Heroku releases that move bookings (bot/releases).
+    releases: ReleaseService
 
     def close(self) -> None:
         """Finish the background work the services started (the gate's status posts)
@@ -115,6 +125,37 @@ def build_container(
     )
     # Every booking change rewrites the deploy statuses of the PRs it names.
     watch_bookings(database, gate)
+    freeze_enforcer = FreezeEnforcer(
+        database,
+        github,
+        repo=settings.github_repo,
+        branch=settings.freeze_branch,
+        enabled=bool(settings.github_token and settings.github_repo),
+        target_url=f"{public_url}/api/freeze" if public_url else None,
+        now=clock,
+    )
+    announcer = Announcer(
+        approvals,
+        settings.deploy_channel,
+        describe=lambda booking: announcement_operations(
+            gate.analyses_of(booking.pull_requests or ())
+        ),
+    )
+    deploys = DeployService(
+        database,
+        policy,
+        early_start_grace=timedelta(minutes=settings.early_start_grace_minutes),
+        allow_override=settings.allow_emergency_override,
+        landing_guard=landing_guard,
+        now=clock,
+    )
+    runbooks = RunbookService(database, now=clock)
+    booking_freezes = BookingFreezes(freezes, freeze_enforcer, slack, settings.deploy_channel)
+    runbook_flows = RunbookFlows(
+        runbooks, booking_freezes, slack, settings.deploy_channel, settings.github_repo
+    )
+    flows = DeployFlows(deploys, announcer, runbook_flows, slack, settings.deploy_channel)
+    releases = ReleaseService(database, github, settings, flows, slack, now=clock)
     return Container(
         settings=settings,
         clock=clock,
@@ -124,33 +165,16 @@ def build_container(
         plans=PlanService(bookings),
         github=github,
         freezes=freezes,
-        runbooks=RunbookService(database, now=clock),
-        freeze_enforcer=FreezeEnforcer(
-            database,
-            github,
-            repo=settings.github_repo,
-            branch=settings.freeze_branch,
-            enabled=bool(settings.github_token and settings.github_repo),
-            target_url=f"{public_url}/api/freeze" if public_url else None,
-            now=clock,
-        ),
+        runbooks=runbooks,
+        freeze_enforcer=freeze_enforcer,
         gate=gate,
         approvals=approvals,
-        announcer=Announcer(
-            approvals,
-            settings.deploy_channel,
-            describe=lambda booking: announcement_operations(
-                gate.analyses_of(booking.pull_requests or ())
-            ),
-        ),
-        deploys=DeployService(
-            database,
-            policy,
-            early_start_grace=timedelta(minutes=settings.early_start_grace_minutes),
-            allow_override=settings.allow_emergency_override,
-            landing_guard=landing_guard,
-            now=clock,
-        ),
+        announcer=announcer,
+        deploys=deploys,
+        booking_freezes=booking_freezes,
+        runbook_flows=runbook_flows,
+        flows=flows,
+        releases=releases,
         review_apps=ReviewAppService(
             database, build_messenger(settings, slack), github, settings.github_repo, now=clock
         ),
@@ -158,6 +182,7 @@ def build_container(
             database,
             required_approvals=settings.required_approvals,
             current_freeze=freeze_summary_of(freezes),
+            open_alerts=lambda: [AlertSummary(a.id, a.text) for a in releases.open_alerts()],
             now=clock,
         ),
         calendar=CalendarFeed(database, settings.calendar_token, now=clock),

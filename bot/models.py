@@ -10,6 +10,7 @@ from bot.freeze.model import Freeze, PullRequestStatus
 from bot.gate.model import PullRequestAnalysisRow, PullRequestGate
 from bot.idempotency import ProcessedRequest
 from bot.plans.model import DeployPlan, PlanStep
+from bot.releases.model import DeployAlert, HerokuRelease, MergedPull
 from bot.review_apps.model import ReviewApp
 from bot.runbook.model import RunbookChecklist, RunbookStep
 from bot.slack.work_table import SlackWork
@@ -19,9 +20,12 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Booking",
+    "DeployAlert",
     "DeployPlan",
     "Freeze",
+    "HerokuRelease",
     "Lease",
+    "MergedPull",
     "PlanStep",
     "ProcessedRequest",
     "PullRequestAnalysisRow",

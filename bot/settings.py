@@ -7,11 +7,13 @@ Names match the interface contract in the README. Settings that only some comman
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///deploybot.sqlite3"
 
@@ -21,6 +23,26 @@ class SettingsError(Exception):
 
 
 PositiveInt = Annotated[int, Field(ge=1)]
+REPO_PATTERN = r"^[\w.-]+/[\w.-]+$"
+
+
+class AppSpec(BaseModel):
+    """One entry of APPS: the GitHub repository an app is built from, and the Heroku
+    app that runs it in production (the booked name when not given)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    repo: str = Field(pattern=REPO_PATTERN)
+    heroku_app: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{1,29}$")
+
+
+@dataclass(frozen=True)
+class App:
+    """A booked app: its name in bookings, its repository and its Heroku production app."""
+
+    name: str
+    repo: str | None
+    heroku_app: str
 
 
 class Settings(BaseSettings):
@@ -55,6 +77,12 @@ class Settings(BaseSettings):
 
     # Booking rules
     default_app: str | None = None
+    # Several sites: a JSON object of booked app name -> {"repo": "owner/name",
+    # "heroku_app": "heroku-production-app"} (heroku_app defaults to the name). Empty:
+    # the one app DEFAULT_APP, built from GITHUB_REPO and run by the Heroku app of the
+    # same name.
+    # NoDecode: our validator reads the JSON, so a mistake is reported like any other.
+    apps: Annotated[dict[str, AppSpec], NoDecode] = Field(default_factory=dict)
     min_lead_minutes: Annotated[int, Field(ge=0)] = 10
     default_duration_minutes: PositiveInt = 30
     max_duration_minutes: PositiveInt = 480
@@ -79,7 +107,7 @@ class Settings(BaseSettings):
 
     # GitHub
     github_token: str | None = None
-    github_repo: str | None = Field(default=None, pattern=r"^[\w.-]+/[\w.-]+$")
+    github_repo: str | None = Field(default=None, pattern=REPO_PATTERN)
     github_api_url: AnyHttpUrl = AnyHttpUrl("https://api.github.com")
     github_webhook_secret: str | None = None
     # Paths whose change makes a PR an Elasticsearch mapping change (comma-separated
@@ -88,6 +116,12 @@ class Settings(BaseSettings):
 
     # Heroku and review apps
     heroku_webhook_secret: str | None = None
+    # One short message per production release in DEPLOY_CHANNEL (version, commit, PRs,
+    # who deployed), threaded under the booking's announcement when there is one.
+    release_notes: bool = False
+    # Minutes a release that a deploying booking may explain waits for the merge
+    # webhook (deliveries arrive out of order) before it counts as unexplained.
+    release_wait_minutes: Annotated[int, Field(ge=0)] = 60
     review_app_notify_token: str | None = None
     slack_webhook_ra: str | None = None
 
@@ -99,6 +133,14 @@ class Settings(BaseSettings):
         for prefix in ("postgres://", "postgresql://"):
             if value.startswith(prefix):
                 return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @field_validator("apps", mode="before")
+    @classmethod
+    def _apps_from_json(cls, value: Any) -> Any:
+        # Given as JSON in the environment; tests and .env files may pass the string.
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
         return value
 
     @field_validator("public_url", mode="before")
@@ -118,6 +160,28 @@ class Settings(BaseSettings):
     @property
     def es_mapping_patterns(self) -> list[str]:
         return [part.strip() for part in self.es_mapping_paths.split(",") if part.strip()]
+
+    @cached_property
+    def app_list(self) -> tuple[App, ...]:
+        """Every booked app; DEFAULT_APP with GITHUB_REPO when APPS is not set."""
+        if self.apps:
+            return tuple(
+                App(name, spec.repo, spec.heroku_app or name) for name, spec in self.apps.items()
+            )
+        if self.default_app:
+            return (App(self.default_app, self.github_repo, self.default_app),)
+        return ()
+
+    def production_app(self, heroku_app: str) -> App | None:
+        """The booked app whose Heroku production app is `heroku_app` (None: a review
+        app, or an app the bot does not follow)."""
+        return next((app for app in self.app_list if app.heroku_app == heroku_app), None)
+
+    def app_named(self, name: str) -> App | None:
+        return next((app for app in self.app_list if app.name == name), None)
+
+    def apps_of_repo(self, repo: str) -> list[App]:
+        return [app for app in self.app_list if (app.repo or "").lower() == repo.lower()]
 
     @cached_property
     def is_sqlite(self) -> bool:

@@ -45,3 +45,31 @@ def test_app_json_has_no_duplicate_keys() -> None:
         return dict(pairs)
 
     json.loads((REPO_ROOT / "app.json").read_text(), object_pairs_hook=refuse_duplicates)
+
+
+def test_apps_name_each_apps_repository_and_heroku_app() -> None:
+    settings = Settings(
+        apps='{"site": {"repo": "org/site", "heroku_app": "site-prod"}, '
+        '"donate": {"repo": "org/donate"}}'
+    )
+    assert settings.production_app("site-prod") is not None
+    assert settings.production_app("site") is None  # a review app, say
+    donate = settings.app_named("donate")
+    assert donate is not None and (donate.repo, donate.heroku_app) == ("org/donate", "donate")
+    assert [a.name for a in settings.apps_of_repo("ORG/site")] == ["site"]
+
+
+def test_without_apps_default_app_and_github_repo_are_the_one_app() -> None:
+    settings = Settings(default_app="foundation-site", github_repo="org/site")
+    (app,) = settings.app_list
+    assert (app.name, app.repo, app.heroku_app) == (
+        "foundation-site",
+        "org/site",
+        "foundation-site",
+    )
+
+
+@pytest.mark.parametrize("given", ['{"site": {"repo": "no-slash"}}', "{not json", '["site"]'])
+def test_malformed_apps_are_refused(given: str) -> None:
+    with pytest.raises(ValueError, match="apps"):
+        Settings(apps=given)

@@ -12,7 +12,8 @@ Dates are read by `dateparser` in the requester's time zone, durations by `pytim
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -48,6 +49,9 @@ class ParseDefaults:
     repo: str | None  # owner/name, for `#123`
     duration: timedelta
     kind: Kind = Kind.OTHER
+    # APPS: each booked app's repository, for `#123` in a booking of that app. Empty:
+    # any app name goes and `#123` is in `repo`.
+    app_repos: Mapping[str, str | None] = field(default_factory=dict)
 
 
 def parse_pull_request(token: str, default_repo: str | None) -> PullRequestRef:
@@ -167,6 +171,11 @@ def parse_schedule_text(
     """Parse the arguments of `/deploy schedule`; raise ScheduleParseError listing every
     problem found (not just the first), each with an example."""
     parts = _split(text, defaults.repo, EXAMPLE)
+    named_app = parts.options.get("app") or defaults.app or ""
+    app_repo = defaults.app_repos.get(named_app)
+    if app_repo is not None and app_repo != defaults.repo:
+        # `#123` means a PR of the booked app's own repository.
+        parts = _split(text, app_repo, EXAMPLE)
     problems = parts.problems
     options = parts.options
 
@@ -190,6 +199,15 @@ def parse_schedule_text(
     if not app:
         problems.append(
             Problem("app", "Name the app: no default app is configured.", "app:foundation-site")
+        )
+    elif defaults.app_repos and app not in defaults.app_repos:
+        known = sorted(defaults.app_repos)
+        problems.append(
+            Problem(
+                "app",
+                f"`{app}` is not one of the apps deploybot knows ({', '.join(known)}).",
+                f"app:{known[0]}",
+            )
         )
     if problems:
         raise ScheduleParseError(problems)

@@ -85,6 +85,11 @@ class BookingSlack:
             app=self.settings.default_app,
             repo=self.settings.github_repo,
             duration=timedelta(minutes=self.settings.default_duration_minutes),
+            # With APPS, each app's `#123` is in its own repository (and only those apps
+            # may be booked); without, DEFAULT_APP and GITHUB_REPO as before.
+            app_repos={a.name: a.repo for a in self.settings.app_list}
+            if self.settings.apps
+            else {},
         )
 
     # -- /deploy schedule ---------------------------------------------------------------
@@ -197,9 +202,13 @@ class BookingSlack:
         if not app:
             errors["app"] = "Name the Heroku app, e.g. foundation-site"
         pull_requests = []
+        known = self.settings.app_named(app) if self.settings.apps else None
+        if self.settings.apps and app and known is None:
+            errors["app"] = f"Not one of the apps deploybot knows: {', '.join(self.settings.apps)}"
+        repo = known.repo if known is not None else self.settings.github_repo
         for line in (value("pull_requests").get("value") or "").split():
             try:
-                pull_requests.append(parse_pull_request(line, self.settings.github_repo))
+                pull_requests.append(parse_pull_request(line, repo))
             except ValueError as exc:
                 errors["pull_requests"] = str(exc)
         if not pull_requests and "pull_requests" not in errors:

@@ -63,4 +63,8 @@ def build_tasks(container: Container) -> list[ClockTask]:
         # Analyses GitHub could not serve (down, rate limited), statuses it refused, and
         # the channel messages about tricky PRs.
         ClockTask("deploy-gate", lambda now: run_gate(container.gate, slack, settings)),
+        # Releases that could not be matched yet (GitHub down, the merge webhook late),
+        # and deploy alerts Slack did not take.
+        ClockTask("releases", lambda now: container.releases.process_due()),
+        ClockTask("deploy-alerts", lambda now: container.releases.post_alerts()),
     ]

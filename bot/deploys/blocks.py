@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from bot.audit.model import AuditEntry
 from bot.booking.model import Booking
 from bot.booking.rules import Kind
@@ -16,6 +18,7 @@ ACTION_LABELS = {
     "booking.edited": "changed it",
     "booking.started": "started the deploy",
     "booking.override_start": "started it WITHOUT approval (emergency override)",
+    "booking.merged": "recorded a merge",
     "booking.landed": "marked it landed",
     "booking.failed": "marked it failed",
     "booking.rolled_back": "marked it rolled back",
@@ -38,7 +41,14 @@ def started_notice(booking: Booking, user_id: str) -> str:
     return f":rocket: {mention(user_id)} started {_what(booking)}. Hold on to your hats."
 
 
-def landed_notice(booking: Booking, user_id: str) -> str:
+class _Via(Protocol):
+    @property
+    def description(self) -> str: ...
+
+
+def landed_notice(booking: Booking, user_id: str, via: _Via | None = None) -> str:
+    if via is not None:
+        return f":airplane_arriving: {_what(booking)} landed: {escape(via.description)}."
     return f":airplane_arriving: {_what(booking)} landed ({mention(user_id)})."
 
 

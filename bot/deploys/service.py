@@ -33,6 +33,13 @@ from bot.outcomes import NotFound as NotFound
 from bot.outcomes import Refused as Refused
 from bot.plans.steps import position
 
+# Where each finishing action leaves a booking (to tell "already done" from refused).
+FINISHED_BY = {
+    Action.LAND: Status.LANDED,
+    Action.FAIL: Status.FAILED,
+    Action.ROLL_BACK: Status.ROLLED_BACK,
+}
+
 # Says why a booking may not land yet (e.g. its ES runbook is incomplete), or None.
 LandingGuard = Callable[[Session, Booking], str | None]
 
@@ -43,7 +50,19 @@ class Done:
     voided: bool = False
 
 
+@dataclass(frozen=True)
+class Already:
+    """The booking was already where this asked to move it (a Heroku release landed it
+    before `/deploy done`, or the other way round): nothing changed. `how` is what moved
+    it (the audit entry's reason, e.g. the release), or None when a person did."""
+
+    booking: Booking
+    by: str
+    how: str | None
+
+
 Outcome = Done | Refused | NotFound
+FinishOutcome = Done | Already | Refused | NotFound
 
 
 @dataclass(frozen=True)
@@ -146,14 +165,38 @@ class DeployService:
             # The one-deploying-per-app index caught a concurrent start.
             return Refused("another deploy of the same app started at the same moment")
 
-    def finish(self, short_id: str, *, user_id: str, may_act: bool, action: Action) -> Outcome:
-        """Land, fail or roll back: the requester, or an approver, may record it."""
+    def finish(
+        self,
+        short_id: str,
+        *,
+        user_id: str,
+        may_act: bool,
+        action: Action,
+        reason: str | None = None,
+    ) -> FinishOutcome:
+        """Land, fail or roll back: the requester, or an approver, may record it (and the
+        bot itself, `may_act`, on a Heroku release). `reason` goes into the audit entry
+        (which release moved it)."""
         with self.database.transaction() as session:
             booking = locked_booking(session, short_id)
             if booking is None:
                 return NotFound(normalize_short_id(short_id))
             if user_id != booking.requester_id and not may_act:
                 return Refused(f"only <@{booking.requester_id}> or an approver can do that")
+            if booking.status == FINISHED_BY[action].value:
+                entry = session.scalars(
+                    sa.select(AuditEntry)
+                    .where(AuditEntry.entity_type == "booking")
+                    .where(AuditEntry.entity_id == booking.short_id)
+                    .where(AuditEntry.action == f"booking.{booking.status}")
+                    .order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
+                ).first()
+                session.expunge(booking)
+                return Already(
+                    booking,
+                    by=entry.actor_id if entry else "",
+                    how=entry.reason if entry else None,
+                )
             try:
                 next_status(booking.status, action)
             except TransitionRefused as refused:
@@ -168,7 +211,9 @@ class DeployService:
                 if action in (Action.LAND, Action.FAIL):
                     booking.finished_at = now
 
-            transition(session, booking, action, actor_id=user_id, at=now, also=finished)
+            transition(
+                session, booking, action, actor_id=user_id, at=now, also=finished, reason=reason
+            )
             session.expunge(booking)
             return Done(booking)
 

@@ -3,51 +3,32 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Protocol
 
 from slack_bolt import App
-from slack_sdk import WebClient
 
-from bot.approval.announcer import Announcer
 from bot.booking.lifecycle import Action
-from bot.booking.model import Booking
 from bot.booking.parsing import EDIT_EXAMPLE, ScheduleParseError, parse_edit_text
+from bot.booking.rules import Status
 from bot.deploys import blocks
-from bot.deploys.rules import rollback_checklist
-from bot.deploys.service import Changes, DeployService, Done, NotFound, Refused
+from bot.deploys.service import Already, Changes, Done, NotFound, Refused
+from bot.lifecycle.flows import DeployFlows, failure_text
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter
+from bot.slack.format import mention
 from bot.slack.limits import OVERRIDE_REASON_MAX
-from bot.slack.notices import post_notice
 from bot.slack.users import is_approver, user_timezone
 
 _OVERRIDE = re.compile(r"--override\b\s*(.*)$", re.S)
 
 
-class DeployHooks(Protocol):
-    """What other packages add to the lifecycle (the ES runbook freezes master on start,
-    unfreezes it on landing or failure). Called after the change is committed."""
-
-    def started(self, client: WebClient, booking: Booking, user_id: str) -> None: ...
-
-    def landed(self, client: WebClient, booking: Booking, user_id: str) -> None: ...
-
-    def failed(self, client: WebClient, booking: Booking, user_id: str) -> None: ...
-
-
 class DeploySlack:
-    def __init__(
-        self,
-        service: DeployService,
-        announcer: Announcer,
-        settings: Settings,
-        hooks: Sequence[DeployHooks] = (),
-    ) -> None:
-        self.service = service
-        self.announcer = announcer
+    """Parses `/deploy start|done|failed|rolledback|edit|history` and renders the replies;
+    what follows each move is the lifecycle flows' (bot/lifecycle/flows.py)."""
+
+    def __init__(self, flows: DeployFlows, settings: Settings) -> None:
+        self.flows = flows
+        self.service = flows.deploys
         self.settings = settings
-        self.hooks = hooks
 
     def register(self, app: App, router: CommandRouter) -> None:
         router.add(
@@ -112,7 +93,7 @@ class DeploySlack:
                     '"site down, fix must ship now"`'
                 )
                 return
-        outcome = self.service.start(short_id, user_id=ctx.user_id, override_reason=override_reason)
+        outcome = self.flows.start(short_id, user_id=ctx.user_id, override_reason=override_reason)
         if not isinstance(outcome, Done):
             self._refused(ctx, outcome, "start it")
             return
@@ -121,12 +102,6 @@ class DeploySlack:
             f"`{booking.short_id}` is deploying. When it is out, `/deploy done "
             f"{booking.short_id}`; if it goes wrong, `/deploy failed {booking.short_id}`."
         )
-        post_notice(
-            ctx.client, self.settings.deploy_channel, blocks.started_notice(booking, ctx.user_id)
-        )
-        self.announcer.sync(ctx.client, booking.short_id)
-        for hook in self.hooks:
-            hook.started(ctx.client, booking, ctx.user_id)
 
     # -- done / failed / rolled back -------------------------------------------------------
 
@@ -135,37 +110,26 @@ class DeploySlack:
         if short_id is None:
             return
         may_act = is_approver(ctx.client, self.settings.approver_usergroup, ctx.user_id)
-        outcome = self.service.finish(short_id, user_id=ctx.user_id, may_act=may_act, action=action)
+        outcome = self.flows.finish(short_id, user_id=ctx.user_id, may_act=may_act, action=action)
+        if isinstance(outcome, Already):
+            # A Heroku release (or someone else) got there first: say so, change nothing.
+            how = outcome.how or (f"by {mention(outcome.by)}" if outcome.by else "")
+            ctx.reply(
+                f"`{outcome.booking.short_id}` is already "
+                f"{Status(outcome.booking.status).label}{f' ({how})' if how else ''}; "
+                "nothing to do."
+            )
+            return
         if not isinstance(outcome, Done):
             self._refused(ctx, outcome, verb)
             return
         booking = outcome.booking
         if action is Action.LAND:
             ctx.reply(f"`{booking.short_id}` landed. Nicely done.")
-            post_notice(
-                ctx.client, self.settings.deploy_channel, blocks.landed_notice(booking, ctx.user_id)
-            )
-            for hook in self.hooks:
-                hook.landed(ctx.client, booking, ctx.user_id)
         elif action is Action.FAIL:
-            checklist = rollback_checklist(booking.app, booking.short_id, booking.rollback_plan)
-            ctx.reply(checklist)
-            post_notice(
-                ctx.client,
-                self.settings.deploy_channel,
-                checklist,
-                thread_ts=booking.announcement_ts,
-            )
-            for hook in self.hooks:
-                hook.failed(ctx.client, booking, ctx.user_id)
+            ctx.reply(failure_text(booking))
         else:
             ctx.reply(f"`{booking.short_id}` is recorded as rolled back.")
-            post_notice(
-                ctx.client,
-                self.settings.deploy_channel,
-                blocks.rolled_back_notice(booking, ctx.user_id),
-            )
-        self.announcer.sync(ctx.client, booking.short_id)
 
     def done(self, ctx: CommandContext) -> None:
         self._finish(ctx, Action.LAND, "/deploy done B7K2Q", "mark it landed")
@@ -184,10 +148,12 @@ class DeploySlack:
             return
         rest = ctx.args[len(short_id) :].strip()
         tz = user_timezone(ctx.client, ctx.user_id)
+        # `#123` is a PR of the booked app's repository (APPS), else GITHUB_REPO.
+        current = self.service.booking(short_id) if self.settings.apps else None
+        app = self.settings.app_named(current.app) if current is not None else None
+        repo = app.repo if app is not None else self.settings.github_repo
         try:
-            request = parse_edit_text(
-                rest, tz=tz, now=self.service.now(), repo=self.settings.github_repo
-            )
+            request = parse_edit_text(rest, tz=tz, now=self.service.now(), repo=repo)
         except ScheduleParseError as exc:
             ctx.reply(
                 "Not changed: "
@@ -195,7 +161,7 @@ class DeploySlack:
                 + f"\nExample: `{EDIT_EXAMPLE}`"
             )
             return
-        outcome = self.service.edit(
+        outcome = self.flows.edit(
             short_id,
             user_id=ctx.user_id,
             changes=Changes(request.starts_at, request.duration, request.pull_requests),
@@ -203,12 +169,7 @@ class DeploySlack:
         if not isinstance(outcome, Done):
             self._refused(ctx, outcome, "change it")
             return
-        booking = outcome.booking
-        notice = blocks.edited_notice(booking, ctx.user_id, outcome.voided)
-        ctx.reply(notice)
-        post_notice(ctx.client, self.settings.deploy_channel, notice)
-        if outcome.voided:
-            self.announcer.sync(ctx.client, booking.short_id)
+        ctx.reply(blocks.edited_notice(outcome.booking, ctx.user_id, outcome.voided))
 
     def history(self, ctx: CommandContext) -> None:
         short_id = self._id(ctx, "/deploy history B7K2Q")

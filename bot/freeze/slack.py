@@ -1,18 +1,16 @@
-"""Slack surface of freezes: `/deploy freeze|unfreeze|status`, the Unfreeze button, the
-channel notices, and the entry points the deploy lifecycle uses (`freeze_for_booking`,
-`unfreeze_for_booking`)."""
+"""Slack surface of freezes: `/deploy freeze|unfreeze|status`, the Unfreeze button and the
+channel notices. The freeze a booked change places is bot/freeze/flows.py."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.audit.model import SYSTEM_ACTOR
 from bot.freeze import blocks
 from bot.freeze.enforcement import FreezeEnforcer
 from bot.freeze.model import Freeze
@@ -20,13 +18,11 @@ from bot.freeze.rules import clean_reason, needs_approver_check, reason_problem
 from bot.freeze.service import (
     AlreadyFrozen,
     Duplicate,
-    FreezeOutcome,
     FreezeService,
     Frozen,
     NotAllowed,
     NotFrozen,
     OtherFreeze,
-    UnfreezeOutcome,
     Unfrozen,
 )
 from bot.settings import Settings
@@ -73,57 +69,6 @@ class FreezeSlack:
             summary=f"is {branch} frozen, by whom and why",
         )
         app.action(blocks.UNFREEZE_ACTION)(ack=acknowledge, lazy=[self.click_unfreeze])
-
-    # -- entry points for other packages (the deploy lifecycle) ------------------------
-
-    def freeze_for_booking(
-        self,
-        client: WebClient,
-        *,
-        user_id: str,
-        booking_short_id: str,
-        reason: str,
-        exempt_pulls: Iterable[int] = (),
-        request_key: str | None = None,
-    ) -> FreezeOutcome:
-        """Freeze the branch for a booked change (an ES mapping change): announce it,
-        then put the failing status on every open pull request except `exempt_pulls`.
-        Call it after the Slack acknowledgement; GitHub work happens inside."""
-        outcome = self.service.freeze(
-            user_id=user_id,
-            reason=reason,
-            booking_short_id=booking_short_id,
-            exempt_pulls=exempt_pulls,
-            request_key=request_key,
-        )
-        if isinstance(outcome, Frozen):
-            self._announce_freeze(client, outcome.freeze)
-            self.enforcer.safe_enforce()
-        return outcome
-
-    def unfreeze_for_booking(
-        self,
-        client: WebClient,
-        *,
-        booking_short_id: str,
-        user_id: str = SYSTEM_ACTOR,
-        request_key: str | None = None,
-    ) -> UnfreezeOutcome:
-        """Lift the freeze that `booking_short_id` placed (never someone else's freeze:
-        then OtherFreeze comes back and nothing changes), announce it, and turn the
-        statuses green."""
-        outcome = self.service.unfreeze(
-            user_id=user_id,
-            user_is_approver=True,
-            booking_short_id=booking_short_id,
-            request_key=request_key,
-        )
-        if isinstance(outcome, Unfrozen):
-            post_notice(
-                client, self.settings.deploy_channel, blocks.unfreeze_notice(outcome.freeze)
-            )
-            self.enforcer.safe_enforce()
-        return outcome
 
     # -- /deploy freeze ---------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from flask import Flask, Response, jsonify, request
 from bot.container import Container
 from bot.freeze.model import Freeze
 from bot.gate.web import gate_work_quietly, record_gate_delivery
+from bot.releases.web import merge_work_quietly, record_merge_delivery
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,10 @@ def register(web: Flask, container: Container) -> None:
             action = str(payload.get("action") or "")
             result = enforcer.record_pull_request(action, payload, delivery)
             # The deploy gate keeps its own record of the delivery (bot/gate/web.py).
+            # A merge into the production branch moves bookings (bot/releases/web.py).
+            # Before the gate's share, which forgets a closed PR's row (and with it an
+            # approver's allowance, which spares the merge the unbooked alert).
+            merge_result = record_merge_delivery(container, action, payload, delivery)
             gate_result = record_gate_delivery(container, action, payload, delivery)
         except (ValueError, KeyError, TypeError) as exc:
             return jsonify(error=f"malformed pull_request payload: {exc}"), 400
@@ -101,7 +106,11 @@ def register(web: Flask, container: Container) -> None:
             return jsonify(error="database unavailable"), 503
         log.info("GitHub delivery %s: %s %s", delivery, result.status, result.detail)
         response = jsonify(
-            ok=True, result=result.status, detail=result.detail, gate=gate_result.status
+            ok=True,
+            result=result.status,
+            detail=result.detail,
+            gate=gate_result.status,
+            merge=merge_result.status,
         )
         row_id = result.pull_status_id
         gate_id = gate_result.gate_id
@@ -114,8 +123,10 @@ def register(web: Flask, container: Container) -> None:
                 _sync_quietly(container, row_id)
             if gate_id is not None:
                 gate_work_quietly(container, gate_id)
+            if merge_result.status == "recorded":
+                merge_work_quietly(container, merge_result)
 
-        if row_id is not None or gate_id is not None:
+        if row_id is not None or gate_id is not None or merge_result.status == "recorded":
             response.call_on_close(after_response)
         return response, 200
 

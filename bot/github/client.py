@@ -116,6 +116,30 @@ class PullRequest:
         )
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """`GET /repos/{repo}/compare/{base}...{head}`: how head relates to base, the commits
+    head has that base has not (oldest first) and the files they change."""
+
+    status: str  # "identical", "ahead", "behind" or "diverged"
+    commits: tuple[str, ...]
+    files: tuple[PullFile, ...]
+    total_commits: int
+
+    @property
+    def head_contains_base(self) -> bool:
+        return self.status in ("identical", "ahead")
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Comparison:
+        return cls(
+            status=str(data["status"]),
+            commits=tuple(str(item["sha"]) for item in data.get("commits") or []),
+            files=tuple(PullFile.from_api(item) for item in data.get("files") or []),
+            total_commits=int(data.get("total_commits") or 0),
+        )
+
+
 class _Transient(Exception):
     """A failure worth retrying right away (after backoff)."""
 
@@ -276,6 +300,14 @@ class GitHubClient:
             for item in data
             if isinstance(item, dict) and item.get("type") == "file"
         ]
+
+    def compare(self, repo: str, base: str, head: str) -> Comparison:
+        """Compare two commits. GitHub lists at most 250 commits and 300 files in one
+        answer; `total_commits` says how many there really are."""
+        response = self._request(
+            "GET", f"/repos/{repo}/compare/{_quote_path(base)}...{_quote_path(head)}"
+        )
+        return Comparison.from_api(response.json())
 
     def set_status(
         self,

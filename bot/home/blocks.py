@@ -9,6 +9,7 @@ from typing import Any
 from bot.booking.blocks import pr_links
 from bot.booking.rules import Kind, Status, format_duration
 from bot.home.service import FreezeSummary, HomeEntry, HomeView, Listing
+from bot.releases.blocks import alert_blocks
 from bot.slack.format import escape, mention, slack_date
 from bot.slack.limits import SECTION_TEXT, fit_view, history_hint, shorten
 
@@ -101,7 +102,14 @@ def _approvals(view: HomeView, approver: ApproverStatus, group: str | None) -> l
 def home_view(view: HomeView, approver: ApproverStatus, approver_group: str | None) -> Block:
     """The `home` view for views.publish."""
     required = view.required_approvals
-    blocks: list[Block] = [_header("Freeze"), *_freeze(view.freeze), {"type": "divider"}]
+    blocks: list[Block] = []
+    if view.alerts:
+        # Loud and first until someone acknowledges them (bounded by the service).
+        blocks.append(_header("Reached production without an approved booking"))
+        for alert in view.alerts:
+            blocks += alert_blocks(alert.id, alert.text, None)
+        blocks.append({"type": "divider"})
+    blocks += [_header("Freeze"), *_freeze(view.freeze), {"type": "divider"}]
 
     blocks.append(_header("Your upcoming deploys"))
     if view.mine.entries:

@@ -37,6 +37,22 @@ class FreezeSummary:
 CurrentFreeze = Callable[[], FreezeSummary | None]
 
 
+@dataclass(frozen=True)
+class AlertSummary:
+    """A tricky change that reached the branch or production unbooked, until someone
+    acknowledges it (bot/releases owns them; this is the shape the Home tab shows)."""
+
+    id: int
+    text: str
+
+
+OpenAlerts = Callable[[], list[AlertSummary]]
+
+
+def no_alerts() -> list[AlertSummary]:
+    return []
+
+
 def no_freeze() -> FreezeSummary | None:
     """Stand-in until freezes exist: nothing is ever frozen."""
     return None
@@ -64,6 +80,7 @@ class HomeView:
     week: Listing
     freeze: FreezeSummary | None
     required_approvals: int
+    alerts: tuple[AlertSummary, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,11 +160,13 @@ class HomeService:
         *,
         required_approvals: int,
         current_freeze: CurrentFreeze = no_freeze,
+        open_alerts: OpenAlerts = no_alerts,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.database = database
         self.required_approvals = required_approvals
         self.current_freeze = current_freeze
+        self.open_alerts = open_alerts
         self.now = now
 
     def home(self, viewer_id: str, *, event_key: str | None = None) -> HomeView | AlreadyShown:
@@ -173,6 +192,7 @@ class HomeService:
             week=week,
             freeze=self.current_freeze(),
             required_approvals=self.required_approvals,
+            alerts=tuple(self.open_alerts()),
         )
 
     def _listing(self, session: Session, query: sa.Select[Booking], limit: int) -> Listing:

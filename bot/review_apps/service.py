@@ -135,11 +135,13 @@ class ReviewAppService:
                 claim(session, f"heroku:{delivery}")
                 if update is None:
                     return Ignored("not a release result or an app destroy")
-                if messenger is None:
-                    return NotConfigured(NOT_CONFIGURED)
+                # An app the bot does not know is ignored (2xx, so Heroku stops retrying)
+                # even where review apps are not configured.
                 row = self._lock(session, update.app)
                 if row is None:
                     return Ignored(f"{update.app} is not a review app the bot knows")
+                if messenger is None:
+                    return NotConfigured(NOT_CONFIGURED)
                 if not changes_anything(
                     row.state, row.release_version, update.event, update.release_version
                 ):

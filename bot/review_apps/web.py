@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
 
+from bot.releases.rules import heroku_app_of
+from bot.releases.web import release_delivery
 from bot.review_apps.rules import (
     Notice,
     delivery_id,
@@ -125,6 +127,10 @@ def register(web: Flask, container: Container) -> None:
         delivery = delivery_id(payload, request.headers.get("Heroku-Webhook-Id"))
         if delivery is None:
             return _error(400, "no delivery id (Heroku-Webhook-Id header or body id)")
+        # Production apps (APPS / DEFAULT_APP) are told from review apps by name; their
+        # releases move bookings (bot/releases), the rest are review apps as before.
+        if container.releases.follows(heroku_app_of(payload)):
+            return release_delivery(container, delivery, payload)
         outcome = service.heroku(delivery, interpret_heroku(payload))
         log.info("heroku delivery %s: %s", delivery, outcome)
         return _reply(outcome)

@@ -1,5 +1,5 @@
-"""The ES mapping-change runbook in Slack: freeze and checklist when the deploy starts,
-step buttons, STUCK THE LANDING! and the unfreeze when it lands, unfreeze on abort."""
+"""The ES mapping-change runbook in Slack: the checklist's step buttons. What the runbook
+does when a deploy starts, lands or fails is bot/runbook/flows.py (docs/adr/0017)."""
 
 from __future__ import annotations
 
@@ -11,74 +11,22 @@ from slack_bolt import App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.booking.model import Booking
-from bot.booking.rules import Kind
-from bot.freeze.slack import FreezeSlack
 from bot.runbook import blocks
 from bot.runbook.service import Checked, RunbookService
-from bot.settings import Settings
 from bot.slack.commands import CommandRouter, acknowledge, run_reporting_database_outage
-from bot.slack.notices import post_notice
 
 log = logging.getLogger(__name__)
 
 
 class RunbookSlack:
-    """Registers the step button, and implements the deploy lifecycle's hooks."""
+    """Registers the step button."""
 
-    def __init__(self, service: RunbookService, freezes: FreezeSlack, settings: Settings) -> None:
+    def __init__(self, service: RunbookService) -> None:
         self.service = service
-        self.freezes = freezes
-        self.settings = settings
 
     def register(self, app: App, router: CommandRouter) -> None:
         # No subcommand of its own: the runbook is driven by its checklist's buttons.
         app.action(blocks.STEP_ACTION)(ack=acknowledge, lazy=[self.click_step])
-
-    # -- lifecycle hooks ------------------------------------------------------------------
-
-    def started(self, client: WebClient, booking: Booking, user_id: str) -> None:
-        if booking.kind != Kind.ES_MAPPING.value:
-            return
-        self.freezes.freeze_for_booking(
-            client,
-            user_id=user_id,
-            booking_short_id=booking.short_id,
-            reason=f"ES mapping change `{booking.short_id}` in progress: {booking.title}",
-            exempt_pulls=self._own_pulls(booking),
-            request_key=f"runbook-freeze:{booking.short_id}:{booking.started_at}",
-        )
-        self.service.open(booking.id)
-        view = self.service.view(booking.short_id)
-        if view is None:
-            return
-        text, checklist = blocks.checklist(view)
-        posted = post_notice(
-            client,
-            self.settings.deploy_channel,
-            text,
-            blocks=checklist,
-            thread_ts=booking.announcement_ts,
-        )
-        if posted is not None:
-            self.service.record_message(booking.id, str(posted["channel"]), str(posted["ts"]))
-
-    def landed(self, client: WebClient, booking: Booking, user_id: str) -> None:
-        if booking.kind != Kind.ES_MAPPING.value:
-            return
-        self.freezes.unfreeze_for_booking(client, booking_short_id=booking.short_id)
-        post_notice(client, self.settings.deploy_channel, blocks.stuck_the_landing(booking))
-
-    def failed(self, client: WebClient, booking: Booking, user_id: str) -> None:
-        if booking.kind != Kind.ES_MAPPING.value:
-            return
-        self.freezes.unfreeze_for_booking(client, booking_short_id=booking.short_id)
-        post_notice(
-            client,
-            self.settings.deploy_channel,
-            blocks.aborted(booking),
-            thread_ts=booking.announcement_ts,
-        )
 
     # -- the step button --------------------------------------------------------------------
 
@@ -109,11 +57,3 @@ class RunbookSlack:
                 log.warning(
                     "could not update the runbook of %s: %s", short_id, exc.response.get("error")
                 )
-
-    # -- helpers --------------------------------------------------------------------------
-
-    def _own_pulls(self, booking: Booking) -> list[int]:
-        """The booked change's PRs in the configured repository stay mergeable."""
-        return [
-            pr.number for pr in booking.pull_request_refs if pr.repo == self.settings.github_repo
-        ]

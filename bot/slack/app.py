@@ -20,6 +20,7 @@ from bot.gate.slack import GateSlack
 from bot.home.slack import HomeSlack
 from bot.plans.blocks import progress_note
 from bot.plans.slack import PlanSlack
+from bot.releases.slack import ReleaseSlack
 from bot.runbook.slack import RunbookSlack
 from bot.slack.commands import CommandRouter
 from bot.slack.handoff import ChannelSender, DurableHandOff, NeverRunExecutor
@@ -84,15 +85,12 @@ def build_bolt_app(
     ).register(app, router)
     PlanSlack(plans, settings).register(app, router)
     ApprovalSlack(container.approvals, container.announcer, settings).register(app, router)
-    freezes = FreezeSlack(container.freezes, container.freeze_enforcer, settings)
-    freezes.register(app, router)
-    runbooks = RunbookSlack(container.runbooks, freezes, settings)
-    runbooks.register(app, router)
-    DeploySlack(container.deploys, container.announcer, settings, hooks=[runbooks]).register(
-        app, router
-    )
+    FreezeSlack(container.freezes, container.freeze_enforcer, settings).register(app, router)
+    RunbookSlack(container.runbooks).register(app, router)
+    DeploySlack(container.flows, settings).register(app, router)
     GateSlack(container.gate, settings).register(app, router)
     HomeSlack(container.home, settings).register(app, router)
+    ReleaseSlack(container.releases).register(app, router)
     return app
 
 

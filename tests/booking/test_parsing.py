@@ -111,3 +111,26 @@ def test_pr_url_forms() -> None:
         "o/r", 9
     )
     assert parse_pull_request("o/r#9", None) == PullRequestRef("o/r", 9)
+
+
+APPS_DEFAULTS = ParseDefaults(
+    app="foundation-site",
+    repo="mozilla/foundation.mozilla.org",
+    duration=timedelta(minutes=30),
+    app_repos={
+        "foundation-site": "mozilla/foundation.mozilla.org",
+        "donate": "mozilla/donate-wagtail",
+    },
+)
+
+
+def test_with_apps_a_short_reference_is_in_the_booked_apps_repository() -> None:
+    donate = parse("#12 app:donate tomorrow 14:00", defaults=APPS_DEFAULTS)
+    assert donate.pull_requests == (PullRequestRef("mozilla/donate-wagtail", 12),)
+    site = parse("#12 tomorrow 14:00", defaults=APPS_DEFAULTS)
+    assert site.pull_requests == (PullRequestRef("mozilla/foundation.mozilla.org", 12),)
+
+
+def test_with_apps_an_unknown_app_is_refused_with_the_known_ones() -> None:
+    problems = problems_of("#12 app:nope tomorrow 14:00", defaults=APPS_DEFAULTS)
+    assert "donate, foundation-site" in problems["app"]

@@ -21,14 +21,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from helpers import reply_to
-from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.container import build_container
 from bot.freeze.model import PullRequestStatus
 from bot.freeze.service import OtherFreeze, Unfrozen
-from bot.freeze.slack import FreezeSlack
 from bot.settings import Settings
 from support.db import Database
 from support.fake_github import DEFAULT_TOKEN, FakeGitHub
@@ -423,11 +421,9 @@ def test_a_booking_freeze_exempts_its_own_pull_requests(
         github_api_url=github_env["GITHUB_API_URL"],
     )
     container = build_container(settings)
-    client = WebClient(token="xoxb-test-token", base_url=fake_slack.base_url)
-    freezes = FreezeSlack(container.freezes, container.freeze_enforcer, settings)
+    freezes = container.booking_freezes
     try:
         freezes.freeze_for_booking(
-            client,
             user_id=ALICE,
             booking_short_id="B7K2Q",
             reason="ES mapping change",
@@ -445,11 +441,11 @@ def test_a_booking_freeze_exempts_its_own_pull_requests(
         wait_until(lambda: states(github, [new_sha]) == ["success"])
 
         # Another booking's end does not lift this freeze.
-        other = freezes.unfreeze_for_booking(client, booking_short_id="ZZZZZ")
+        other = freezes.unfreeze_for_booking(booking_short_id="ZZZZZ")
         assert isinstance(other, OtherFreeze)
         assert states(github, shas) == ["failure", "success", "failure"]
 
-        done = freezes.unfreeze_for_booking(client, booking_short_id="B7K2Q")
+        done = freezes.unfreeze_for_booking(booking_short_id="B7K2Q")
         assert isinstance(done, Unfrozen)
         assert states(github, [shas[0], new_sha, shas[2]]) == ["success"] * 3
     finally:

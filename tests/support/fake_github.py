@@ -122,6 +122,11 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(rf"^{_REPO_PATH}/contents/?(?P<path>.*)$"), "_get_contents"),
     ("POST", re.compile(rf"^{_REPO_PATH}/statuses/(?P<sha>[^/]+)$"), "_create_status"),
     ("GET", re.compile(rf"^{_REPO_PATH}/commits/(?P<ref>.+)/statuses$"), "_list_statuses"),
+    (
+        "GET",
+        re.compile(rf"^{_REPO_PATH}/compare/(?P<base>[^/.]+)\.\.\.(?P<head>[^/.]+)$"),
+        "_compare",
+    ),
 )
 
 FaultKind = Literal["primary", "secondary", "server", "error"]
@@ -310,6 +315,10 @@ class _Repo:
     statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # Each commit's files, path -> bytes (what the contents API serves at ?ref=sha).
     trees: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    # The commit graph the compare API walks: sha -> parent shas (a merge has two).
+    parents: dict[str, list[str]] = field(default_factory=dict)
+    # What each commit changed, for the compare API's `files`: (filename, status).
+    commit_files: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -519,8 +528,45 @@ class FakeGitHub:
                 pull.merge_commit_sha = secrets.token_hex(20)
                 pull.merged_by = merged_by or pull.user_login
                 r.commits.add(pull.merge_commit_sha)
+                # A merge commit: the base branch's tip and the PR's head are its parents,
+                # and it brings the PR's files (what compare lists for the range).
+                r.parents[pull.merge_commit_sha] = [self._branch_sha(r, pull.base), pull.head_sha]
+                r.commit_files[pull.merge_commit_sha] = [(f, st) for f, st, _ in pull.files]
+                if pull.head_sha in r.trees:
+                    r.trees[pull.merge_commit_sha] = dict(r.trees[pull.head_sha])
                 r.branch_shas[pull.base] = pull.merge_commit_sha
             return self._render_pull(r, pull, full=True)
+
+    def push(
+        self,
+        repo: str,
+        branch: str = "master",
+        *,
+        sha: str | None = None,
+        files: Mapping[str, bytes] | None = None,
+    ) -> str:
+        """A new commit on ``branch`` (a direct push), child of its tip, adding or
+        changing ``files``; returns its sha."""
+        with self._lock:
+            r = self._ensure_repo(repo)
+            parent = self._branch_sha(r, branch)
+            sha = sha or secrets.token_hex(20)
+            r.commits.add(sha)
+            r.parents[sha] = [parent]
+            tree = dict(r.trees.get(parent, {}))
+            changes = []
+            for path, content in (files or {}).items():
+                changes.append((path, "modified" if path in tree else "added"))
+                tree[path] = content
+            r.trees[sha] = tree
+            r.commit_files[sha] = changes
+            r.branch_shas[branch] = sha
+            return sha
+
+    def branch_sha(self, repo: str, branch: str = "master") -> str:
+        """The tip of ``branch`` (what Heroku would build and release)."""
+        with self._lock:
+            return self._branch_sha(self._ensure_repo(repo), branch)
 
     def set_pull_files(
         self,
@@ -1154,6 +1200,124 @@ class FakeGitHub:
         if page > 1:
             links.append(link(1, "first"))
         return _Reply(200, chunk, {"Link": ", ".join(links)} if links else {})
+
+    @staticmethod
+    def _resolve(r: _Repo, ref: str) -> str:
+        if ref in r.commits or len(ref) < 7:
+            return ref
+        found = [sha for sha in r.commits if sha.startswith(ref)]
+        return found[0] if len(found) == 1 else ref
+
+    def _ancestors(self, r: _Repo, sha: str) -> list[str]:
+        """``sha`` and every commit reachable from it, nearest first."""
+        seen: list[str] = []
+        queue = [sha]
+        while queue:
+            current = queue.pop(0)
+            if current in seen:
+                continue
+            seen.append(current)
+            queue.extend(r.parents.get(current, []))
+        return seen
+
+    def _render_commit(self, r: _Repo, sha: str) -> dict[str, Any]:
+        api = self._api()
+        repo_url = f"{api}/repos/{r.full_name}"
+        person = {"name": "Octo Cat", "email": "octocat@github.com", "date": _now_iso()}
+        return {
+            "sha": sha,
+            "node_id": _node_id("Commit", _stable_id(sha)),
+            "commit": {
+                "author": person,
+                "committer": person,
+                "message": f"Commit {sha[:7]}",
+                "tree": {"sha": sha[::-1], "url": f"{repo_url}/git/trees/{sha[::-1]}"},
+                "url": f"{repo_url}/git/commits/{sha}",
+                "comment_count": 0,
+                "verification": {
+                    "verified": False,
+                    "reason": "unsigned",
+                    "signature": None,
+                    "payload": None,
+                },
+            },
+            "url": f"{repo_url}/commits/{sha}",
+            "html_url": f"https://github.com/{r.full_name}/commit/{sha}",
+            "comments_url": f"{repo_url}/commits/{sha}/comments",
+            "author": _user("octocat", api),
+            "committer": _user("web-flow", api),
+            "parents": [
+                {
+                    "sha": parent,
+                    "url": f"{repo_url}/commits/{parent}",
+                    "html_url": f"https://github.com/{r.full_name}/commit/{parent}",
+                }
+                for parent in r.parents.get(sha, [])
+            ],
+        }
+
+    def _compare(self, owner: str, name: str, base: str, head: str, **_: Any) -> _Reply:
+        """GET /repos/{owner}/{repo}/compare/{base}...{head}, as GitHub answers it: the
+        commits reachable from head but not from base, oldest first, and their files."""
+        r = self._repo(f"{owner}/{name}")
+        if r is None:
+            return _Reply(404, _error("Not Found", 404))
+        # GitHub takes any unambiguous abbreviation of a commit's sha.
+        base, head = self._resolve(r, base), self._resolve(r, head)
+        if base not in r.commits or head not in r.commits:
+            return _Reply(404, _error("Not Found", 404))
+        from_head = self._ancestors(r, head)
+        from_base = self._ancestors(r, base)
+        ahead = [sha for sha in from_head if sha not in from_base]
+        behind = [sha for sha in from_base if sha not in from_head]
+        merge_base = next((sha for sha in from_head if sha in from_base), base)
+        if not ahead and not behind:
+            status = "identical"
+        elif not behind:
+            status = "ahead"
+        elif not ahead:
+            status = "behind"
+        else:
+            status = "diverged"
+        files: dict[str, str] = {}
+        for sha in reversed(ahead):
+            for filename, change in r.commit_files.get(sha, []):
+                files[filename] = change
+        api = self._api()
+        repo_url = f"{api}/repos/{r.full_name}"
+        html = f"https://github.com/{r.full_name}/compare/{base}...{head}"
+        return _Reply(
+            200,
+            {
+                "url": f"{repo_url}/compare/{base}...{head}",
+                "html_url": html,
+                "permalink_url": html,
+                "diff_url": f"{html}.diff",
+                "patch_url": f"{html}.patch",
+                "base_commit": self._render_commit(r, base),
+                "merge_base_commit": self._render_commit(r, merge_base),
+                "status": status,
+                "ahead_by": len(ahead),
+                "behind_by": len(behind),
+                "total_commits": len(ahead),
+                "commits": [self._render_commit(r, sha) for sha in reversed(ahead)],
+                "files": [
+                    {
+                        "sha": _stable_id(filename, change).__format__("040x")[-40:],
+                        "filename": filename,
+                        "status": change,
+                        "additions": 1,
+                        "deletions": 0,
+                        "changes": 1,
+                        "blob_url": f"https://github.com/{r.full_name}/blob/{head}/{filename}",
+                        "raw_url": f"https://github.com/{r.full_name}/raw/{head}/{filename}",
+                        "contents_url": f"{repo_url}/contents/{filename}?ref={head}",
+                        "patch": "@@ -0,0 +1 @@",
+                    }
+                    for filename, change in files.items()
+                ],
+            },
+        )
 
     def _repo(self, repo: str) -> _Repo | None:
         if repo.count("/") != 1 or not all(repo.split("/")):

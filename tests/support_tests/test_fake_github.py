@@ -546,3 +546,61 @@ def test_reset_forgets_everything(github: FakeGitHub, client: httpx.Client) -> N
     assert github.calls() == []
     assert client.get(PULLS).status_code == 404  # the repo is gone too
     assert client.get("/rate_limit").json()["rate"]["used"] == 1
+
+
+# ------------------------------------------------------------------- compare
+
+# The top-level fields and a commit's fields of GitHub's "Compare two commits" answer
+# (REST API reference, "commit-comparison" schema).
+COMPARE_FIELDS = {
+    "url",
+    "html_url",
+    "permalink_url",
+    "diff_url",
+    "patch_url",
+    "base_commit",
+    "merge_base_commit",
+    "status",
+    "ahead_by",
+    "behind_by",
+    "total_commits",
+    "commits",
+    "files",
+}
+COMMIT_FIELDS = {
+    "sha",
+    "node_id",
+    "commit",
+    "url",
+    "html_url",
+    "comments_url",
+    "author",
+    "committer",
+    "parents",
+}
+
+
+def test_compare_walks_the_commit_graph(github: FakeGitHub, client: httpx.Client) -> None:
+    base = github.branch_sha(REPO)
+    github.add_pull(REPO, 5, title="Remove email")
+    github.set_pull_files(REPO, 5, {"people/migrations/0002_remove_email.py": b"# x\n"})
+    merge = github.close_pull(REPO, 5, merged=True)["merge_commit_sha"]
+    later = github.push(REPO, files={"README.md": b"hi\n"})
+
+    ahead = client.get(f"/repos/{REPO}/compare/{merge}...{later}").json()
+    assert set(ahead) == COMPARE_FIELDS
+    assert (ahead["status"], ahead["ahead_by"], ahead["behind_by"]) == ("ahead", 1, 0)
+    assert set(ahead["commits"][0]) == COMMIT_FIELDS
+    assert SHA_RE.match(ahead["commits"][0]["sha"])
+    assert [f["filename"] for f in ahead["files"]] == ["README.md"]
+
+    since_base = client.get(f"/repos/{REPO}/compare/{base}...{later}").json()
+    assert [c["sha"] for c in since_base["commits"]][-1] == later
+    assert "people/migrations/0002_remove_email.py" in {f["filename"] for f in since_base["files"]}
+    assert client.get(f"/repos/{REPO}/compare/{later}...{merge}").json()["status"] == "behind"
+    assert client.get(f"/repos/{REPO}/compare/{merge}...{merge}").json()["status"] == "identical"
+    # An abbreviated sha works, as on GitHub; an unknown one is GitHub's 404.
+    short = client.get(f"/repos/{REPO}/compare/{merge[:7]}...{later[:8]}")
+    assert short.json()["status"] == "ahead"
+    missing = client.get(f"/repos/{REPO}/compare/{'0' * 40}...{later}")
+    assert missing.status_code == 404 and missing.json()["message"] == "Not Found"

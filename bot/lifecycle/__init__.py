@@ -1,0 +1,1 @@
+"""What follows a booking's move along its lifecycle, whoever moved it (docs/adr/0017)."""

@@ -1,0 +1,126 @@
+"""One place for what happens after a deploy starts, lands, fails, is rolled back or is
+edited: the channel notice, the announcement brought up to date, the ES runbook's freeze
+and checklist (or unfreeze), the rollback checklist.
+
+Slack commands, the Heroku and GitHub webhooks and the clock all call these flows the same
+way, so a deploy landed by a Heroku release unfreezes master exactly as `/deploy done`
+does. The Slack adapters only parse the command and render the reply (docs/adr/0017).
+The deploy-gate statuses follow every booking change by themselves (`watch_bookings`),
+and reminders read the booking's status when they are due, so neither needs a call here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+
+from bot.approval.announcer import Announcer
+from bot.booking.lifecycle import Action
+from bot.booking.model import Booking
+from bot.deploys import blocks
+from bot.deploys.rules import rollback_checklist
+from bot.deploys.service import (
+    Changes,
+    DeployService,
+    Done,
+    FinishOutcome,
+    Outcome,
+)
+from bot.runbook.flows import RunbookFlows
+from bot.slack.notices import post_notice
+
+
+@dataclass(frozen=True)
+class Via:
+    """What moved a booking when no person typed it: shown in the notices and kept as
+    the audit entry's reason, e.g. "Heroku release v42 of foundation-site (1a2b3c4)"."""
+
+    description: str
+    # Extra lines for the failure notice: the release's output, who to call.
+    details: tuple[str, ...] = ()
+
+
+class DeployFlows:
+    def __init__(
+        self,
+        deploys: DeployService,
+        announcer: Announcer,
+        runbooks: RunbookFlows,
+        slack: WebClient,
+        channel: str | None,
+    ) -> None:
+        self.deploys = deploys
+        self.announcer = announcer
+        self.runbooks = runbooks
+        self.slack = slack
+        self.channel = channel
+
+    def start(self, short_id: str, *, user_id: str, override_reason: str | None = None) -> Outcome:
+        outcome = self.deploys.start(short_id, user_id=user_id, override_reason=override_reason)
+        if isinstance(outcome, Done):
+            self.started(outcome.booking, user_id)
+        return outcome
+
+    def started(self, booking: Booking, user_id: str) -> None:
+        post_notice(self.slack, self.channel, blocks.started_notice(booking, user_id))
+        self.announcer.sync(self.slack, booking.short_id)
+        self.runbooks.started(booking, user_id)
+
+    def finish(
+        self,
+        short_id: str,
+        *,
+        user_id: str,
+        may_act: bool,
+        action: Action,
+        via: Via | None = None,
+    ) -> FinishOutcome:
+        """Land, fail or roll back, then everything that follows. `via` says what moved
+        it when no person did (a Heroku release)."""
+        outcome = self.deploys.finish(
+            short_id,
+            user_id=user_id,
+            may_act=may_act,
+            action=action,
+            reason=via.description if via else None,
+        )
+        if not isinstance(outcome, Done):
+            return outcome
+        booking = outcome.booking
+        if action is Action.LAND:
+            post_notice(self.slack, self.channel, blocks.landed_notice(booking, user_id, via))
+            self.runbooks.landed(booking)
+        elif action is Action.FAIL:
+            post_notice(
+                self.slack,
+                self.channel,
+                failure_text(booking, via),
+                thread_ts=booking.announcement_ts,
+            )
+            self.runbooks.failed(booking)
+        else:
+            post_notice(self.slack, self.channel, blocks.rolled_back_notice(booking, user_id))
+        self.announcer.sync(self.slack, booking.short_id)
+        return outcome
+
+    def edit(self, short_id: str, *, user_id: str, changes: Changes) -> Outcome:
+        outcome = self.deploys.edit(short_id, user_id=user_id, changes=changes)
+        if isinstance(outcome, Done):
+            booking = outcome.booking
+            post_notice(
+                self.slack,
+                self.channel,
+                blocks.edited_notice(booking, user_id, outcome.voided),
+            )
+            if outcome.voided:
+                self.announcer.sync(self.slack, booking.short_id)
+        return outcome
+
+
+def failure_text(booking: Booking, via: Via | None = None) -> str:
+    """The rollback checklist, with what failed when a release failed it."""
+    checklist = rollback_checklist(booking.app, booking.short_id, booking.rollback_plan)
+    if via is None:
+        return checklist
+    return "\n".join((checklist, f"Failed by {via.description}.", *via.details))

@@ -1,0 +1,71 @@
+"""What the ES mapping-change runbook adds to a deploy's lifecycle: freeze and checklist
+when it starts, STUCK THE LANDING! and the unfreeze when it lands, unfreeze on abort.
+
+Service layer (docs/adr/0017): called by the lifecycle flows whoever moved the booking
+(a Slack command, a Heroku or GitHub webhook, the clock)."""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+
+from bot.booking.model import Booking
+from bot.booking.rules import Kind
+from bot.freeze.flows import BookingFreezes
+from bot.runbook import blocks
+from bot.runbook.service import RunbookService
+from bot.slack.notices import post_notice
+
+
+class RunbookFlows:
+    def __init__(
+        self,
+        service: RunbookService,
+        freezes: BookingFreezes,
+        slack: WebClient,
+        channel: str | None,
+        repo: str | None,
+    ) -> None:
+        self.service = service
+        self.freezes = freezes
+        self.slack = slack
+        self.channel = channel
+        self.repo = repo
+
+    def started(self, booking: Booking, user_id: str) -> None:
+        if booking.kind != Kind.ES_MAPPING.value:
+            return
+        self.freezes.freeze_for_booking(
+            user_id=user_id,
+            booking_short_id=booking.short_id,
+            reason=f"ES mapping change `{booking.short_id}` in progress: {booking.title}",
+            exempt_pulls=self._own_pulls(booking),
+            request_key=f"runbook-freeze:{booking.short_id}:{booking.started_at}",
+        )
+        self.service.open(booking.id)
+        view = self.service.view(booking.short_id)
+        if view is None:
+            return
+        text, checklist = blocks.checklist(view)
+        posted = post_notice(
+            self.slack, self.channel, text, blocks=checklist, thread_ts=booking.announcement_ts
+        )
+        if posted is not None:
+            self.service.record_message(booking.id, str(posted["channel"]), str(posted["ts"]))
+
+    def landed(self, booking: Booking) -> None:
+        if booking.kind != Kind.ES_MAPPING.value:
+            return
+        self.freezes.unfreeze_for_booking(booking_short_id=booking.short_id)
+        post_notice(self.slack, self.channel, blocks.stuck_the_landing(booking))
+
+    def failed(self, booking: Booking) -> None:
+        if booking.kind != Kind.ES_MAPPING.value:
+            return
+        self.freezes.unfreeze_for_booking(booking_short_id=booking.short_id)
+        post_notice(
+            self.slack, self.channel, blocks.aborted(booking), thread_ts=booking.announcement_ts
+        )
+
+    def _own_pulls(self, booking: Booking) -> list[int]:
+        """The booked change's PRs in the configured repository stay mergeable."""
+        return [pr.number for pr in booking.pull_request_refs if pr.repo == self.repo]
