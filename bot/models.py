@@ -11,6 +11,7 @@ from bot.idempotency import ProcessedRequest
 from bot.plans.model import DeployPlan, PlanStep
 from bot.review_apps.model import ReviewApp
 from bot.runbook.model import RunbookChecklist, RunbookStep
+from bot.windows.model import DeployWindow, ScheduledUnfreeze, WindowOverride
 
 __all__ = [
     "Approval",
@@ -18,6 +19,7 @@ __all__ = [
     "Base",
     "Booking",
     "DeployPlan",
+    "DeployWindow",
     "Freeze",
     "PlanStep",
     "ProcessedRequest",
@@ -27,5 +29,7 @@ __all__ = [
     "ReviewApp",
     "RunbookChecklist",
     "RunbookStep",
+    "ScheduledUnfreeze",
     "SentNotification",
+    "WindowOverride",
 ]
