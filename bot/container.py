@@ -30,6 +30,8 @@ from bot.review_apps.service import ReviewAppService
 from bot.runbook.service import RunbookService, landing_guard
 from bot.settings import Settings
 from bot.slack.client import build_web_client
+from bot.windows.rules import parse_seed
+from bot.windows.service import WindowService
 
 # What every service asks for the current time: an aware UTC datetime. Tests give a
 # clock of their own instead of bending settings to move time.
@@ -57,6 +59,7 @@ class Container:
     runbooks: RunbookService
     freeze_enforcer: FreezeEnforcer
     gate: GateService
+    windows: WindowService
 
 
 def freeze_summary_of(freezes: FreezeService) -> CurrentFreeze:
@@ -97,7 +100,8 @@ def build_container(
     github = github or GitHubClient(settings.github_token, str(settings.github_api_url))
     public_url = str(settings.public_url).rstrip("/") if settings.public_url else None
     approvals = ApprovalService(database, settings.required_approvals, now=clock)
-    bookings = BookingService(database, policy, now=clock)
+    windows = WindowService(database, seed=parse_seed(settings.deploy_windows), now=clock)
+    bookings = BookingService(database, policy, now=clock, windows=windows)
     freezes = FreezeService(database, settings.freeze_branch, now=clock)
     gate = GateService(
         database,
@@ -107,6 +111,7 @@ def build_container(
         enabled=bool(settings.github_token and settings.github_repo),
         es_patterns=settings.es_mapping_patterns,
         public_url=public_url,
+        window_hold=lambda session, booking_id: windows.hold(session, booking_id, clock()),
     )
     # Every booking change rewrites the deploy statuses of the PRs it names.
     watch_bookings(database, gate)
@@ -145,6 +150,7 @@ def build_container(
             allow_override=settings.allow_emergency_override,
             landing_guard=landing_guard,
             now=clock,
+            windows=windows,
         ),
         review_apps=ReviewAppService(
             database, build_messenger(settings, slack), github, settings.github_repo, now=clock
@@ -156,4 +162,5 @@ def build_container(
             now=clock,
         ),
         calendar=CalendarFeed(database, settings.calendar_token, now=clock),
+        windows=windows,
     )

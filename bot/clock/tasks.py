@@ -13,6 +13,7 @@ from bot.gate.clock import run_gate
 from bot.idempotency import ProcessedRequest
 from bot.reminders.clock import BookingClock
 from bot.runbook.clock import RunbookClock
+from bot.windows.clock import run_windows
 
 # Slack retries within minutes; a week of idempotency keys is plenty.
 KEEP_PROCESSED_REQUESTS = timedelta(days=7)
@@ -63,4 +64,17 @@ def build_tasks(container: Container) -> list[ClockTask]:
         # Analyses GitHub could not serve (down, rate limited), statuses it refused, and
         # the channel messages about tricky PRs.
         ClockTask("deploy-gate", lambda now: run_gate(container.gate, slack, settings)),
+        # Window boundaries: gate statuses, blackout freezes, scheduled unfreezes.
+        ClockTask(
+            "deploy-windows",
+            lambda now: run_windows(
+                container.windows,
+                container.gate,
+                container.freezes,
+                container.freeze_enforcer,
+                slack,
+                channel=settings.deploy_channel,
+                now=now,
+            ),
+        ),
     ]

@@ -5,7 +5,9 @@ channel notices, and the entry points the deploy lifecycle uses (`freeze_for_boo
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import App, Respond
@@ -13,6 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.audit.model import SYSTEM_ACTOR
+from bot.booking.parsing import parse_when
 from bot.freeze import blocks
 from bot.freeze.enforcement import FreezeEnforcer
 from bot.freeze.model import Freeze
@@ -37,27 +40,38 @@ from bot.slack.commands import (
     run_reporting_database_outage,
 )
 from bot.slack.notices import post_notice
-from bot.slack.users import is_approver
+from bot.slack.format import slack_date
+from bot.slack.users import is_approver, user_timezone
 
 log = logging.getLogger(__name__)
 
 Tell = Callable[[str], None]
+# Lifts freeze `id` at the given time (bot/windows keeps the schedule; its clock acts).
+ScheduleEnd = Callable[[int, datetime], None]
+# `/deploy freeze reason until mon 9:00`: the end is the text after the last "until".
+_UNTIL = re.compile(r"(?:^|\s)until\s+(?P<when>[^\s].*)$", re.IGNORECASE | re.S)
+UNTIL_EXAMPLE = "/deploy freeze fundraising campaign until mon 9:00"
 
 
 class FreezeSlack:
     def __init__(
-        self, service: FreezeService, enforcer: FreezeEnforcer, settings: Settings
+        self,
+        service: FreezeService,
+        enforcer: FreezeEnforcer,
+        settings: Settings,
+        schedule_end: ScheduleEnd | None = None,
     ) -> None:
         self.service = service
         self.enforcer = enforcer
         self.settings = settings
+        self.schedule_end = schedule_end
 
     def register(self, app: App, router: CommandRouter) -> None:
         branch = self.service.branch
         router.add(
             "freeze",
             self.freeze_command,
-            usage="/deploy freeze [reason]",
+            usage="/deploy freeze [reason] [until WHEN]",
             summary=f"freeze {branch}: nobody merges or deploys until it is unfrozen",
         )
         router.add(
@@ -128,7 +142,19 @@ class FreezeSlack:
     # -- /deploy freeze ---------------------------------------------------------------
 
     def freeze_command(self, ctx: CommandContext) -> None:
-        reason = clean_reason(ctx.args)
+        args, until = ctx.args, None
+        if self.schedule_end is not None and (match := _UNTIL.search(args)):
+            now = self.service.now()
+            try:
+                until = parse_when(match.group("when"), user_timezone(ctx.client, ctx.user_id), now)
+            except ValueError as exc:
+                ctx.reply(f"Not frozen: {exc}. Example: `{UNTIL_EXAMPLE}`")
+                return
+            if until <= now:
+                ctx.reply(f"Not frozen: the end is in the past. Example: `{UNTIL_EXAMPLE}`")
+                return
+            args = args[: match.start()]
+        reason = clean_reason(args)
         problem = reason_problem(reason)
         if problem:
             ctx.reply(problem)
@@ -138,7 +164,11 @@ class FreezeSlack:
         )
         match outcome:
             case Frozen(freeze):
-                ctx.reply(blocks.frozen_reply(freeze))
+                reply = blocks.frozen_reply(freeze)
+                if until is not None and self.schedule_end is not None:
+                    self.schedule_end(freeze.id, until)
+                    reply += f" It ends by itself {slack_date(until)}."
+                ctx.reply(reply)
                 self._announce_freeze(ctx.client, freeze)
                 # After the answer and the notice: GitHub may be slow, people should not
                 # wait for it.

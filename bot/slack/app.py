@@ -22,6 +22,7 @@ from bot.plans.slack import PlanSlack
 from bot.runbook.slack import RunbookSlack
 from bot.slack.commands import CommandRouter
 from bot.slack.handoff import hand_work_to_work_processes
+from bot.windows.slack import WindowSlack
 
 # Threads for deferred Slack work per process: as many as the database connections the
 # process keeps open, so work waits for a thread, never for a connection.
@@ -74,10 +75,16 @@ def build_bolt_app(
         settings,
         annotate=plan_notes,
         guess_kind=lambda refs: container.gate.booking_kind(refs),
+        window_state=container.windows.state,
     ).register(app, router)
     PlanSlack(plans, settings).register(app, router)
     ApprovalSlack(container.approvals, container.announcer, settings).register(app, router)
-    freezes = FreezeSlack(container.freezes, container.freeze_enforcer, settings)
+    freezes = FreezeSlack(
+        container.freezes,
+        container.freeze_enforcer,
+        settings,
+        schedule_end=container.windows.schedule_unfreeze,
+    )
     freezes.register(app, router)
     runbooks = RunbookSlack(container.runbooks, freezes, settings)
     runbooks.register(app, router)
@@ -86,6 +93,7 @@ def build_bolt_app(
     )
     GateSlack(container.gate, settings).register(app, router)
     HomeSlack(container.home, settings).register(app, router)
+    WindowSlack(container.windows, settings).register(app, router)
     return app
 
 

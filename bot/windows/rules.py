@@ -491,3 +491,25 @@ def format_span(value: timedelta) -> str:
         f"{minutes}m" if minutes else "",
     ]
     return "".join(parts) or "0m"
+
+
+# Straight and curly quotes people put round a reason (Slack curls them on macOS).
+QUOTES = "\"'\u201c\u201d\u2018\u2019"
+_OVERRIDE_FLAG = re.compile(r'--override-window(?:\s+["“]([^"”]*)["”]|\s+(\S+)|\s*$)')
+OVERRIDE_REASON_MAX = 500
+
+
+def parse_override_flag(text: str) -> tuple[str, str | None]:
+    """Take `--override-window "reason"` out of a command's text: (the rest, the reason or
+    None). Raises ValueError when the flag is there without a usable reason."""
+    match = _OVERRIDE_FLAG.search(text)
+    if match is None:
+        return text, None
+    reason = (match.group(1) or match.group(2) or "").strip()
+    example = '--override-window "campaign launch needs it"'
+    if not reason:
+        raise ValueError(f"an override needs a reason in quotes, e.g. `{example}`")
+    if len(reason) > OVERRIDE_REASON_MAX:
+        raise ValueError(f"keep the override reason under {OVERRIDE_REASON_MAX} characters")
+    rest = (text[: match.start()] + " " + text[match.end() :]).strip()
+    return rest, reason

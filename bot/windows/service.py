@@ -36,7 +36,6 @@ from bot.windows.rules import (
 log = logging.getLogger(__name__)
 
 MAX_WINDOWS = 50
-OVERRIDE_REASON_MAX = 500
 SEEDED_ACTION = "window.seeded"
 
 
@@ -320,23 +319,31 @@ class WindowService:
             )
         return None if done is not None else occurrence
 
-    def claim_blackout(self, occurrence: Occurrence, freeze_id: int | None) -> bool:
-        """Write down that this occurrence froze the branch (`freeze_id`, or None when
-        the branch was frozen already and is left as it is). False: another clock did."""
+    def claim_blackout(self, occurrence: Occurrence) -> int | None:
+        """Write down that this occurrence is freezing the branch; the row's id, or None
+        when another clock process got there first (unique per occurrence)."""
         try:
             with self.database.transaction() as session:
-                session.add(
-                    ScheduledUnfreeze(
-                        freeze_id=freeze_id,
-                        ends_at=occurrence.interval.ends_at,
-                        window_id=occurrence.window.id,
-                        occurrence_start=occurrence.interval.starts_at,
-                        done=freeze_id is None,
-                    )
+                row = ScheduledUnfreeze(
+                    ends_at=occurrence.interval.ends_at,
+                    window_id=occurrence.window.id,
+                    occurrence_start=occurrence.interval.starts_at,
+                    done=True,
                 )
-            return True
+                session.add(row)
+                session.flush()
+                return row.id
         except sa.exc.IntegrityError:
-            return False
+            return None
+
+    def attach_freeze(self, row_id: int, freeze_id: int) -> None:
+        """The freeze the occurrence placed: lifted by the clock when the blackout ends."""
+        with self.database.transaction() as session:
+            session.execute(
+                sa.update(ScheduledUnfreeze)
+                .where(ScheduledUnfreeze.id == row_id)
+                .values(freeze_id=freeze_id, done=False)
+            )
 
     def due_unfreezes(self, now: datetime) -> list[int]:
         """Freezes whose scheduled end has come."""
