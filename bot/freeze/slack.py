@@ -39,8 +39,8 @@ from bot.slack.commands import (
     acknowledge,
     run_reporting_database_outage,
 )
-from bot.slack.notices import post_notice
 from bot.slack.format import slack_date
+from bot.slack.notices import post_notice
 from bot.slack.users import is_approver, user_timezone
 
 log = logging.getLogger(__name__)
