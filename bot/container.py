@@ -30,6 +30,7 @@ from bot.review_apps.service import ReviewAppService
 from bot.runbook.service import RunbookService, landing_guard
 from bot.settings import Settings
 from bot.slack.client import build_web_client
+from bot.windows.blocks import blackout_events, state_line
 from bot.windows.rules import parse_seed
 from bot.windows.service import WindowService
 
@@ -160,7 +161,13 @@ def build_container(
             required_approvals=settings.required_approvals,
             current_freeze=freeze_summary_of(freezes),
             now=clock,
+            window_line=lambda: state_line(windows.state()) if windows.windows() else None,
         ),
-        calendar=CalendarFeed(database, settings.calendar_token, now=clock),
+        calendar=CalendarFeed(
+            database,
+            settings.calendar_token,
+            now=clock,
+            extra_events=lambda start, end: blackout_events(windows.windows(), start, end, clock()),
+        ),
         windows=windows,
     )

@@ -102,6 +102,8 @@ def home_view(view: HomeView, approver: ApproverStatus, approver_group: str | No
     """The `home` view for views.publish."""
     required = view.required_approvals
     blocks: list[Block] = [_header("Freeze"), *_freeze(view.freeze), {"type": "divider"}]
+    if view.windows is not None:
+        blocks += [_header("Deploy windows"), _section(view.windows), {"type": "divider"}]
 
     blocks.append(_header("Your upcoming deploys"))
     if view.mine.entries:

@@ -64,6 +64,8 @@ class HomeView:
     week: Listing
     freeze: FreezeSummary | None
     required_approvals: int
+    # The current and next deploy window, in words (bot/windows); None: no windows.
+    windows: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,11 +146,13 @@ class HomeService:
         required_approvals: int,
         current_freeze: CurrentFreeze = no_freeze,
         now: Callable[[], datetime] = utcnow,
+        window_line: Callable[[], str | None] | None = None,
     ) -> None:
         self.database = database
         self.required_approvals = required_approvals
         self.current_freeze = current_freeze
         self.now = now
+        self.window_line = window_line
 
     def home(self, viewer_id: str, *, event_key: str | None = None) -> HomeView | AlreadyShown:
         """The Home tab of `viewer_id`. With `event_key` (the Slack event id), a second
@@ -173,6 +177,7 @@ class HomeService:
             week=week,
             freeze=self.current_freeze(),
             required_approvals=self.required_approvals,
+            windows=self.window_line() if self.window_line is not None else None,
         )
 
     def _listing(self, session: Session, query: sa.Select[Booking], limit: int) -> Listing:

@@ -5,11 +5,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from icalendar import Event
+from icalendar.enums import TRANSP
+
 from bot.booking.rules import Problem
 from bot.outcomes import OutsideWindow
 from bot.slack.format import escape, mention, slack_date
 from bot.slack.limits import fit_text
-from bot.windows.rules import ADD_EXAMPLES, Occurrence, Window, WindowKind, WindowState, describe
+from bot.windows.rules import (
+    ADD_EXAMPLES,
+    Occurrence,
+    Window,
+    WindowKind,
+    WindowState,
+    describe,
+    occurrences,
+)
+
+# Occurrences of one blackout in the feed: a weekly one over the feed's seven months.
+CALENDAR_OCCURRENCES = 60
 
 OVERRIDE_EXAMPLE = '/deploy window override B7K2Q "hotfix for the donation form, CTO agreed"'
 SCHEDULE_OVERRIDE_EXAMPLE = (
@@ -140,3 +154,33 @@ def override_notice(short_id: str, user_id: str, reason: str) -> str:
 
 def frozen_until_text(until: datetime) -> str:
     return f"The freeze ends by itself {slack_date(until)}."
+
+
+def blackout_events(
+    windows: list[Window], starts_at: datetime, ends_at: datetime, now: datetime
+) -> list[Event]:
+    """The blackouts between `starts_at` and `ends_at` as iCalendar events, for the deploy
+    calendar feed (bot/home/calendar.py). A UID per occurrence keeps them stable across
+    polls."""
+    events = []
+    for window in windows:
+        if window.kind is not WindowKind.BLACKOUT:
+            continue
+        for interval in occurrences(window, starts_at, ends_at)[:CALENDAR_OCCURRENCES]:
+            events.append(
+                Event.new(
+                    uid=f"window-{window.id}-{interval.starts_at:%Y%m%dT%H%MZ}@deploybot",
+                    start=interval.starts_at,
+                    end=interval.ends_at,
+                    stamp=now,
+                    summary=f"Deploy blackout: {window.description}",
+                    description=(
+                        f"No tricky deploys ({describe(window)}). "
+                        "In Slack: /deploy windows"
+                        + ("\nThe branch is frozen while it is on." if window.freeze_branch else "")
+                    ),
+                    categories=["blackout"],
+                    transparency=TRANSP.TRANSPARENT,
+                )
+            )
+    return events
