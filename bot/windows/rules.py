@@ -415,8 +415,10 @@ def parse_window(text: str) -> Window:
         raise WindowError('Give the window a description in quotes, e.g. "Weekend"')
     if "for" in tokens:
         # Recurring: the first quoted text is the cron expression, the last the description.
-        if len(quoted) < 2 or tokens[0] != "\x01":
+        if tokens[0] != "\x01":
             raise WindowError('Put the cron expression in quotes first, e.g. "0 15 * * 5"')
+        if len(quoted) < 2:
+            raise WindowError('Give the window a description in quotes, e.g. "Weekend"')
         cron = check_cron(quoted[0])
         after = tokens[tokens.index("for") + 1 :]
         plain = [t for t in after if t != "\x01"]
