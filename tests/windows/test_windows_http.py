@@ -1,0 +1,371 @@
+"""Deploy windows over HTTP, driven as Slack sends them: managing the windows, booking
+refusals with the suggested slot, the approver's override, the start refusal, scheduled
+and blackout freezes at boundaries moved by the bot's clock, `/deploy list` and the
+calendar feed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from helpers import DEPLOY_CHANNEL, PR, announcement, reply_to
+from icalendar import Calendar
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from bot.audit.model import SYSTEM_ACTOR, AuditEntry
+from bot.booking.model import Booking
+from bot.freeze.model import Freeze
+from bot.windows.model import DeployWindow, WindowOverride
+from support.fake_slack import FakeSlack
+from support.inprocess import InProcessBot
+from support.slack_requests import ALICE, BOB, CAROL, SignedClient
+
+APPROVERS = "S0APPROVERS"
+TOKEN = "calendar-token-0123456789abcdef"
+
+
+@pytest.fixture
+def wbot(start_bot: Callable[..., InProcessBot], fake_slack: FakeSlack) -> InProcessBot:
+    """A bot of its own (its clock is moved), where ALICE and BOB approve and CAROL does
+    not, and everyone reads times in UTC."""
+    fake_slack.set_usergroup(APPROVERS, [ALICE, BOB])
+    for user in (ALICE, BOB, CAROL):
+        fake_slack.set_user(user, tz="UTC")
+    return start_bot(
+        APPROVER_USERGROUP=APPROVERS,
+        CALENDAR_TOKEN=TOKEN,
+        EARLY_START_GRACE_MINUTES="120",
+        WORK_PROCESSES="0",
+    )
+
+
+@pytest.fixture
+def slack(wbot: InProcessBot, fake_slack: FakeSlack) -> Iterator[SignedClient]:
+    with SignedClient.for_bot(wbot, fake_slack) as client:
+        yield client
+
+
+def say(slack: SignedClient, fake_slack: FakeSlack, text: str, user_id: str = ALICE) -> str:
+    return reply_to(fake_slack, slack.command(text, user_id=user_id))
+
+
+def day(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def minute(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def token(value: datetime) -> str:
+    return f"<!date^{int(value.timestamp())}^"
+
+
+def rows(engine: Engine, model: type) -> list:  # type: ignore[type-arg]
+    with Session(engine) as session:
+        found = list(session.scalars(sa.select(model)))
+        session.expunge_all()
+        return found
+
+
+def audit_actions(engine: Engine, entity_type: str) -> list[str]:
+    with Session(engine) as session:
+        return list(
+            session.scalars(
+                sa.select(AuditEntry.action)
+                .where(AuditEntry.entity_type == entity_type)
+                .order_by(AuditEntry.id)
+            )
+        )
+
+
+def channel_text(fake_slack: FakeSlack, words: str) -> str:
+    return fake_slack.wait_for(
+        "chat.postMessage",
+        lambda c: c.get("channel") == DEPLOY_CHANNEL and words in c.all_text(),
+    ).all_text()
+
+
+# ------------------------------------------------------------------ managing windows
+
+
+def test_approvers_add_list_and_remove_windows_and_each_change_is_audited(
+    wbot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    added = say(
+        slack,
+        fake_slack,
+        'window add blackout "0 15 * * 5" for 66h Europe/Berlin "Weekend: Friday 15:00 to '
+        'Monday 09:00"',
+    )
+    assert "Added blackout window" in added
+    [row] = rows(db_engine, DeployWindow)
+    assert (row.kind, row.cron, row.duration_minutes, row.zone, row.created_by) == (
+        "blackout",
+        "0 15 * * 5",
+        66 * 60,
+        "Europe/Berlin",
+        ALICE,
+    )
+    assert "added a deploy window" in channel_text(fake_slack, "Weekend")
+
+    listed = say(slack, fake_slack, "windows", user_id=CAROL)
+    assert f"`{row.id}` blackout" in listed and "Weekend" in listed
+    assert "/deploy window add" in listed  # the examples
+
+    removed = say(slack, fake_slack, f"window remove {row.id}", user_id=BOB)
+    assert f"Removed window `{row.id}`" in removed
+    assert rows(db_engine, DeployWindow) == []
+    assert audit_actions(db_engine, "window")[-2:] == ["window.added", "window.removed"]
+
+
+def test_someone_who_is_not_an_approver_changes_nothing(
+    wbot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    reply = say(
+        slack, fake_slack, 'window add blackout 2026-12-20 to 2027-01-03 UTC "Holidays"', CAROL
+    )
+    assert "Only approvers" in reply
+    assert rows(db_engine, DeployWindow) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('window add blackout "0 15 * *" for 66h Europe/Berlin "Weekend"', "five-field cron"),
+        ('window add blackout "0 15 * * 5" for 66h Berlin "Weekend"', "not an IANA time zone"),
+        ("window add blackout 2026-12-20 to 2027-01-03 UTC", "description in quotes"),
+    ],
+)
+def test_a_bad_window_is_refused_with_examples_and_nothing_is_stored(
+    wbot: InProcessBot,
+    slack: SignedClient,
+    fake_slack: FakeSlack,
+    db_engine: Engine,
+    text: str,
+    says: str,
+) -> None:
+    reply = say(slack, fake_slack, text)
+    assert reply.startswith("Not added") and says in reply
+    assert "/deploy window add blackout" in reply  # an example of the right form
+    assert rows(db_engine, DeployWindow) == []
+    assert "window.added" not in audit_actions(db_engine, "window")
+
+
+# ------------------------------------------------------------------ booking
+
+
+def test_a_booking_in_a_blackout_is_refused_with_the_rule_and_the_next_slot(
+    wbot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    tomorrow = wbot.clock() + timedelta(days=1)
+    say(slack, fake_slack, f'window add blackout {day(tomorrow)} to {day(tomorrow)} UTC "Launch"')
+
+    refused = say(slack, fake_slack, f'schedule {PR} {day(tomorrow)} 14:00 for 45m "Rename"')
+    assert "Not booked" in refused
+    assert "blackout “Launch”" in refused
+    day_after = datetime.fromisoformat(day(tomorrow)).replace(tzinfo=UTC) + timedelta(days=1)
+    assert token(day_after) in refused  # the next slot: right after the blackout
+    assert "--override-window" in refused
+    assert rows(db_engine, Booking) == []
+
+    # The suggested slot is bookable.
+    booked = say(slack, fake_slack, f'schedule {PR} {minute(day_after)} for 45m "Rename"')
+    assert "Booked" in booked
+
+
+def test_the_next_slot_also_steps_over_other_bookings(
+    wbot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    tomorrow = wbot.clock() + timedelta(days=1)
+    after = datetime.fromisoformat(day(tomorrow)).replace(tzinfo=UTC) + timedelta(days=1)
+    assert "Booked" in say(slack, fake_slack, f'schedule {PR} {minute(after)} for 1h "First"')
+    say(slack, fake_slack, f'window add blackout {day(tomorrow)} to {day(tomorrow)} UTC "Launch"')
+
+    refused = say(slack, fake_slack, f'schedule {PR} {day(tomorrow)} 14:00 for 45m "Second"')
+    assert token(after + timedelta(hours=1)) in refused
+
+
+def test_an_approver_books_over_the_windows_with_a_reason_announced_and_audited(
+    wbot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    tomorrow = wbot.clock() + timedelta(days=1)
+    say(slack, fake_slack, f'window add blackout {day(tomorrow)} to {day(tomorrow)} UTC "Launch"')
+    text = (
+        f'schedule {PR} {day(tomorrow)} 14:00 for 45m "Rename" '
+        '--override-window "the launch needs this field"'
+    )
+
+    assert "only an approver" in say(slack, fake_slack, text, user_id=CAROL)
+    assert rows(db_engine, Booking) == []
+
+    booked = say(slack, fake_slack, text, user_id=BOB)
+    assert "Booked" in booked
+    [booking] = rows(db_engine, Booking)
+    assert booking.title == "Rename"  # the flag is not part of the title
+    [override] = rows(db_engine, WindowOverride)
+    assert (override.booking_id, override.overridden_by, override.reason) == (
+        booking.id,
+        BOB,
+        "the launch needs this field",
+    )
+    notice = channel_text(fake_slack, "overrode the deploy windows")
+    assert booking.short_id in notice and "the launch needs this field" in notice
+    with Session(db_engine) as session:
+        reasons = list(
+            session.scalars(
+                sa.select(AuditEntry.reason)
+                .where(AuditEntry.action == "booking.window_override")
+                .where(AuditEntry.entity_id == booking.short_id)
+            )
+        )
+    assert reasons == ["the launch needs this field"]
+
+
+def test_moving_a_booking_into_a_blackout_is_refused(
+    wbot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    later = wbot.clock() + timedelta(days=3)
+    booked = say(slack, fake_slack, f'schedule {PR} {minute(later)} for 45m "Rename"')
+    short_id = booked.split("`")[1]
+    tomorrow = wbot.clock() + timedelta(days=1)
+    say(slack, fake_slack, f'window add blackout {day(tomorrow)} to {day(tomorrow)} UTC "Launch"')
+
+    reply = say(slack, fake_slack, f"edit {short_id} {day(tomorrow)} 14:00")
+    assert "Can't change it" in reply and "Launch" in reply
+    [booking] = rows(db_engine, Booking)
+    assert booking.starts_at.strftime("%Y-%m-%d %H:%M") == minute(later)
+
+
+# ------------------------------------------------------------------ starting
+
+
+def test_starting_outside_the_windows_is_refused_unless_an_approver_overrides(
+    wbot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    booked = say(slack, fake_slack, f'schedule {PR} in 30 minutes for 45m "Rename"')
+    short_id = booked.split("`")[1]
+    say(slack, fake_slack, f"ready {short_id}")
+    slack.click(
+        announcement(fake_slack, short_id), "approval_approve", f"{short_id}:0", user_id=BOB
+    )
+    fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
+    now = wbot.clock()
+    say(
+        slack,
+        fake_slack,
+        f"window add blackout {minute(now - timedelta(hours=1))} to "
+        f'{minute(now + timedelta(hours=5))} UTC "Incident review"',
+    )
+
+    refused = say(slack, fake_slack, f"start {short_id}")
+    assert "Can't start it" in refused and "Incident review" in refused
+    assert f'/deploy window override {short_id} "' in refused
+    assert rows(db_engine, Booking)[0].status == "approved"
+
+    assert "Only approvers" in say(
+        slack, fake_slack, f'window override {short_id} "hotfix"', user_id=CAROL
+    )
+    overridden = say(
+        slack, fake_slack, f'window override {short_id} "security fix, cannot wait"', BOB
+    )
+    assert "overrode the deploy windows" in overridden
+    assert "is deploying" in say(slack, fake_slack, f"start {short_id}")
+
+
+# ------------------------------------------------------------------ freezes at boundaries
+
+
+def test_a_blackout_that_opted_in_freezes_the_branch_for_its_duration(
+    wbot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    start = (wbot.clock() + timedelta(hours=2)).replace(second=0, microsecond=0)
+    end = start + timedelta(hours=3)
+    say(
+        slack,
+        fake_slack,
+        f'window add blackout {minute(start)} to {minute(end)} UTC "Campaign" --freeze',
+    )
+    wbot.tick()
+    assert rows(db_engine, Freeze) == []
+
+    wbot.clock.advance(hours=2, minutes=1)
+    wbot.tick()
+    [freeze] = rows(db_engine, Freeze)
+    assert freeze.active and freeze.frozen_by == SYSTEM_ACTOR and "Campaign" in freeze.reason
+    channel_text(fake_slack, "froze")
+    wbot.tick()  # a second tick in the blackout freezes nothing more
+    assert len(rows(db_engine, Freeze)) == 1
+
+    wbot.clock.advance(hours=3)
+    wbot.tick()
+    [freeze] = rows(db_engine, Freeze)
+    assert not freeze.active
+    channel_text(fake_slack, "unfroze")
+
+
+def test_an_approver_who_lifts_a_blackout_freeze_early_is_not_overruled(
+    wbot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    start = (wbot.clock() + timedelta(minutes=30)).replace(second=0, microsecond=0)
+    say(
+        slack,
+        fake_slack,
+        f"window add blackout {minute(start)} to {minute(start + timedelta(hours=3))} UTC "
+        '"Campaign" --freeze',
+    )
+    wbot.clock.advance(minutes=31)
+    wbot.tick()
+    assert "Unfrozen" in say(slack, fake_slack, "unfreeze", user_id=BOB)
+    wbot.clock.advance(minutes=5)
+    wbot.tick()
+    assert [f.active for f in rows(db_engine, Freeze)] == [False]
+
+
+def test_a_freeze_until_a_time_ends_by_itself(
+    wbot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    reply = say(slack, fake_slack, "freeze reindexing search until tomorrow 9:00")
+    assert "Frozen" in reply and "ends by itself" in reply
+    [freeze] = rows(db_engine, Freeze)
+    assert freeze.reason == "reindexing search"
+
+    wbot.tick()
+    assert rows(db_engine, Freeze)[0].active
+    wbot.clock.advance(days=2)
+    wbot.tick()
+    assert not rows(db_engine, Freeze)[0].active
+    channel_text(fake_slack, "unfroze")
+
+    bad = say(slack, fake_slack, "freeze reindexing until the cows come home")
+    assert "Not frozen" in bad and "until mon 9:00" in bad
+    assert len(rows(db_engine, Freeze)) == 1
+
+
+# ------------------------------------------------------------------ list, home, calendar
+
+
+def test_list_and_calendar_show_the_windows(
+    wbot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    now = wbot.clock()
+    say(
+        slack,
+        fake_slack,
+        f"window add blackout {minute(now - timedelta(hours=1))} to "
+        f'{minute(now + timedelta(hours=5))} UTC "Incident review"',
+    )
+    listed = say(slack, fake_slack, "list", user_id=CAROL)
+    assert "No tricky deploys now" in listed and "Incident review" in listed
+
+    feed = wbot.get("/calendar.ics", params={"token": TOKEN})
+    assert feed.status_code == 200
+    events = list(Calendar.from_ical(feed.content).events)
+    [blackout] = [e for e in events if "blackout" in str(e["SUMMARY"]).lower()]
+    assert "Incident review" in str(blackout["SUMMARY"])
+    assert blackout.decoded("DTSTART") == datetime.fromisoformat(
+        minute(now - timedelta(hours=1))
+    ).replace(tzinfo=UTC)
