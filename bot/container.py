@@ -30,7 +30,7 @@ from bot.review_apps.service import ReviewAppService
 from bot.runbook.service import RunbookService, landing_guard
 from bot.settings import Settings
 from bot.slack.client import build_web_client
-from bot.windows.blocks import blackout_events, state_line
+from bot.windows.blocks import blackout_events, join_sections, override_section, state_line
 from bot.windows.rules import parse_seed
 from bot.windows.service import WindowService
 
@@ -140,8 +140,9 @@ def build_container(
         announcer=Announcer(
             approvals,
             settings.deploy_channel,
-            describe=lambda booking: announcement_operations(
-                gate.analyses_of(booking.pull_requests or ())
+            describe=lambda booking: join_sections(
+                announcement_operations(gate.analyses_of(booking.pull_requests or ())),
+                override_section(windows.override_of(booking.id)),
             ),
         ),
         deploys=DeployService(

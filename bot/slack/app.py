@@ -93,7 +93,7 @@ def build_bolt_app(
     )
     GateSlack(container.gate, settings).register(app, router)
     HomeSlack(container.home, settings).register(app, router)
-    WindowSlack(container.windows, settings).register(app, router)
+    WindowSlack(container.windows, container.announcer, settings).register(app, router)
     return app
 
 

@@ -12,6 +12,7 @@ from bot.booking.rules import Problem
 from bot.outcomes import OutsideWindow
 from bot.slack.format import escape, mention, slack_date
 from bot.slack.limits import fit_text
+from bot.windows.model import WindowOverride
 from bot.windows.rules import (
     ADD_EXAMPLES,
     Occurrence,
@@ -184,3 +185,19 @@ def blackout_events(
                 )
             )
     return events
+
+
+def override_section(override: WindowOverride | None) -> str | None:
+    """What an approval announcement shows of a window override (None: there is none)."""
+    if override is None:
+        return None
+    return (
+        f":warning: *Outside the deploy windows*, overridden by "
+        f"{mention(override.overridden_by)}: {escape(override.reason)}"
+    )
+
+
+def join_sections(*parts: str | None) -> str | None:
+    """Mrkdwn sections of an announcement, one after the other (None: all were None)."""
+    shown = [part for part in parts if part]
+    return "\n\n".join(shown) if shown else None

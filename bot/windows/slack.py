@@ -8,6 +8,7 @@ import logging
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
+from bot.approval.announcer import Announcer
 from bot.outcomes import NotFound
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter
@@ -28,8 +29,9 @@ log = logging.getLogger(__name__)
 
 
 class WindowSlack:
-    def __init__(self, service: WindowService, settings: Settings) -> None:
+    def __init__(self, service: WindowService, announcer: Announcer, settings: Settings) -> None:
         self.service = service
+        self.announcer = announcer
         self.settings = settings
 
     def register(self, app: App, router: CommandRouter) -> None:
@@ -129,6 +131,8 @@ class WindowSlack:
                 notice = blocks.override_notice(booking.short_id, ctx.user_id, why)
                 ctx.reply(notice)
                 post_notice(ctx.client, self.settings.deploy_channel, notice)
+                # The announcement shows the override to the approvers.
+                self.announcer.sync(ctx.client, booking.short_id)
             case NotFound(missing):
                 ctx.reply(f"There is no booking `{missing}`; `/deploy list` shows the ids.")
             case OverrideRefused(why):

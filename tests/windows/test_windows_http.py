@@ -225,6 +225,65 @@ def test_an_approver_books_over_the_windows_with_a_reason_announced_and_audited(
     assert reasons == ["the launch needs this field"]
 
 
+def test_a_booking_from_the_modal_in_a_blackout_is_refused_in_a_direct_message(
+    wbot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    tomorrow = wbot.clock() + timedelta(days=1)
+    say(slack, fake_slack, f'window add blackout {day(tomorrow)} to {day(tomorrow)} UTC "Launch"')
+    slack.command("schedule")
+    opened = fake_slack.wait_for("views.open")
+    start = datetime.fromisoformat(f"{day(tomorrow)} 14:00").replace(tzinfo=UTC)
+    slack.submit_view(
+        opened,
+        {
+            "pull_requests": PR,
+            "kind": "migration",
+            "starts_at": int(start.timestamp()),
+            "duration": "45m",
+            "title": "Rename",
+            "rollback_plan": "migrate back to 0041",
+        },
+    )
+    dm = fake_slack.wait_for(
+        "chat.postMessage", lambda c: c.get("channel") == ALICE and "Not booked" in c.all_text()
+    )
+    assert "Launch" in dm.all_text() and "next slot" in dm.all_text()
+    assert rows(db_engine, Booking) == []
+
+
+def test_a_plan_step_in_a_blackout_is_refused(
+    wbot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    tomorrow = wbot.clock() + timedelta(days=1)
+    say(slack, fake_slack, f'window add blackout {day(tomorrow)} to {day(tomorrow)} UTC "Launch"')
+    reply = say(
+        slack, fake_slack, f'plan remove #123 #124 {day(tomorrow)} 14:00 for 45m "Drop email"'
+    )
+    assert "Step 1" in reply and "Launch" in reply
+    assert rows(db_engine, Booking) == []
+
+
+def test_the_setting_seeds_the_windows_of_a_new_install_once(
+    start_bot: Callable[..., InProcessBot], fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    seeded = start_bot(
+        DEPLOY_WINDOWS='blackout "0 15 * * 5" for 66h Europe/Berlin "Weekend"; '
+        'blackout 2026-12-20 to 2027-01-03 Europe/Berlin "Holidays" --freeze'
+    )
+    with SignedClient.for_bot(seeded, fake_slack) as client:
+        listed = reply_to(fake_slack, client.command("windows"))
+        assert "Weekend" in listed and "Holidays" in listed
+        [weekend, holidays] = rows(db_engine, DeployWindow)
+        assert holidays.freeze_branch and weekend.created_by == SYSTEM_ACTOR
+        reply_to(fake_slack, client.command(f"window remove {weekend.id}"))
+    # Started again (a new release, a restart): what was removed stays removed.
+    seeded.restart()
+    with SignedClient.for_bot(seeded, fake_slack) as client:
+        listed = reply_to(fake_slack, client.command("windows"))
+    assert "Holidays" in listed
+    assert [row.description for row in rows(db_engine, DeployWindow)] == ["Holidays"]
+
+
 def test_moving_a_booking_into_a_blackout_is_refused(
     wbot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
 ) -> None:
@@ -273,6 +332,9 @@ def test_starting_outside_the_windows_is_refused_unless_an_approver_overrides(
         slack, fake_slack, f'window override {short_id} "security fix, cannot wait"', BOB
     )
     assert "overrode the deploy windows" in overridden
+    # The announcement shows the override to the approvers.
+    updated = fake_slack.wait_for("chat.update", lambda c: "overridden by" in c.all_text())
+    assert "security fix, cannot wait" in updated.all_text()
     assert "is deploying" in say(slack, fake_slack, f"start {short_id}")
 
 
