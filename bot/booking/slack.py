@@ -292,8 +292,9 @@ class BookingSlack:
         bookings = self.service.upcoming()
         notes = self.annotate([b.id for b in bookings]) if self.annotate else None
         text = blocks.upcoming_text(bookings, notes)
-        if self.window_state is not None:
-            text += "\n\n" + state_line(self.window_state())
+        state = self.window_state() if self.window_state is not None else None
+        if state is not None:
+            text += "\n\n" + state_line(state)
         ctx.reply(text)
 
     def cancel(self, ctx: CommandContext) -> None:

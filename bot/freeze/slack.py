@@ -142,18 +142,20 @@ class FreezeSlack:
     # -- /deploy freeze ---------------------------------------------------------------
 
     def freeze_command(self, ctx: CommandContext) -> None:
-        args, until = ctx.args, None
+        args, until, unread = ctx.args, None, None
         if self.schedule_end is not None and (match := _UNTIL.search(args)):
             now = self.service.now()
             try:
                 until = parse_when(match.group("when"), user_timezone(ctx.client, ctx.user_id), now)
-            except ValueError as exc:
-                ctx.reply(f"Not frozen: {exc}. Example: `{UNTIL_EXAMPLE}`")
-                return
-            if until <= now:
+            except ValueError:
+                # "until" may just be part of the reason ("until the release is out"):
+                # the freeze goes on as asked, without an end, and the reply says so.
+                unread = match.group("when")
+            if until is not None and until <= now:
                 ctx.reply(f"Not frozen: the end is in the past. Example: `{UNTIL_EXAMPLE}`")
                 return
-            args = args[: match.start()]
+            if until is not None:
+                args = args[: match.start()]
         reason = clean_reason(args)
         problem = reason_problem(reason)
         if problem:
@@ -168,6 +170,11 @@ class FreezeSlack:
                 if until is not None and self.schedule_end is not None:
                     self.schedule_end(freeze.id, until)
                     reply += f" It ends by itself {slack_date(until)}."
+                elif unread is not None:
+                    reply += (
+                        f" I could not read `{unread}` as an end time, so it stays on until "
+                        f"someone lifts it; for an end, e.g. `{UNTIL_EXAMPLE}`."
+                    )
                 ctx.reply(reply)
                 self._announce_freeze(ctx.client, freeze)
                 # After the answer and the notice: GitHub may be slow, people should not

@@ -285,3 +285,12 @@ def test_the_override_flag() -> None:
     assert parse_override_flag("#1 fri 16:00") == ("#1 fri 16:00", None)
     with pytest.raises(ValueError, match="needs a reason"):
         parse_override_flag("#1 fri --override-window")
+
+
+def test_a_malformed_seed_setting_stops_start_up_naming_it() -> None:
+    from bot.settings import Settings
+
+    with pytest.raises(ValueError, match="not an IANA time zone"):
+        Settings(deploy_windows='blackout "0 15 * * 5" for 66h Berlin "Weekend"')  # type: ignore[call-arg]
+    ok = Settings(deploy_windows='blackout "0 15 * * 5" for 66h Europe/Berlin "Weekend"')  # type: ignore[call-arg]
+    assert len(parse_seed(ok.deploy_windows)) == 1

@@ -21,7 +21,7 @@ from bot.freeze.model import Freeze
 from bot.windows.model import DeployWindow, WindowOverride
 from support.fake_slack import FakeSlack
 from support.inprocess import InProcessBot
-from support.slack_requests import ALICE, BOB, CAROL, SignedClient
+from support.slack_requests import ALICE, BOB, CAROL, SignedClient, app_home_opened
 
 APPROVERS = "S0APPROVERS"
 TOKEN = "calendar-token-0123456789abcdef"
@@ -66,7 +66,7 @@ def token(value: datetime) -> str:
 
 def rows(engine: Engine, model: type) -> list:  # type: ignore[type-arg]
     with Session(engine) as session:
-        found = list(session.scalars(sa.select(model)))
+        found = list(session.scalars(sa.select(model).order_by(model.id)))
         session.expunge_all()
         return found
 
@@ -402,9 +402,14 @@ def test_a_freeze_until_a_time_ends_by_itself(
     assert not rows(db_engine, Freeze)[0].active
     channel_text(fake_slack, "unfroze")
 
-    bad = say(slack, fake_slack, "freeze reindexing until the cows come home")
-    assert "Not frozen" in bad and "until mon 9:00" in bad
-    assert len(rows(db_engine, Freeze)) == 1
+    # "until" that is not a time is part of the reason: frozen as asked, with no end.
+    other = say(slack, fake_slack, "freeze until the cows come home")
+    assert "Frozen" in other and "could not read" in other and "until mon 9:00" in other
+    [_, freeze] = rows(db_engine, Freeze)
+    assert freeze.active and freeze.reason == "until the cows come home"
+    wbot.clock.advance(days=30)
+    wbot.tick()
+    assert rows(db_engine, Freeze)[1].active
 
 
 # ------------------------------------------------------------------ list, home, calendar
@@ -431,3 +436,26 @@ def test_list_and_calendar_show_the_windows(
     assert blackout.decoded("DTSTART") == datetime.fromisoformat(
         minute(now - timedelta(hours=1))
     ).replace(tzinfo=UTC)
+
+
+def test_the_app_home_shows_where_the_windows_stand(
+    wbot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    now = wbot.clock()
+    say(
+        slack,
+        fake_slack,
+        f"window add blackout {minute(now + timedelta(hours=2))} to "
+        f'{minute(now + timedelta(hours=5))} UTC "Incident review"',
+    )
+    assert slack.send(app_home_opened(CAROL)).status_code == 200
+    published = fake_slack.wait_for("views.publish", lambda c: c.get("user_id") == CAROL)
+    text = published.all_text()
+    assert "Deploy windows" in text and "Tricky deploys are allowed now" in text
+    assert "Incident review" in text  # the next window
+
+
+def test_no_windows_means_nothing_extra_in_the_list(
+    wbot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack
+) -> None:
+    assert "window" not in say(slack, fake_slack, "list").lower()
