@@ -245,7 +245,7 @@ def _bot_process_session(
 @pytest.fixture
 def bot(
     request: pytest.FixtureRequest, db_backend: Database, fake_slack: FakeSlack
-) -> InProcessBot | BotProcess:
+) -> Iterator[InProcessBot | BotProcess]:
     """The shared bot for this backend (``.base_url``, ``.database_url``, ``.log_text()``):
     in this process (``.clock``, ``.container``, ``.tick()``, ``.wait_idle()``), or the
     subprocess for a test marked ``real_server``.
@@ -270,7 +270,11 @@ def bot(
         shared.start()
     truncate_all(db_backend.url)
     fake_slack.reset()
-    return shared
+    yield shared
+    if isinstance(shared, InProcessBot):
+        # The next test may not ask for ``bot`` (a dedicated ``start_bot`` bot shares
+        # fake_slack): the work this test acknowledged finishes now, not in its calls.
+        shared.wait_idle()
 
 
 @pytest.fixture

@@ -34,7 +34,6 @@ from support.db import Database
 from support.fake_github import DEFAULT_TOKEN, FakeGitHub
 from support.fake_slack import FakeSlack
 from support.github_webhooks import pull_request_payload
-from support.inprocess import InProcessBot
 from support.server import BotProcess
 from support.slack_requests import ALICE, SignedClient
 
@@ -85,10 +84,8 @@ def slack(gh_bot: BotProcess, fake_slack: FakeSlack) -> Iterator[SignedClient]:
 
 
 @pytest.fixture
-def clock(gh_bot: InProcessBot) -> Callable[[], None]:
-    """One tick of the clock's tasks, in this process, with the bot's settings (what
-    `deploybot clock --once` with github_env runs; tick() raises where that would exit
-    non-zero)."""
+def clock(gh_bot: BotProcess) -> Callable[[], None]:
+    """One tick of the clock's tasks with the bot's settings (`deploybot clock --once`)."""
 
     def tick() -> None:
         gh_bot.tick()

@@ -217,6 +217,15 @@ class BotProcess(BotFacts):
             module=self.module,
         )
 
+    def tick(self) -> None:
+        """Run the clock's tasks once (`deploybot clock --once`) with this bot's settings;
+        raises where that exits non-zero, as InProcessBot.tick does."""
+        result = self.run_command("clock", "--once")
+        if result.returncode != 0:
+            raise AssertionError(
+                f"deploybot clock --once exited {result.returncode}: {result.stderr}"
+            )
+
     def start(self, *, wait: bool = True) -> BotProcess:
         """Migrate, start serving, and (with ``wait``) block until ``/healthz`` is 200."""
         if self.is_running():
