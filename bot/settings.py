@@ -13,6 +13,8 @@ from typing import Annotated
 from pydantic import AnyHttpUrl, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.windows.rules import WindowError, parse_seed
+
 DEFAULT_DATABASE_URL = "sqlite:///deploybot.sqlite3"
 
 
@@ -108,8 +110,6 @@ class Settings(BaseSettings):
     @field_validator("deploy_windows")
     @classmethod
     def _readable_windows(cls, value: str) -> str:
-        from bot.windows.rules import WindowError, parse_seed
-
         try:
             parse_seed(value)
         except WindowError as exc:
