@@ -30,8 +30,10 @@ HORIZON = timedelta(days=366)
 MAX_DURATION = timedelta(days=31)
 MIN_DURATION = timedelta(minutes=1)
 DESCRIPTION_MAX = 200
-# Occurrences of one window looked at per question: enough for "* * * * *" over a day.
-MAX_OCCURRENCES = 5000
+# Occurrences of one window looked at per question: more than an hourly window has in a year.
+MAX_OCCURRENCES = 10000
+MIN_SPACING = timedelta(hours=1)
+MIN_SPACING_SAMPLE = 60
 
 ADD_EXAMPLES = (
     '/deploy window add blackout "0 15 * * 5" for 66h Europe/Berlin "Weekend: Friday 15:00 '
@@ -149,6 +151,7 @@ def check_window(window: Window) -> None:
         raise WindowError(f"Keep the description under {DESCRIPTION_MAX} characters")
     if window.recurring:
         check_cron(window.cron or "")
+        _check_spacing(window.cron or "", window.tz)
         if window.duration is None or not MIN_DURATION <= window.duration <= MAX_DURATION:
             raise WindowError(
                 "A recurring window lasts between a minute and 31 days, e.g. `for 66h`"
@@ -158,6 +161,22 @@ def check_window(window: Window) -> None:
             raise WindowError("A one-off window needs a start and an end")
         if window.ends_at <= window.starts_at:
             raise WindowError("The window must end after it starts")
+
+
+def _check_spacing(expr: str, tz: ZoneInfo) -> None:
+    """Windows start at most once an hour: a window is a part of the day or the week, and
+    the evaluation above stays cheap (a year holds at most 8,784 starts)."""
+    starts = CronSim(expr, datetime(2026, 1, 1, tzinfo=tz))
+    previous = next(starts)
+    for _ in range(MIN_SPACING_SAMPLE):
+        current = next(starts)
+        # In UTC: aware datetimes of one zone subtract as wall-clock times.
+        if current.astimezone(UTC) - previous.astimezone(UTC) < MIN_SPACING:
+            raise WindowError(
+                f"`{expr}` starts a window more often than once an hour; "
+                'e.g. "0 15 * * 5" starts one every Friday at 15:00'
+            )
+        previous = current
 
 
 # -- occurrences ------------------------------------------------------------------------

@@ -160,7 +160,7 @@ def test_the_next_slot_skips_the_weekend_the_night_and_the_bookings() -> None:
 
 def test_no_slot_when_nothing_ever_fits() -> None:
     always = Window(
-        WindowKind.BLACKOUT, "UTC", "Never", cron="* * * * *", duration=timedelta(minutes=2)
+        WindowKind.BLACKOUT, "UTC", "Never", cron="0 * * * *", duration=timedelta(minutes=61)
     )
     assert (
         next_slot([always], [], utc(2026, 12, 1), timedelta(hours=1), horizon=timedelta(days=2))
@@ -261,6 +261,8 @@ def test_parsing_the_two_forms() -> None:
         ('blackout "0 15 * *" for 1h UTC "x"', "five-field cron"),
         ('blackout "0 25 * * 5" for 1h UTC "x"', "not a valid cron expression"),
         ('blackout "0 15 * * 5" for 1h Mars/Olympus "x"', "not an IANA time zone"),
+        ('blackout "*/10 * * * *" for 5m UTC "x"', "more often than once an hour"),
+        ('blackout "0,30 9 * * *" for 5m UTC "x"', "more often than once an hour"),
         ('blackout "0 15 * * 5" for soon UTC "x"', "not a duration"),
         ('blackout "0 15 * * 5" for 40d UTC "x"', "between a minute and 31 days"),
         ('blackout "0 15 * * 5" for 1h UTC', "description in quotes"),
