@@ -246,6 +246,7 @@ def _allowed_cover_end(allowed: list[Occurrence], when: datetime) -> datetime | 
 
 def breach(windows: Sequence[Window], starts_at: datetime, ends_at: datetime) -> Breach | None:
     """Which rule a tricky deploy in [starts_at, ends_at) breaks, or None if it fits."""
+    starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
     found = _all(windows, starts_at, ends_at)
     for occurrence in found:
         if occurrence.window.kind is WindowKind.BLACKOUT:
@@ -287,7 +288,8 @@ def next_slot(
     """The earliest [start, start + duration) at or after `earliest` that breaks no window
     and overlaps none of `busy`; None when nothing fits within `horizon`."""
     taken = sorted(busy)
-    candidate = earliest
+    # In UTC from here: adding a duration to a zoned time would add wall-clock time.
+    candidate = earliest.astimezone(UTC)
     limit = earliest + horizon
     allowed_exist = any(w.kind is WindowKind.ALLOWED for w in windows)
     while candidate < limit:
