@@ -60,8 +60,8 @@ class WindowSlack:
             return
         if not self._is_approver(ctx):
             ctx.reply(
-                "Only approvers may change the deploy windows or override them. "
-                "`/deploy windows` shows them."
+                "Only approvers may change the deploy windows or override them; ask one to "
+                f"run it, e.g. `{ADD_EXAMPLES[0]}`. `/deploy windows` shows them."
             )
             return
         if verb == "add":
@@ -136,7 +136,10 @@ class WindowSlack:
             case NotFound(missing):
                 ctx.reply(f"There is no booking `{missing}`; `/deploy list` shows the ids.")
             case OverrideRefused(why):
-                ctx.reply(f"Not overridden: {why}.")
+                ctx.reply(
+                    f"Not overridden: {why}; only a booking still to deploy can be, e.g. "
+                    f"`{blocks.OVERRIDE_EXAMPLE}` (`/deploy list` shows them)."
+                )
 
     def _is_approver(self, ctx: CommandContext) -> bool:
         try:
