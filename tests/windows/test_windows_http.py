@@ -459,3 +459,28 @@ def test_no_windows_means_nothing_extra_in_the_list(
     wbot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack
 ) -> None:
     assert "window" not in say(slack, fake_slack, "list").lower()
+
+
+@pytest.mark.parametrize(
+    ("text", "says", "example"),
+    [
+        ("window", "Say what to do", "/deploy window add blackout"),
+        ("window remove", "by its number", "/deploy window remove 3"),
+        ("window remove 999", "There is no window `999`", "/deploy window remove 3"),
+        ("window override", "Say which booking and why", "/deploy window override B7K2Q"),
+        ('window override ZZZZZ "hotfix"', "There is no booking `ZZZZZ`", "/deploy list"),
+        ("schedule #1 tomorrow 14:00 --override-window", "needs a reason", "--override-window"),
+    ],
+)
+def test_bad_window_commands_say_what_is_wrong_with_an_example(
+    wbot: InProcessBot,
+    slack: SignedClient,
+    fake_slack: FakeSlack,
+    db_engine: Engine,
+    text: str,
+    says: str,
+    example: str,
+) -> None:
+    reply = say(slack, fake_slack, text)
+    assert says in reply and example in reply
+    assert rows(db_engine, WindowOverride) == [] and rows(db_engine, Booking) == []
