@@ -60,11 +60,14 @@ class FreezeSlack:
         enforcer: FreezeEnforcer,
         settings: Settings,
         schedule_end: ScheduleEnd | None = None,
+        scheduled_end: Callable[[int], datetime | None] | None = None,
     ) -> None:
         self.service = service
         self.enforcer = enforcer
         self.settings = settings
         self.schedule_end = schedule_end
+        # When the clock lifts freeze `id` by itself (bot/windows), if it does.
+        self.scheduled_end = scheduled_end
 
     def register(self, app: App, router: CommandRouter) -> None:
         branch = self.service.branch
@@ -260,16 +263,18 @@ class FreezeSlack:
 
     def status_command(self, ctx: CommandContext) -> None:
         current = self.service.current()
-        ctx.reply(
-            blocks.status_reply(
-                self.service.branch,
-                current,
-                None if current else self._last(),
-                now=self.service.now(),
-                enforcement=self.enforcer.enabled,
-                unsynced=self.enforcer.unsynced_count() if self.enforcer.enabled else 0,
-            )
+        reply = blocks.status_reply(
+            self.service.branch,
+            current,
+            None if current else self._last(),
+            now=self.service.now(),
+            enforcement=self.enforcer.enabled,
+            unsynced=self.enforcer.unsynced_count() if self.enforcer.enabled else 0,
         )
+        until = self.scheduled_end(current.id) if current and self.scheduled_end else None
+        if until is not None:
+            reply += f"\nIt ends by itself {slack_date(until)}."
+        ctx.reply(reply)
 
     # -- helpers ----------------------------------------------------------------------
 

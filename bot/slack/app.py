@@ -84,6 +84,7 @@ def build_bolt_app(
         container.freeze_enforcer,
         settings,
         schedule_end=container.windows.schedule_unfreeze,
+        scheduled_end=container.windows.scheduled_end,
     )
     freezes.register(app, router)
     runbooks = RunbookSlack(container.runbooks, freezes, settings)

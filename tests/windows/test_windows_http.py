@@ -359,6 +359,7 @@ def test_a_blackout_that_opted_in_freezes_the_branch_for_its_duration(
     [freeze] = rows(db_engine, Freeze)
     assert freeze.active and freeze.frozen_by == SYSTEM_ACTOR and "Campaign" in freeze.reason
     channel_text(fake_slack, "froze")
+    assert token(end) in say(slack, fake_slack, "status", user_id=CAROL)
     wbot.tick()  # a second tick in the blackout freezes nothing more
     assert len(rows(db_engine, Freeze)) == 1
 
@@ -397,6 +398,7 @@ def test_a_freeze_until_a_time_ends_by_itself(
 
     wbot.tick()
     assert rows(db_engine, Freeze)[0].active
+    assert "ends by itself" in say(slack, fake_slack, "status", user_id=CAROL)
     wbot.clock.advance(days=2)
     wbot.tick()
     assert not rows(db_engine, Freeze)[0].active
