@@ -61,10 +61,11 @@ def outside_text(outside: OutsideWindow, head: str = ":no_entry: Not booked") ->
 
 def outside_start_text(short_id: str, outside: OutsideWindow) -> str:
     example = OVERRIDE_EXAMPLE.replace("B7K2Q", short_id)
-    return (
-        f"{escape(outside.rule)}. {next_slot_text(outside)} "
-        f"An approver may allow it with a reason: `{example}`"
-    )
+    if outside.next_starts_at is None:
+        when = "Nothing fits the windows within a year."
+    else:
+        when = f"The windows next allow it {slack_date(outside.next_starts_at)}."
+    return f"{escape(outside.rule)}. {when} An approver may allow it with a reason: `{example}`"
 
 
 def outside_problem(step: int, outside: OutsideWindow) -> Problem:

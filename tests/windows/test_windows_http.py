@@ -322,6 +322,8 @@ def test_starting_outside_the_windows_is_refused_unless_an_approver_overrides(
 
     refused = say(slack, fake_slack, f"start {short_id}")
     assert "Can't start it" in refused and "Incident review" in refused
+    reopens = datetime.fromisoformat(minute(now + timedelta(hours=5))).replace(tzinfo=UTC)
+    assert f"next allow it {token(reopens)}" in refused
     assert f'/deploy window override {short_id} "' in refused
     assert rows(db_engine, Booking)[0].status == "approved"
 
