@@ -224,6 +224,11 @@ def test_an_approver_books_over_the_windows_with_a_reason_announced_and_audited(
         )
     assert reasons == ["the launch needs this field"]
 
+    # The approvers see it on the announcement.
+    say(slack, fake_slack, f"ready {booking.short_id}", user_id=BOB)
+    posted = announcement(fake_slack, booking.short_id).all_text()
+    assert "Outside the deploy windows" in posted and "the launch needs this field" in posted
+
 
 def test_a_booking_from_the_modal_in_a_blackout_is_refused_in_a_direct_message(
     wbot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
