@@ -34,6 +34,9 @@ from bot.runbook.flows import RunbookFlows
 from bot.runbook.service import RunbookService, landing_guard
 from bot.settings import Settings
 from bot.slack.client import build_web_client
+from bot.windows.blocks import blackout_events, join_sections, override_section, state_line
+from bot.windows.rules import parse_seed
+from bot.windows.service import WindowService
 
 # What every service asks for the current time: an aware UTC datetime. Tests give a
 # clock of their own instead of bending settings to move time.
@@ -61,6 +64,7 @@ class Container:
     runbooks: RunbookService
     freeze_enforcer: FreezeEnforcer
     gate: GateService
+    windows: WindowService
     # The lifecycle's consequences, the same whoever moves a booking (docs/adr/0017).
     booking_freezes: BookingFreezes
     runbook_flows: RunbookFlows
@@ -112,7 +116,8 @@ def build_container(
     github = github or GitHubClient(settings.github_token, str(settings.github_api_url))
     public_url = str(settings.public_url).rstrip("/") if settings.public_url else None
     approvals = ApprovalService(database, settings.required_approvals, now=clock)
-    bookings = BookingService(database, policy, now=clock)
+    windows = WindowService(database, seed=parse_seed(settings.deploy_windows), now=clock)
+    bookings = BookingService(database, policy, now=clock, windows=windows)
     freezes = FreezeService(database, settings.freeze_branch, now=clock)
     gate = GateService(
         database,
@@ -122,6 +127,7 @@ def build_container(
         enabled=bool(settings.github_token and settings.github_repo),
         es_patterns=settings.es_mapping_patterns,
         public_url=public_url,
+        window_hold=lambda session, booking_id: windows.hold(session, booking_id, clock()),
     )
     # Every booking change rewrites the deploy statuses of the PRs it names.
     watch_bookings(database, gate)
@@ -137,8 +143,9 @@ def build_container(
     announcer = Announcer(
         approvals,
         settings.deploy_channel,
-        describe=lambda booking: announcement_operations(
-            gate.analyses_of(booking.pull_requests or ())
+        describe=lambda booking: join_sections(
+            announcement_operations(gate.analyses_of(booking.pull_requests or ())),
+            override_section(windows.override_of(booking.id)),
         ),
     )
     deploys = DeployService(
@@ -148,6 +155,7 @@ def build_container(
         allow_override=settings.allow_emergency_override,
         landing_guard=landing_guard,
         now=clock,
+        windows=windows,
     )
     runbooks = RunbookService(database, now=clock)
     booking_freezes = BookingFreezes(freezes, freeze_enforcer, slack, settings.deploy_channel)
@@ -184,6 +192,13 @@ def build_container(
             current_freeze=freeze_summary_of(freezes),
             open_alerts=lambda: [AlertSummary(a.id, a.text) for a in releases.open_alerts()],
             now=clock,
+            window_line=lambda: state_line(windows.state()) if windows.windows() else None,
         ),
-        calendar=CalendarFeed(database, settings.calendar_token, now=clock),
+        calendar=CalendarFeed(
+            database,
+            settings.calendar_token,
+            now=clock,
+            extra_events=lambda start, end: blackout_events(windows.windows(), start, end, clock()),
+        ),
+        windows=windows,
     )

@@ -14,6 +14,7 @@ from bot.releases.model import DeployAlert, HerokuRelease, MergedPull
 from bot.review_apps.model import ReviewApp
 from bot.runbook.model import RunbookChecklist, RunbookStep
 from bot.slack.work_table import SlackWork
+from bot.windows.model import DeployWindow, ScheduledUnfreeze, WindowOverride
 
 __all__ = [
     "Approval",
@@ -22,6 +23,7 @@ __all__ = [
     "Booking",
     "DeployAlert",
     "DeployPlan",
+    "DeployWindow",
     "Freeze",
     "HerokuRelease",
     "Lease",
@@ -34,6 +36,8 @@ __all__ = [
     "ReviewApp",
     "RunbookChecklist",
     "RunbookStep",
+    "ScheduledUnfreeze",
     "SentNotification",
     "SlackWork",
+    "WindowOverride",
 ]

@@ -9,6 +9,7 @@ app's repeated delivery) stays with its service.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -35,3 +36,14 @@ class NotAllowed:
 @dataclass(frozen=True)
 class Duplicate:
     """The same request was handled before (a Slack retry or a double submission)."""
+
+
+@dataclass(frozen=True)
+class OutsideWindow:
+    """A tricky deploy at that time breaks a deploy window (bot/windows): `rule` says
+    which, in words; `next_starts_at` is the start of the next slot of the same length
+    that fits the windows and the app's other bookings (None: nothing within a year)."""
+
+    rule: str
+    next_starts_at: datetime | None = None
+    next_ends_at: datetime | None = None

@@ -15,6 +15,8 @@ from typing import Annotated, Any
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.windows.rules import WindowError, parse_seed
+
 DEFAULT_DATABASE_URL = "sqlite:///deploybot.sqlite3"
 
 
@@ -100,6 +102,10 @@ class Settings(BaseSettings):
     # Hours a freeze may stay on before the person who froze it is reminded, and again
     # every as many hours after that. Fractions are allowed (0.5 is half an hour).
     freeze_reminder_hours: Annotated[float, Field(gt=0)] = 4.0
+    # The deploy windows of a new install, one `/deploy window add` argument list per
+    # line or `;` (e.g. `blackout "0 15 * * 5" for 66h Europe/Berlin "Weekend"`); stored
+    # the first time the windows are read, then managed from Slack.
+    deploy_windows: str = ""
 
     # The bot's own public base URL (e.g. https://my-deploybot.herokuapp.com); commit
     # statuses link to its /api/freeze when set.
@@ -148,6 +154,15 @@ class Settings(BaseSettings):
     def _empty_url_is_unset(cls, value: object) -> object:
         # `PUBLIC_URL=` (as Heroku config or .env leaves it) means "not set".
         return None if value == "" else value
+
+    @field_validator("deploy_windows")
+    @classmethod
+    def _readable_windows(cls, value: str) -> str:
+        try:
+            parse_seed(value)
+        except WindowError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("log_level")
     @classmethod

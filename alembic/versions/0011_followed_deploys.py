@@ -13,7 +13,7 @@ New tables only: code of the previous release ignores them, and the downgrade dr
 (what they recorded is lost; bookings are not touched).
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-01
 """
 
@@ -24,7 +24,7 @@ from alembic import op
 
 revision: str = "0011"
 # The integrator re-chains this after 0010 (another branch's migration).
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

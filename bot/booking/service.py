@@ -8,7 +8,8 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -33,6 +34,7 @@ from bot.idempotency import AlreadyProcessed, claim
 # Part of this service's outcomes, so re-exported from here too.
 from bot.outcomes import Duplicate as Duplicate
 from bot.outcomes import NotFound as NotFound
+from bot.outcomes import OutsideWindow as OutsideWindow
 
 # No 0/O or 1/I/L: ids are read aloud and typed back.
 _ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -63,7 +65,23 @@ class Conflict:
     next_slot: Slot
 
 
-BookOutcome = Booked | Refused | Conflict | Duplicate
+BookOutcome = Booked | Refused | Conflict | OutsideWindow | Duplicate
+
+
+class WindowRules(Protocol):
+    """Deploy windows (bot/windows/service.py), as the booking flows use them."""
+
+    def refusal(
+        self, session: Session, app: str, slot: Slot, *, booking_id: int | None = None
+    ) -> OutsideWindow | None: ...
+
+    def next_slot(
+        self, session: Session, app: str, starts_at: datetime, duration: timedelta
+    ) -> Slot | None: ...
+
+    def record_override(
+        self, session: Session, booking: Booking, *, by: str, reason: str
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -86,10 +104,13 @@ class BookingService:
         database: Database,
         policy: BookingPolicy,
         now: Callable[[], datetime] = utcnow,
+        windows: WindowRules | None = None,
     ) -> None:
         self.database = database
         self.policy = policy
         self.now = now
+        # Every booking is a tricky deploy, so every booking is held to the windows.
+        self.windows = windows
 
     def book(
         self,
@@ -98,7 +119,10 @@ class BookingService:
         requester_id: str,
         origin_channel_id: str | None,
         request_key: str,
+        window_override: str | None = None,
     ) -> BookOutcome:
+        """`window_override` is an approver's reason for booking outside the deploy
+        windows (the caller has checked that `requester_id` is an approver)."""
         problems = check_request(request, self.now(), self.policy)
         if problems:
             return Refused(problems)
@@ -113,6 +137,10 @@ class BookingService:
                     session.expunge(conflict)
                     # Raising rolls back the claim too: a refused request changed nothing.
                     raise _ConflictFound(conflict, next_slot)
+                if self.windows is not None and window_override is None:
+                    outside = self.windows.refusal(session, request.app, wanted)
+                    if outside is not None:
+                        raise _OutsideFound(outside)
                 booking = self.insert(session, request, requester_id, origin_channel_id)
                 record(
                     session,
@@ -122,9 +150,15 @@ class BookingService:
                     entity_id=booking.short_id,
                     after=booking.snapshot(),
                 )
+                if self.windows is not None and window_override is not None:
+                    self.windows.record_override(
+                        session, booking, by=requester_id, reason=window_override
+                    )
             return Booked(booking)
         except AlreadyProcessed:
             return Duplicate()
+        except _OutsideFound as found:
+            return found.outcome
         except _ConflictFound as found:
             return Conflict(found.conflicting, found.next_slot)
         except sa.exc.IntegrityError:
@@ -193,6 +227,11 @@ class BookingService:
         return session.scalars(query).first()
 
     def next_slot(self, session: Session, request: BookingRequest) -> Slot:
+        if self.windows is not None:
+            # The next slot must fit the deploy windows too, not just the other bookings.
+            fits = self.windows.next_slot(session, request.app, request.starts_at, request.duration)
+            if fits is not None:
+                return fits
         query = (
             sa.select(Booking.starts_at, Booking.ends_at)
             .where(Booking.app == request.app)
@@ -264,3 +303,8 @@ class _ConflictFound(Exception):
     def __init__(self, conflicting: Booking, next_slot: Slot) -> None:
         self.conflicting = conflicting
         self.next_slot = next_slot
+
+
+class _OutsideFound(Exception):
+    def __init__(self, outcome: OutsideWindow) -> None:
+        self.outcome = outcome

@@ -30,6 +30,7 @@ from bot.booking.service import (
     Duplicate,
     NotAllowed,
     NotFound,
+    OutsideWindow,
     Refused,
 )
 from bot.settings import Settings
@@ -39,7 +40,9 @@ from bot.slack.commands import (
     run_reporting_database_outage,
 )
 from bot.slack.notices import post_notice
-from bot.slack.users import user_timezone
+from bot.slack.users import is_approver, user_timezone
+from bot.windows.blocks import outside_text, override_notice, state_line
+from bot.windows.rules import WindowState, parse_override_flag
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,8 @@ log = logging.getLogger(__name__)
 Annotator = Callable[[list[int]], dict[int, str]]
 # The kind the booked PRs' analyses imply (bot/gate), for a booking that names none.
 KindGuesser = Callable[[list[str]], Kind | None]
+# Where the deploy windows stand now, for `/deploy list` (None: no windows).
+WindowStateReader = Callable[[], WindowState | None]
 
 
 class BookingSlack:
@@ -57,11 +62,13 @@ class BookingSlack:
         settings: Settings,
         annotate: Annotator | None = None,
         guess_kind: KindGuesser | None = None,
+        window_state: WindowStateReader | None = None,
     ) -> None:
         self.service = service
         self.settings = settings
         self.annotate = annotate
         self.guess_kind = guess_kind
+        self.window_state = window_state
 
     def register(self, app: App, router: CommandRouter) -> None:
         router.add(
@@ -105,17 +112,27 @@ class BookingSlack:
                 ),
             )
             return
+        try:
+            args, override = parse_override_flag(ctx.args)
+        except ValueError as exc:
+            ctx.reply(f"Not booked: {exc}")
+            return
+        if override is not None and not is_approver(
+            ctx.client, self.settings.approver_usergroup, ctx.user_id
+        ):
+            ctx.reply("Not booked: only an approver may override the deploy windows.")
+            return
         tz = user_timezone(ctx.client, ctx.user_id)
         try:
             request = parse_schedule_text(
-                ctx.args, tz=tz, now=self.service.now(), defaults=self.defaults
+                args, tz=tz, now=self.service.now(), defaults=self.defaults
             )
             guessed = self._guessed_kind(request)
             if guessed is not None:
                 # Parsed again with the analysis's kind as the default: a `kind:` the
                 # person wrote still wins.
                 request = parse_schedule_text(
-                    ctx.args,
+                    args,
                     tz=tz,
                     now=self.service.now(),
                     defaults=replace(self.defaults, kind=guessed),
@@ -123,7 +140,15 @@ class BookingSlack:
         except ScheduleParseError as exc:
             ctx.reply(blocks.refusal_text(exc.problems))
             return
-        self._book(request, ctx.client, ctx.user_id, ctx.channel_id, ctx.request_key, ctx.reply)
+        self._book(
+            request,
+            ctx.client,
+            ctx.user_id,
+            ctx.channel_id,
+            ctx.request_key,
+            ctx.reply,
+            window_override=override,
+        )
 
     def _guessed_kind(self, request: BookingRequest) -> Kind | None:
         if self.guess_kind is None or not request.pull_requests:
@@ -142,9 +167,14 @@ class BookingSlack:
         channel_id: str | None,
         request_key: str,
         tell: Any,
+        window_override: str | None = None,
     ) -> None:
         outcome = self.service.book(
-            request, requester_id=user_id, origin_channel_id=channel_id, request_key=request_key
+            request,
+            requester_id=user_id,
+            origin_channel_id=channel_id,
+            request_key=request_key,
+            window_override=window_override,
         )
         match outcome:
             case Booked(booking):
@@ -152,6 +182,14 @@ class BookingSlack:
                 tell(text, confirmation)
                 notice_text, notice = blocks.booked_channel_notice(booking)
                 post_notice(client, self.settings.deploy_channel, notice_text, blocks=notice)
+                if window_override is not None:
+                    post_notice(
+                        client,
+                        self.settings.deploy_channel,
+                        override_notice(booking.short_id, user_id, window_override),
+                    )
+            case OutsideWindow() as outside:
+                tell(outside_text(outside))
             case Refused(problems):
                 tell(blocks.refusal_text(problems))
             case Conflict(conflicting, next_slot):
@@ -262,7 +300,11 @@ class BookingSlack:
     def list_upcoming(self, ctx: CommandContext) -> None:
         bookings = self.service.upcoming()
         notes = self.annotate([b.id for b in bookings]) if self.annotate else None
-        ctx.reply(blocks.upcoming_text(bookings, notes))
+        text = blocks.upcoming_text(bookings, notes)
+        state = self.window_state() if self.window_state is not None else None
+        if state is not None:
+            text += "\n\n" + state_line(state)
+        ctx.reply(text)
 
     def cancel(self, ctx: CommandContext) -> None:
         if not ctx.args:

@@ -13,6 +13,7 @@ from bot.gate.clock import run_gate
 from bot.idempotency import ProcessedRequest
 from bot.reminders.clock import BookingClock
 from bot.runbook.clock import RunbookClock
+from bot.windows.clock import run_windows
 
 # Slack retries within minutes; a week of idempotency keys is plenty.
 KEEP_PROCESSED_REQUESTS = timedelta(days=7)
@@ -67,4 +68,17 @@ def build_tasks(container: Container) -> list[ClockTask]:
         # and deploy alerts Slack did not take.
         ClockTask("releases", lambda now: container.releases.process_due()),
         ClockTask("deploy-alerts", lambda now: container.releases.post_alerts()),
+        # Window boundaries: gate statuses, blackout freezes, scheduled unfreezes.
+        ClockTask(
+            "deploy-windows",
+            lambda now: run_windows(
+                container.windows,
+                container.gate,
+                container.freezes,
+                container.freeze_enforcer,
+                slack,
+                channel=settings.deploy_channel,
+                now=now,
+            ),
+        ),
     ]

@@ -20,16 +20,18 @@ from bot.booking.rules import (
     BookingRequest,
     Kind,
     PullRequestRef,
+    Slot,
     Status,
     check_request,
 )
-from bot.booking.service import locked_booking, normalize_short_id
+from bot.booking.service import WindowRules, locked_booking, normalize_short_id
 from bot.booking.transitions import transition
 from bot.db import Database, utcnow
 from bot.deploys.rules import StartContext, start_refusal
 
 # Part of this service's outcomes, so re-exported from here too.
 from bot.outcomes import NotFound as NotFound
+from bot.outcomes import OutsideWindow as OutsideWindow
 from bot.outcomes import Refused as Refused
 from bot.plans.steps import position
 
@@ -61,7 +63,7 @@ class Already:
     how: str | None
 
 
-Outcome = Done | Refused | NotFound
+Outcome = Done | Refused | NotFound | OutsideWindow
 FinishOutcome = Done | Already | Refused | NotFound
 
 
@@ -85,6 +87,7 @@ class DeployService:
         allow_override: bool,
         landing_guard: LandingGuard | None = None,
         now: Callable[[], datetime] = utcnow,
+        windows: WindowRules | None = None,
     ) -> None:
         self.database = database
         self.policy = policy
@@ -92,6 +95,7 @@ class DeployService:
         self.allow_override = allow_override
         self.landing_guard = landing_guard
         self.now = now
+        self.windows = windows
 
     def start(self, short_id: str, *, user_id: str, override_reason: str | None = None) -> Outcome:
         override = override_reason is not None
@@ -141,6 +145,17 @@ class DeployService:
                 action = Action.OVERRIDE_START if override else Action.START
                 if refusal is not None:
                     return Refused(refusal)
+                if self.windows is not None:
+                    # The windows must allow a tricky deploy at this very moment, unless
+                    # an approver overrode them for this booking.
+                    outside = self.windows.refusal(
+                        session,
+                        booking.app,
+                        Slot(now, now + timedelta(minutes=1)),
+                        booking_id=booking.id,
+                    )
+                    if outside is not None:
+                        return outside
 
                 def started(booking: Booking) -> None:
                     booking.started_at = now
@@ -252,6 +267,15 @@ class DeployService:
                             f"{place.step + 1} (`{place.following.short_id}`) starts; "
                             "move that one first"
                         )
+                if self.windows is not None and (changes.starts_at or changes.duration):
+                    outside = self.windows.refusal(
+                        session,
+                        booking.app,
+                        Slot(starts_at, request.ends_at),
+                        booking_id=booking.id,
+                    )
+                    if outside is not None:
+                        return outside
                 before = booking.snapshot()
                 material = (
                     starts_at != booking.starts_at

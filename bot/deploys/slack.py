@@ -10,13 +10,14 @@ from bot.booking.lifecycle import Action
 from bot.booking.parsing import EDIT_EXAMPLE, ScheduleParseError, parse_edit_text
 from bot.booking.rules import Status
 from bot.deploys import blocks
-from bot.deploys.service import Already, Changes, Done, NotFound, Refused
+from bot.deploys.service import Already, Changes, Done, NotFound, OutsideWindow, Refused
 from bot.lifecycle.flows import DeployFlows, failure_text
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter
 from bot.slack.format import mention
 from bot.slack.limits import OVERRIDE_REASON_MAX
 from bot.slack.users import is_approver, user_timezone
+from bot.windows.blocks import outside_start_text
 
 _OVERRIDE = re.compile(r"--override\b\s*(.*)$", re.S)
 
@@ -70,9 +71,14 @@ class DeploySlack:
             return None
         return short_id
 
-    def _refused(self, ctx: CommandContext, outcome: Refused | NotFound, verb: str) -> None:
+    def _refused(
+        self, ctx: CommandContext, outcome: Refused | NotFound | OutsideWindow, verb: str
+    ) -> None:
         if isinstance(outcome, NotFound):
             ctx.reply(f"There is no booking `{outcome.short_id}`; `/deploy list` shows the ids.")
+        elif isinstance(outcome, OutsideWindow):
+            short_id = ctx.args.split()[0].upper() if ctx.args else "B7K2Q"
+            ctx.reply(f"Can't {verb}: {outside_start_text(short_id, outcome)}")
         else:
             ctx.reply(f"Can't {verb}: {outcome.reason}.")
 

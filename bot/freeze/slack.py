@@ -4,13 +4,16 @@ channel notices. The freeze a booked change places is bot/freeze/flows.py."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.booking.parsing import parse_when
 from bot.freeze import blocks
 from bot.freeze.enforcement import FreezeEnforcer
 from bot.freeze.model import Freeze
@@ -32,28 +35,42 @@ from bot.slack.commands import (
     acknowledge,
     run_reporting_database_outage,
 )
+from bot.slack.format import slack_date
 from bot.slack.notices import post_notice
-from bot.slack.users import is_approver
+from bot.slack.users import is_approver, user_timezone
 
 log = logging.getLogger(__name__)
 
 Tell = Callable[[str], None]
+# Lifts freeze `id` at the given time (bot/windows keeps the schedule; its clock acts).
+ScheduleEnd = Callable[[int, datetime], None]
+# `/deploy freeze reason until mon 9:00`: the end is the text after the last "until".
+_UNTIL = re.compile(r"(?:^|\s)until\s+(?P<when>[^\s].*)$", re.IGNORECASE | re.S)
+UNTIL_EXAMPLE = "/deploy freeze fundraising campaign until mon 9:00"
 
 
 class FreezeSlack:
     def __init__(
-        self, service: FreezeService, enforcer: FreezeEnforcer, settings: Settings
+        self,
+        service: FreezeService,
+        enforcer: FreezeEnforcer,
+        settings: Settings,
+        schedule_end: ScheduleEnd | None = None,
+        scheduled_end: Callable[[int], datetime | None] | None = None,
     ) -> None:
         self.service = service
         self.enforcer = enforcer
         self.settings = settings
+        self.schedule_end = schedule_end
+        # When the clock lifts freeze `id` by itself (bot/windows), if it does.
+        self.scheduled_end = scheduled_end
 
     def register(self, app: App, router: CommandRouter) -> None:
         branch = self.service.branch
         router.add(
             "freeze",
             self.freeze_command,
-            usage="/deploy freeze [reason]",
+            usage="/deploy freeze [reason] [until WHEN]",
             summary=f"freeze {branch}: nobody merges or deploys until it is unfrozen",
         )
         router.add(
@@ -73,7 +90,21 @@ class FreezeSlack:
     # -- /deploy freeze ---------------------------------------------------------------
 
     def freeze_command(self, ctx: CommandContext) -> None:
-        reason = clean_reason(ctx.args)
+        args, until, unread = ctx.args, None, None
+        if self.schedule_end is not None and (match := _UNTIL.search(args)):
+            now = self.service.now()
+            try:
+                until = parse_when(match.group("when"), user_timezone(ctx.client, ctx.user_id), now)
+            except ValueError:
+                # "until" may just be part of the reason ("until the release is out"):
+                # the freeze goes on as asked, without an end, and the reply says so.
+                unread = match.group("when")
+            if until is not None and until <= now:
+                ctx.reply(f"Not frozen: the end is in the past. Example: `{UNTIL_EXAMPLE}`")
+                return
+            if until is not None:
+                args = args[: match.start()]
+        reason = clean_reason(args)
         problem = reason_problem(reason)
         if problem:
             ctx.reply(problem)
@@ -83,7 +114,16 @@ class FreezeSlack:
         )
         match outcome:
             case Frozen(freeze):
-                ctx.reply(blocks.frozen_reply(freeze))
+                reply = blocks.frozen_reply(freeze)
+                if until is not None and self.schedule_end is not None:
+                    self.schedule_end(freeze.id, until)
+                    reply += f" It ends by itself {slack_date(until)}."
+                elif unread is not None:
+                    reply += (
+                        f" I could not read `{unread}` as an end time, so it stays on until "
+                        f"someone lifts it; for an end, e.g. `{UNTIL_EXAMPLE}`."
+                    )
+                ctx.reply(reply)
                 self._announce_freeze(ctx.client, freeze)
                 # After the answer and the notice: GitHub may be slow, people should not
                 # wait for it.
@@ -168,16 +208,18 @@ class FreezeSlack:
 
     def status_command(self, ctx: CommandContext) -> None:
         current = self.service.current()
-        ctx.reply(
-            blocks.status_reply(
-                self.service.branch,
-                current,
-                None if current else self._last(),
-                now=self.service.now(),
-                enforcement=self.enforcer.enabled,
-                unsynced=self.enforcer.unsynced_count() if self.enforcer.enabled else 0,
-            )
+        reply = blocks.status_reply(
+            self.service.branch,
+            current,
+            None if current else self._last(),
+            now=self.service.now(),
+            enforcement=self.enforcer.enabled,
+            unsynced=self.enforcer.unsynced_count() if self.enforcer.enabled else 0,
         )
+        until = self.scheduled_end(current.id) if current and self.scheduled_end else None
+        if until is not None:
+            reply += f"\nIt ends by itself {slack_date(until)}."
+        ctx.reply(reply)
 
     # -- helpers ----------------------------------------------------------------------
 

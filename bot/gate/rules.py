@@ -45,6 +45,9 @@ class Cover:
     # not landed yet.
     waits_for: tuple[int, str] | None = None
     step: int | None = None
+    # The deploy-window rule a deploying booking breaks at this moment (bot/windows), if
+    # any: its change must not merge until the window opens or an approver overrides.
+    held: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,10 @@ def desired_gate_status(facts: GateFacts) -> GateStatus:
             GateState.FAILURE,
         )
     booking = f"`{cover.short_id}`"
+    if cover.status == Status.DEPLOYING and cover.held is not None:
+        return _status(
+            GateState.PENDING, f"{booking} is deploying but held: {cover.held}; merge later"
+        )
     if cover.status == Status.DEPLOYING:
         return _status(GateState.SUCCESS, f"deploying {booking} now: merge it")
     if cover.status == Status.LANDED:

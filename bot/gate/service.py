@@ -159,6 +159,7 @@ class GateService:
         es_patterns: Sequence[str] = (),
         public_url: str | None = None,
         now: Callable[[], datetime] = utcnow,
+        window_hold: Callable[[Session, int], str | None] | None = None,
     ) -> None:
         self.database = database
         self.github = github
@@ -169,6 +170,8 @@ class GateService:
         self.es_patterns = tuple(es_patterns)
         self.public_url = public_url.rstrip("/") if public_url else None
         self.now = now
+        # Why a deploying booking's change must not merge now (a deploy window), if so.
+        self.window_hold = window_hold
         self.statuses = StatusSyncer(
             database,
             github,
@@ -480,6 +483,11 @@ class GateService:
                     starts_at=booking.starts_at,
                     waits_for=waits_for,
                     step=step,
+                    held=(
+                        self.window_hold(session, booking.id)
+                        if self.window_hold is not None and booking.status == Status.DEPLOYING.value
+                        else None
+                    ),
                 )
             )
         return covers

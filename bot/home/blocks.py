@@ -110,6 +110,8 @@ def home_view(view: HomeView, approver: ApproverStatus, approver_group: str | No
             blocks += alert_blocks(alert.id, alert.text, None)
         blocks.append({"type": "divider"})
     blocks += [_header("Freeze"), *_freeze(view.freeze), {"type": "divider"}]
+    if view.windows is not None:
+        blocks += [_header("Deploy windows"), _section(view.windows), {"type": "divider"}]
 
     blocks.append(_header("Your upcoming deploys"))
     if view.mine.entries:

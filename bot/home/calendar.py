@@ -59,11 +59,17 @@ def feed_query(now: datetime, limit: int = LIMIT) -> sa.Select[Booking]:
 
 class CalendarFeed:
     def __init__(
-        self, database: Database, token: str | None, now: Callable[[], datetime] = utcnow
+        self,
+        database: Database,
+        token: str | None,
+        now: Callable[[], datetime] = utcnow,
+        extra_events: Callable[[datetime, datetime], list[Event]] | None = None,
     ) -> None:
         self.database = database
         self.token = token
         self.now = now
+        # Events of other packages over the feed's span (the blackouts, bot/windows).
+        self.extra_events = extra_events
 
     def allows(self, given: str | None) -> bool:
         """Whether `given` is the feed's token. Without a configured token the feed is
@@ -76,7 +82,11 @@ class CalendarFeed:
         now = self.now()
         with self.database.transaction() as session:
             bookings = list(session.scalars(feed_query(now)))
-        ical: bytes = build_calendar(bookings, now).to_ical()
+        calendar = build_calendar(bookings, now)
+        if self.extra_events is not None:
+            for event in self.extra_events(now - PAST, now + FUTURE):
+                calendar.add_component(event)
+        ical: bytes = calendar.to_ical()
         return ical
 
 

@@ -81,6 +81,8 @@ class HomeView:
     freeze: FreezeSummary | None
     required_approvals: int
     alerts: tuple[AlertSummary, ...] = ()
+    # The current and next deploy window, in words (bot/windows); None: no windows.
+    windows: str | None = None
 
 
 @dataclass(frozen=True)
@@ -162,12 +164,14 @@ class HomeService:
         current_freeze: CurrentFreeze = no_freeze,
         open_alerts: OpenAlerts = no_alerts,
         now: Callable[[], datetime] = utcnow,
+        window_line: Callable[[], str | None] | None = None,
     ) -> None:
         self.database = database
         self.required_approvals = required_approvals
         self.current_freeze = current_freeze
         self.open_alerts = open_alerts
         self.now = now
+        self.window_line = window_line
 
     def home(self, viewer_id: str, *, event_key: str | None = None) -> HomeView | AlreadyShown:
         """The Home tab of `viewer_id`. With `event_key` (the Slack event id), a second
@@ -193,6 +197,7 @@ class HomeService:
             freeze=self.current_freeze(),
             required_approvals=self.required_approvals,
             alerts=tuple(self.open_alerts()),
+            windows=self.window_line() if self.window_line is not None else None,
         )
 
     def _listing(self, session: Session, query: sa.Select[Booking], limit: int) -> Listing:

@@ -11,8 +11,10 @@ from bot.booking.model import Booking
 from bot.booking.rules import BookingRequest, Problem, Slot, Status, check_request
 from bot.booking.service import BookingService
 from bot.idempotency import AlreadyProcessed, claim
+from bot.outcomes import OutsideWindow
 from bot.plans.model import DeployPlan, PlanStep
 from bot.plans.rules import PlanKind
+from bot.windows.blocks import outside_problem
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,12 @@ class Progress:
 class _StepConflict(Exception):
     def __init__(self, step: int, conflicting: Booking, next_slot: Slot) -> None:
         self.step, self.conflicting, self.next_slot = step, conflicting, next_slot
+
+
+class _StepOutsideWindow(Exception):
+    def __init__(self, step: int, outside: OutsideWindow) -> None:
+        self.step = step
+        self.outside = outside
 
 
 class PlanService:
@@ -97,6 +105,12 @@ class PlanService:
                         next_slot = self.bookings.next_slot(session, request)
                         session.expunge(conflict)
                         raise _StepConflict(number, conflict, next_slot)
+                    if self.bookings.windows is not None:
+                        outside = self.bookings.windows.refusal(
+                            session, request.app, Slot(request.starts_at, request.ends_at)
+                        )
+                        if outside is not None:
+                            raise _StepOutsideWindow(number, outside)
                     booking = self.bookings.insert(
                         session, request, requester_id, origin_channel_id
                     )
@@ -123,6 +137,8 @@ class PlanService:
             return PlanDuplicate()
         except _StepConflict as found:
             return PlanConflict(found.step, found.conflicting, found.next_slot)
+        except _StepOutsideWindow as found:
+            return PlanRefused([outside_problem(found.step, found.outside)])
         except sa.exc.IntegrityError:
             return PlanRefused(
                 [

@@ -25,6 +25,7 @@ from bot.runbook.slack import RunbookSlack
 from bot.slack.commands import CommandRouter
 from bot.slack.handoff import ChannelSender, DurableHandOff, NeverRunExecutor
 from bot.slack.work_table import WorkTable
+from bot.windows.slack import WindowSlack
 
 # Threads for deferred Slack work per process: as many as the database connections the
 # process keeps open, so work waits for a thread, never for a connection.
@@ -82,15 +83,23 @@ def build_bolt_app(
         settings,
         annotate=plan_notes,
         guess_kind=lambda refs: container.gate.booking_kind(refs),
+        window_state=container.windows.state,
     ).register(app, router)
     PlanSlack(plans, settings).register(app, router)
     ApprovalSlack(container.approvals, container.announcer, settings).register(app, router)
-    FreezeSlack(container.freezes, container.freeze_enforcer, settings).register(app, router)
+    FreezeSlack(
+        container.freezes,
+        container.freeze_enforcer,
+        settings,
+        schedule_end=container.windows.schedule_unfreeze,
+        scheduled_end=container.windows.scheduled_end,
+    ).register(app, router)
     RunbookSlack(container.runbooks).register(app, router)
     DeploySlack(container.flows, settings).register(app, router)
     GateSlack(container.gate, settings).register(app, router)
     HomeSlack(container.home, settings).register(app, router)
     ReleaseSlack(container.releases).register(app, router)
+    WindowSlack(container.windows, container.announcer, settings).register(app, router)
     return app
 
 

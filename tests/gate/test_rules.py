@@ -174,3 +174,13 @@ def test_allow_never_fails_otherwise_on_any_text(text: str) -> None:
     assert number >= 0
     assert reason and len(reason) <= 500
     assert "\x00" not in reason
+
+
+def test_a_deploying_change_held_by_a_deploy_window_waits() -> None:
+    held = Cover("B7K2Q", Status.DEPLOYING, SLOT, held="it falls in the blackout “Weekend”")
+    state, text = status(cover=held)
+    assert state is GateState.PENDING
+    assert "held" in text and "Weekend" in text and "B7K2Q" in text
+    # A window never holds a landed deploy.
+    landed = Cover("B7K2Q", Status.LANDED, SLOT, held="it falls in the blackout “Weekend”")
+    assert status(cover=landed)[0] is GateState.SUCCESS
