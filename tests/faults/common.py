@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import MetaData, func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
+from bot.booking.model import Booking
 from support.fake_slack import FakeSlack, SlackCall
 from support.slack_requests import ALICE, Sent, SignedClient
 
@@ -62,3 +64,43 @@ def dm_to(fake_slack: FakeSlack, user_id: str, text: str, timeout: float = 15.0)
         lambda c: c.get("channel") == user_id and text in c.all_text(),
         timeout=timeout,
     )
+
+
+# What each booking of `due_bookings` owes at "now" (its slot 10 minutes away, booked two
+# hours ago): the reminders the clock sends.
+REMINDER_PHRASES = ("in about an hour", "in 15 minutes", "has not announced it")
+
+
+def due_bookings(engine: Engine, now: datetime, count: int, prefix: str = "K") -> list[str]:
+    """Store `count` scheduled bookings, each of its own app, starting 10 minutes after
+    `now` and booked two hours before it; their short ids (`prefix` and a number)."""
+    starts = now.replace(microsecond=0) + timedelta(minutes=10)
+    ids = [f"{prefix}{i:03d}" for i in range(count)]
+    with Session(engine) as session:
+        for i, short_id in enumerate(ids):
+            session.add(
+                Booking(
+                    short_id=short_id,
+                    app=f"{prefix.lower()}-site-{i}",
+                    kind="other",
+                    title=f"Change {i}",
+                    pull_requests=["o/r#1"],
+                    starts_at=starts,
+                    ends_at=starts + timedelta(minutes=30),
+                    status="scheduled",
+                    requester_id=ALICE,
+                    rollback_plan="",
+                    notes="",
+                    created_at=now - timedelta(hours=2),
+                )
+            )
+        session.commit()
+    return ids
+
+
+def reminder_of(call: SlackCall) -> tuple[str, str]:
+    """(booking short id, which reminder) of a reminder message about a `due_bookings` one."""
+    text = call.all_text()
+    [short_id] = [w.strip("`") for w in text.split() if w.startswith("`K")]
+    [phrase] = [p for p in REMINDER_PHRASES if p in text]
+    return short_id, phrase

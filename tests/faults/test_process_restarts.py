@@ -26,54 +26,18 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.approval.model import Approval
-from bot.booking.model import Booking
 from bot.clock.runner import ClockTask, tick
 from bot.clock.sent_once import CLAIM_LEASE, SentNotification
-from faults.common import assert_acknowledged
+from faults.common import REMINDER_PHRASES, assert_acknowledged, due_bookings, reminder_of
 from support.db import Database
-from support.fake_slack import FakeSlack, SlackCall
+from support.fake_slack import FakeSlack
 from support.server import BotProcess, child_env
-from support.slack_requests import ALICE, BOB, SignedClient
+from support.slack_requests import BOB, SignedClient
 
 # The real `python -m bot serve` subprocess: kills and restarts the server and the clock.
 pytestmark = pytest.mark.real_server
 
 BOOKINGS = 8
-# What each booking owes at "now" (its slot 10 minutes away, booked two hours ago).
-PHRASES = ("in about an hour", "in 15 minutes", "has not announced it")
-
-
-def _due_bookings(engine: Engine, now: datetime) -> list[str]:
-    starts = now.replace(microsecond=0) + timedelta(minutes=10)
-    ids = [f"K{i:04d}" for i in range(BOOKINGS)]
-    with Session(engine) as session:
-        for i, short_id in enumerate(ids):
-            session.add(
-                Booking(
-                    short_id=short_id,
-                    app=f"site-{i}",
-                    kind="other",
-                    title=f"Change {i}",
-                    pull_requests=["o/r#1"],
-                    starts_at=starts,
-                    ends_at=starts + timedelta(minutes=30),
-                    status="scheduled",
-                    requester_id=ALICE,
-                    rollback_plan="",
-                    notes="",
-                    created_at=now - timedelta(hours=2),
-                )
-            )
-        session.commit()
-    return ids
-
-
-def _what(call: SlackCall) -> tuple[str, str]:
-    """(booking short id, which reminder) of a reminder message."""
-    text = call.all_text()
-    [short_id] = [w.strip("`") for w in text.split() if w.startswith("`K")]
-    [phrase] = [p for p in PHRASES if p in text]
-    return short_id, phrase
 
 
 @pytest.fixture
@@ -111,8 +75,8 @@ def test_the_clock_killed_mid_tick_loses_nothing_and_repeats_at_most_the_send_in
     bot_env: dict[str, str],
 ) -> None:
     now = datetime.now(UTC)
-    ids = _due_bookings(db_engine, now)
-    owed = {(short_id, phrase) for short_id in ids for phrase in PHRASES}
+    ids = due_bookings(db_engine, now, BOOKINGS)
+    owed = {(short_id, phrase) for short_id in ids for phrase in REMINDER_PHRASES}
 
     # A slow Slack keeps the tick going long enough to kill it in the middle.
     fake_slack.set_delay("chat.postMessage", 0.3)
@@ -140,7 +104,7 @@ def test_the_clock_killed_mid_tick_loses_nothing_and_repeats_at_most_the_send_in
     tick(clock_tasks, datetime.now(UTC) + CLAIM_LEASE + timedelta(seconds=30))
 
     sent = [c for c in fake_slack.calls("chat.postMessage") if c.ok]
-    kinds = [_what(c) for c in sent]
+    kinds = [reminder_of(c) for c in sent]
     assert set(kinds) == owed, "a reminder was lost"
     repeated = [k for k in set(kinds) if kinds.count(k) > 1]
     # ADR 0007: only a message Slack had accepted when the clock died may go out again.

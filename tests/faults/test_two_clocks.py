@@ -10,60 +10,23 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bot.booking.model import Booking
 from bot.clock.lease import Lease
-from support.fake_slack import FakeSlack, SlackCall
+from faults.common import REMINDER_PHRASES, due_bookings, reminder_of
+from support.fake_slack import FakeSlack
 from support.server import BotProcess, child_env
-from support.slack_requests import ALICE
 
 # Real `python -m bot clock` subprocesses.
 pytestmark = pytest.mark.real_server
 
 # Short, so that the takeover is seen within seconds; the default is 30.
 LEASE_SECONDS = 3
-# What each booking owes at "now" (its slot 10 minutes away, booked two hours ago).
-PHRASES = ("in about an hour", "in 15 minutes", "has not announced it")
-
-
-def _due_bookings(engine: Engine, prefix: str, count: int) -> list[str]:
-    now = datetime.now(UTC)
-    starts = now.replace(microsecond=0) + timedelta(minutes=10)
-    ids = [f"{prefix}{i:03d}" for i in range(count)]
-    with Session(engine) as session:
-        for i, short_id in enumerate(ids):
-            session.add(
-                Booking(
-                    short_id=short_id,
-                    app=f"{prefix.lower()}-site-{i}",
-                    kind="other",
-                    title=f"Change {i}",
-                    pull_requests=["o/r#1"],
-                    starts_at=starts,
-                    ends_at=starts + timedelta(minutes=30),
-                    status="scheduled",
-                    requester_id=ALICE,
-                    rollback_plan="",
-                    notes="",
-                    created_at=now - timedelta(hours=2),
-                )
-            )
-        session.commit()
-    return ids
-
-
-def _what(call: SlackCall) -> tuple[str, str]:
-    """(booking short id, which reminder) of a reminder message."""
-    text = call.all_text()
-    [short_id] = [w.strip("`") for w in text.split() if w.startswith("`K")]
-    [phrase] = [p for p in PHRASES if p in text]
-    return short_id, phrase
 
 
 def _holder_pid(engine: Engine) -> int | None:
@@ -113,8 +76,8 @@ def test_two_clocks_send_once_and_the_standby_takes_over_when_the_holder_is_kill
     clocks: Callable[[str], subprocess.Popen[bytes]],
     tmp_path: Path,
 ) -> None:
-    first_ids = _due_bookings(db_engine, "KA", 4)
-    owed = {(short_id, phrase) for short_id in first_ids for phrase in PHRASES}
+    first_ids = due_bookings(db_engine, datetime.now(UTC), 4, prefix="KA")
+    owed = {(short_id, phrase) for short_id in first_ids for phrase in REMINDER_PHRASES}
     processes = {p.pid: p for p in (clocks("one"), clocks("two"))}
     logs = dict(zip(processes, ("one.log", "two.log"), strict=True))
 
@@ -127,19 +90,19 @@ def test_two_clocks_send_once_and_the_standby_takes_over_when_the_holder_is_kill
     standby_log = (tmp_path / logs[standby]).read_text()
     assert "standing by" in standby_log
     assert "clock tick at" not in standby_log  # it did no work
-    kinds = [_what(c) for c in fake_slack.calls("chat.postMessage") if c.ok]
+    kinds = [reminder_of(c) for c in fake_slack.calls("chat.postMessage") if c.ok]
     assert sorted(kinds) == sorted(owed), "a reminder was lost or sent twice"
 
     # The holder dies. Reminders that fall due now are sent by the standby, once.
     os.killpg(holder, signal.SIGKILL)
     processes[holder].wait(timeout=10)
-    second_ids = _due_bookings(db_engine, "KB", 4)
-    owed |= {(short_id, phrase) for short_id in second_ids for phrase in PHRASES}
+    second_ids = due_bookings(db_engine, datetime.now(UTC), 4, prefix="KB")
+    owed |= {(short_id, phrase) for short_id in second_ids for phrase in REMINDER_PHRASES}
     # Within the minute the issue allows (about 4 s with this lease).
     fake_slack.wait_for_count("chat.postMessage", len(owed), timeout=60)
     _wait_for(lambda: _holder_pid(db_engine) == standby, timeout=10)
     time.sleep(LEASE_SECONDS * 2)
-    kinds = [_what(c) for c in fake_slack.calls("chat.postMessage") if c.ok]
+    kinds = [reminder_of(c) for c in fake_slack.calls("chat.postMessage") if c.ok]
     assert sorted(kinds) == sorted(owed), "a reminder was lost or sent twice"
     assert "took over the clock lease" in (tmp_path / logs[standby]).read_text()
 
