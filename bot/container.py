@@ -119,12 +119,15 @@ def build_container(
     windows = WindowService(database, seed=parse_seed(settings.deploy_windows), now=clock)
     bookings = BookingService(database, policy, now=clock, windows=windows)
     freezes = FreezeService(database, settings.freeze_branch, now=clock)
+    # GITHUB_REPO and every app's repository of APPS (docs/adr/0017): their pull
+    # requests are gated and frozen alike.
+    repos = settings.github_repos
     gate = GateService(
         database,
         github,
-        repo=settings.github_repo,
+        repos=repos,
         branch=settings.freeze_branch,
-        enabled=bool(settings.github_token and settings.github_repo),
+        enabled=bool(settings.github_token and repos),
         es_patterns=settings.es_mapping_patterns,
         public_url=public_url,
         window_hold=lambda session, booking_id: windows.hold(session, booking_id, clock()),
@@ -134,11 +137,12 @@ def build_container(
     freeze_enforcer = FreezeEnforcer(
         database,
         github,
-        repo=settings.github_repo,
+        repos=repos,
         branch=settings.freeze_branch,
-        enabled=bool(settings.github_token and settings.github_repo),
+        enabled=bool(settings.github_token and repos),
         target_url=f"{public_url}/api/freeze" if public_url else None,
         now=clock,
+        repo_of_app=settings.repo_of_app,
     )
     announcer = Announcer(
         approvals,
@@ -160,7 +164,7 @@ def build_container(
     runbooks = RunbookService(database, now=clock)
     booking_freezes = BookingFreezes(freezes, freeze_enforcer, slack, settings.deploy_channel)
     runbook_flows = RunbookFlows(
-        runbooks, booking_freezes, slack, settings.deploy_channel, settings.github_repo
+        runbooks, booking_freezes, slack, settings.deploy_channel, settings.repo_of_app
     )
     flows = DeployFlows(deploys, announcer, runbook_flows, slack, settings.deploy_channel)
     releases = ReleaseService(database, github, settings, flows, slack, now=clock)

@@ -187,6 +187,24 @@ class Settings(BaseSettings):
             return (App(self.default_app, self.github_repo, self.default_app),)
         return ()
 
+    @cached_property
+    def github_repos(self) -> tuple[str, ...]:
+        """Every repository the freeze and the gate watch: GITHUB_REPO, then each app's
+        repository of APPS, each once (GitHub's names are case-insensitive)."""
+        repos: list[str] = []
+        for repo in (self.github_repo, *(app.repo for app in self.app_list)):
+            if repo and repo.lower() not in {known.lower() for known in repos}:
+                repos.append(repo)
+        return tuple(repos)
+
+    def repo_of_app(self, name: str) -> str | None:
+        """The repository a booking of app `name` names its `#123` pull requests in:
+        GITHUB_REPO in the one-app case, the app's own with APPS (None: not one of them)."""
+        if not self.apps:
+            return self.github_repo
+        app = self.app_named(name)
+        return app.repo if app is not None else None
+
     def production_app(self, heroku_app: str) -> App | None:
         """The booked app whose Heroku production app is `heroku_app` (None: a review
         app, or an app the bot does not follow)."""

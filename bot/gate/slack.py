@@ -16,8 +16,8 @@ from slack_sdk.errors import SlackApiError
 from bot.booking.blocks import schedule_modal
 from bot.booking.rules import Kind, format_duration
 from bot.gate import blocks
-from bot.gate.rules import AllowParseError, parse_allow
-from bot.gate.service import Allowed, GateService
+from bot.gate.rules import AllowParseError, parse_allow_target
+from bot.gate.service import Allowed, Ambiguous, GateService
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter, acknowledge
 from bot.slack.notices import post_notice
@@ -55,7 +55,7 @@ class GateSlack:
 
     def allow(self, ctx: CommandContext) -> None:
         try:
-            number, reason = parse_allow(ctx.args)
+            repo, number, reason = parse_allow_target(ctx.args)
         except AllowParseError as exc:
             ctx.reply(str(exc))
             return
@@ -66,7 +66,15 @@ class GateSlack:
             ctx.reply("Only approvers can mark a pull request routine.")
             return
         name = display_name(ctx.client, ctx.user_id)
-        outcome = self.service.allow(number, user_id=ctx.user_id, user_name=name, reason=reason)
+        outcome = self.service.allow(
+            number, user_id=ctx.user_id, user_name=name, reason=reason, repo=repo
+        )
+        if isinstance(outcome, Ambiguous):
+            ctx.reply(
+                f"#{number} is open in {' and '.join(f'`{r}`' for r in outcome.repos)}; "
+                f'say which, e.g. `/deploy allow {outcome.repos[0]}#{number} "reason"`.'
+            )
+            return
         if not isinstance(outcome, Allowed):
             ctx.reply(
                 f"I don't know of an open pull request #{number} against "
