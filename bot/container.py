@@ -23,6 +23,7 @@ from bot.freeze.service import FreezeService
 from bot.gate.blocks import announcement_operations
 from bot.gate.service import GateService, watch_bookings
 from bot.github.client import GitHubClient
+from bot.heroku.client import HerokuClient
 from bot.home.calendar import CalendarFeed
 from bot.home.service import AlertSummary, CurrentFreeze, FreezeSummary, HomeService
 from bot.lifecycle.flows import DeployFlows
@@ -76,6 +77,7 @@ class Container:
         """Finish the background work the services started (the gate's status posts)
         before the process, or a test's bot, lets go of the database."""
         self.gate.close()
+        self.releases.close()
 
 
 def freeze_summary_of(freezes: FreezeService) -> CurrentFreeze:
@@ -167,7 +169,13 @@ def build_container(
         runbooks, booking_freezes, slack, settings.deploy_channel, settings.repo_of_app
     )
     flows = DeployFlows(deploys, announcer, runbook_flows, slack, settings.deploy_channel)
-    releases = ReleaseService(database, github, settings, flows, slack, now=clock)
+    # Asked for a release's commit only when its webhook names none (HEROKU_API_TOKEN).
+    heroku = (
+        HerokuClient(settings.heroku_api_token, str(settings.heroku_api_url))
+        if settings.heroku_api_token
+        else None
+    )
+    releases = ReleaseService(database, github, settings, flows, slack, now=clock, heroku=heroku)
     return Container(
         settings=settings,
         clock=clock,

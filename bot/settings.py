@@ -122,6 +122,11 @@ class Settings(BaseSettings):
 
     # Heroku and review apps
     heroku_webhook_secret: str | None = None
+    # Optional: a Heroku API token that can read the production apps' releases and
+    # slugs, to find a release's commit when its webhook names none (no slug commit and
+    # no "Deploy <sha>" description). Without it such a release moves no booking.
+    heroku_api_token: str | None = None
+    heroku_api_url: AnyHttpUrl = AnyHttpUrl("https://api.heroku.com")
     # One short message per production release in DEPLOY_CHANNEL (version, commit, PRs,
     # who deployed), threaded under the booking's announcement when there is one.
     release_notes: bool = False
