@@ -97,15 +97,21 @@ class GateSlack:
             value = json.loads(body["actions"][0]["value"])
             pull_request = str(value["pr"])
             kind = Kind(value.get("kind") or Kind.MIGRATION.value)
+            repo = value.get("repo")
             trigger_id = str(body["trigger_id"])
         except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
             # Not a value this bot rendered: nothing to open.
             log.warning("ignored a Book it click with an unreadable value: %r", exc)
             return
+        # `#7` means the PR of the app the form names: with several apps, the one built
+        # from the PR's repository (buttons posted before the repository was in the
+        # value keep DEFAULT_APP).
+        apps = self.settings.apps_of_repo(repo) if isinstance(repo, str) else []
+        default_app = apps[0].name if self.settings.apps and apps else self.settings.default_app
         client.views_open(
             trigger_id=trigger_id,
             view=schedule_modal(
-                default_app=self.settings.default_app,
+                default_app=default_app,
                 origin_channel_id=(body.get("channel") or {}).get("id"),
                 default_duration=format_duration(
                     timedelta(minutes=self.settings.default_duration_minutes)

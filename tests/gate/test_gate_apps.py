@@ -15,7 +15,7 @@ from helpers import reply_to
 from gate.migrations import ADD_NICKNAME, BASE_TREE, REMOVE_EMAIL
 from gate.support import CONTEXT, PUBLIC_URL, deliver, wait_until
 from support.fake_github import DEFAULT_TOKEN, FakeGitHub
-from support.fake_slack import FakeSlack
+from support.fake_slack import FakeSlack, SlackCall
 from support.github_webhooks import pull_request_payload
 from support.inprocess import InProcessBot
 from support.slack_requests import SignedClient
@@ -97,6 +97,34 @@ def test_each_apps_repository_is_gated_and_bookings_cover_their_own_apps_pr(
     assert github.calls("GET", f"/repos/{DONATE_REPO}/pulls/7/files")
     page = httpx.get(f"{gh_bot.base_url}/pulls/{DONATE_REPO}/7", timeout=10)
     assert page.status_code == 200 and "RemoveField" in page.text
+
+    # The channel message's Book it opens the form for the PR's own app.
+    def donate_message() -> SlackCall | None:
+        return next(
+            (
+                call
+                for call in fake_slack.calls("chat.postMessage")
+                if "needs a booked, approved" in call.all_text()
+                and f"{DONATE_REPO}/pull/7" in call.all_text()
+            ),
+            None,
+        )
+
+    wait_until(lambda: donate_message() is not None)
+    message = donate_message()
+    assert message is not None
+    [book_it] = [
+        element
+        for block in message.blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["action_id"] == "gate_book_it"
+    ]
+    apps_slack.click(message, "gate_book_it", book_it["value"])
+    form = fake_slack.wait_for("views.open").get("view")
+    fields = {block.get("block_id"): block for block in form["blocks"]}
+    assert fields["app"]["element"]["initial_value"] == "donate"
+    assert fields["pull_requests"]["element"]["initial_value"] == "#7"
 
     # `#7 app:donate` is the donate repository's #7: it alone is booked.
     booked = reply_to(
