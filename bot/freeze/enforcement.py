@@ -32,7 +32,7 @@ from bot.booking.model import Booking
 from bot.db import Database, utcnow
 from bot.freeze.model import Freeze, PullRequestStatus
 from bot.freeze.rules import STATUS_CONTEXT, FreezeFacts, desired_status
-from bot.github.client import GitHubClient, GitHubUnavailable, PullRequest
+from bot.github.client import GitHubClient, GitHubError, GitHubUnavailable, PullRequest
 from bot.github.statuses import StatusSyncer, SyncReport
 from bot.idempotency import AlreadyProcessed, claim
 
@@ -161,6 +161,11 @@ class FreezeEnforcer:
             pulls = list(self.github.open_pulls(repo, self.branch))
         except GitHubUnavailable as exc:
             log.warning("could not list open pull requests of %s (will retry): %s", repo, exc)
+            return None
+        except GitHubError as exc:
+            # A repository the token may not read (403/404) must not keep the other
+            # apps' repositories from being swept; the clock tries it again.
+            log.error("GitHub refused to list the pull requests of %s: %s", repo, exc)
             return None
         with self.database.transaction() as session:
             facts = self._state(session)
