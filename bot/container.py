@@ -23,6 +23,7 @@ from bot.freeze.service import FreezeService
 from bot.gate.blocks import announcement_operations
 from bot.gate.service import GateService, watch_bookings
 from bot.github.client import GitHubClient
+from bot.heroku.client import HerokuClient
 from bot.home.calendar import CalendarFeed
 from bot.home.service import AlertSummary, CurrentFreeze, FreezeSummary, HomeService
 from bot.lifecycle.flows import DeployFlows
@@ -76,6 +77,7 @@ class Container:
         """Finish the background work the services started (the gate's status posts)
         before the process, or a test's bot, lets go of the database."""
         self.gate.close()
+        self.releases.close()
 
 
 def freeze_summary_of(freezes: FreezeService) -> CurrentFreeze:
@@ -119,12 +121,15 @@ def build_container(
     windows = WindowService(database, seed=parse_seed(settings.deploy_windows), now=clock)
     bookings = BookingService(database, policy, now=clock, windows=windows)
     freezes = FreezeService(database, settings.freeze_branch, now=clock)
+    # GITHUB_REPO and every app's repository of APPS (docs/adr/0017): their pull
+    # requests are gated and frozen alike.
+    repos = settings.github_repos
     gate = GateService(
         database,
         github,
-        repo=settings.github_repo,
+        repos=repos,
         branch=settings.freeze_branch,
-        enabled=bool(settings.github_token and settings.github_repo),
+        enabled=bool(settings.github_token and repos),
         es_patterns=settings.es_mapping_patterns,
         public_url=public_url,
         window_hold=lambda session, booking_id: windows.hold(session, booking_id, clock()),
@@ -134,11 +139,12 @@ def build_container(
     freeze_enforcer = FreezeEnforcer(
         database,
         github,
-        repo=settings.github_repo,
+        repos=repos,
         branch=settings.freeze_branch,
-        enabled=bool(settings.github_token and settings.github_repo),
+        enabled=bool(settings.github_token and repos),
         target_url=f"{public_url}/api/freeze" if public_url else None,
         now=clock,
+        repo_of_app=settings.repo_of_app,
     )
     announcer = Announcer(
         approvals,
@@ -160,10 +166,16 @@ def build_container(
     runbooks = RunbookService(database, now=clock)
     booking_freezes = BookingFreezes(freezes, freeze_enforcer, slack, settings.deploy_channel)
     runbook_flows = RunbookFlows(
-        runbooks, booking_freezes, slack, settings.deploy_channel, settings.github_repo
+        runbooks, booking_freezes, slack, settings.deploy_channel, settings.repo_of_app
     )
     flows = DeployFlows(deploys, announcer, runbook_flows, slack, settings.deploy_channel)
-    releases = ReleaseService(database, github, settings, flows, slack, now=clock)
+    # Asked for a release's commit only when its webhook names none (HEROKU_API_TOKEN).
+    heroku = (
+        HerokuClient(settings.heroku_api_token, str(settings.heroku_api_url))
+        if settings.heroku_api_token
+        else None
+    )
+    releases = ReleaseService(database, github, settings, flows, slack, now=clock, heroku=heroku)
     return Container(
         settings=settings,
         clock=clock,

@@ -122,6 +122,11 @@ class Settings(BaseSettings):
 
     # Heroku and review apps
     heroku_webhook_secret: str | None = None
+    # Optional: a Heroku API token that can read the production apps' releases and
+    # slugs, to find a release's commit when its webhook names none (no slug commit and
+    # no "Deploy <sha>" description). Without it such a release moves no booking.
+    heroku_api_token: str | None = None
+    heroku_api_url: AnyHttpUrl = AnyHttpUrl("https://api.heroku.com")
     # One short message per production release in DEPLOY_CHANNEL (version, commit, PRs,
     # who deployed), threaded under the booking's announcement when there is one.
     release_notes: bool = False
@@ -186,6 +191,24 @@ class Settings(BaseSettings):
         if self.default_app:
             return (App(self.default_app, self.github_repo, self.default_app),)
         return ()
+
+    @cached_property
+    def github_repos(self) -> tuple[str, ...]:
+        """Every repository the freeze and the gate watch: GITHUB_REPO, then each app's
+        repository of APPS, each once (GitHub's names are case-insensitive)."""
+        repos: list[str] = []
+        for repo in (self.github_repo, *(app.repo for app in self.app_list)):
+            if repo and repo.lower() not in {known.lower() for known in repos}:
+                repos.append(repo)
+        return tuple(repos)
+
+    def repo_of_app(self, name: str) -> str | None:
+        """The repository a booking of app `name` names its `#123` pull requests in:
+        GITHUB_REPO in the one-app case, the app's own with APPS (None: not one of them)."""
+        if not self.apps:
+            return self.github_repo
+        app = self.app_named(name)
+        return app.repo if app is not None else None
 
     def production_app(self, heroku_app: str) -> App | None:
         """The booked app whose Heroku production app is `heroku_app` (None: a review

@@ -6,9 +6,10 @@ GitHub is only ever told what the database already says (`pr_status`), in three 
 
 1. Decide: a freeze or unfreeze marks its row `sweep_pending`; a pull-request webhook
    writes that one pull request's wish directly (`record_pull_request`).
-2. Sweep: list the branch's open pull requests and write each one's wish (failure or
-   success) into `pr_status`, unsynced. Done right after the change and by the clock
-   until it succeeds.
+2. Sweep: list the branch's open pull requests in every watched repository (GITHUB_REPO
+   and the repositories of APPS) and write each one's wish (failure or success) into
+   `pr_status`, unsynced. Done right after the change and by the clock until it has
+   succeeded for every repository.
 3. Sync: post every unsynced wish to GitHub and mark it synced. A wish that could not be
    posted (GitHub down, rate limited) stays unsynced and the clock tries again.
 
@@ -18,18 +19,20 @@ listeners), after a webhook's response was sent, or in the clock.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bot.booking.model import Booking
 from bot.db import Database, utcnow
 from bot.freeze.model import Freeze, PullRequestStatus
 from bot.freeze.rules import STATUS_CONTEXT, FreezeFacts, desired_status
-from bot.github.client import GitHubClient, GitHubUnavailable, PullRequest
+from bot.github.client import GitHubClient, GitHubError, GitHubUnavailable, PullRequest
 from bot.github.statuses import StatusSyncer, SyncReport
 from bot.idempotency import AlreadyProcessed, claim
 
@@ -53,20 +56,28 @@ class FreezeEnforcer:
         database: Database,
         github: GitHubClient,
         *,
-        repo: str | None,
+        repo: str | None = None,
+        repos: Sequence[str] = (),
         branch: str,
         enabled: bool,
         target_url: str | None = None,
         now: Callable[[], datetime] = utcnow,
+        repo_of_app: Callable[[str], str | None] | None = None,
     ) -> None:
         self.database = database
         self.github = github
-        self.repo = repo
+        self.repos = _unique([repo, *repos])
+        # The first (GITHUB_REPO when set): what one-repository callers mean.
+        self.repo = self.repos[0] if self.repos else None
         self.branch = branch
-        # Off when GITHUB_TOKEN or GITHUB_REPO is missing: freezes are then announced only.
-        self.enabled = enabled and repo is not None
+        # Off when GITHUB_TOKEN or every repository is missing: freezes are then
+        # announced only.
+        self.enabled = enabled and bool(self.repos)
         self.target_url = target_url
         self.now = now
+        # Which repository a booked app's PR numbers are in: a booking's freeze exempts
+        # its own PRs there, not PRs of the same numbers in other apps' repositories.
+        self.repo_of_app = repo_of_app
         self.statuses = StatusSyncer(
             database,
             github,
@@ -98,8 +109,9 @@ class FreezeEnforcer:
 
     def sweep(self) -> SyncReport:
         """If the branch's freeze changed since the last sweep, list its open pull
-        requests and write down the status each one should have now."""
-        repo = self._repo()
+        requests in every watched repository and write down the status each one should
+        have now. The sweep is done (no longer pending) once every repository's listing
+        succeeded; until then the clock sweeps again."""
         with self.database.transaction() as session:
             pending_ids = list(
                 session.scalars(
@@ -112,25 +124,53 @@ class FreezeEnforcer:
                 return SyncReport()
             before = self._state(session)
             # First, from what we already know: pull requests that have a row get their
-            # new wish now, so an unfreeze turns them green even if the listing below
-            # fails (GitHub down). The listing then adds the ones we did not know of.
+            # new wish now, so an unfreeze turns them green even if the listings below
+            # fail (GitHub down). The listings then add the ones we did not know of.
             known_rows = list(
-                session.scalars(sa.select(PullRequestStatus).where(PullRequestStatus.repo == repo))
+                session.scalars(
+                    sa.select(PullRequestStatus).where(PullRequestStatus.repo.in_(self.repos))
+                )
             )
             for known_row in known_rows:
-                self._wish(session, known_row.number, known_row.head_sha, before)
+                self._wish(session, known_row.repo, known_row.number, known_row.head_sha, before)
+        swept = failed = 0
+        for index, repo in enumerate(self.repos):
+            last = index == len(self.repos) - 1
+            listed = self._sweep_repo(repo, before, pending_ids if last and not failed else None)
+            if listed is None:
+                failed += 1
+            elif listed < 0:
+                # The freeze changed while we listed: what we were about to write is
+                # already stale. The change left its own sweep pending; leave it be.
+                return SyncReport(swept=swept)
+            else:
+                swept += listed
+        if failed:
+            return SyncReport(swept=swept, failed=failed)
+        log.info("freeze sweep: %d open pull request(s) against %s", swept, self.branch)
+        return SyncReport(swept=swept)
+
+    def _sweep_repo(
+        self, repo: str, before: FreezeFacts | None, done_ids: list[int] | None
+    ) -> int | None:
+        """List `repo`'s open pull requests and write their wishes; mark the freezes
+        `done_ids` swept in the same transaction. Returns how many were listed, None if
+        GitHub could not list them, -1 if the freeze changed meanwhile."""
         started = self.now()
         try:
             pulls = list(self.github.open_pulls(repo, self.branch))
         except GitHubUnavailable as exc:
-            log.warning("could not list open pull requests (will retry): %s", exc)
-            return SyncReport(failed=1)
+            log.warning("could not list open pull requests of %s (will retry): %s", repo, exc)
+            return None
+        except GitHubError as exc:
+            # A repository the token may not read (403/404) must not keep the other
+            # apps' repositories from being swept; the clock tries it again.
+            log.error("GitHub refused to list the pull requests of %s: %s", repo, exc)
+            return None
         with self.database.transaction() as session:
             facts = self._state(session)
             if facts != before:
-                # The freeze changed while we listed: what we were about to write is
-                # already stale. The change left its own sweep pending; leave it be.
-                return SyncReport()
+                return -1
             known = {
                 row.number: row
                 for row in session.scalars(
@@ -144,7 +184,7 @@ class FreezeEnforcer:
                 # than our listing does: keep its sha (the state follows the freeze).
                 fresher = row is not None and row.updated_at >= started
                 head_sha = row.head_sha if row is not None and fresher else pull.head_sha
-                self._wish(session, pull.number, head_sha, facts)
+                self._wish(session, repo, pull.number, head_sha, facts)
             # Pull requests we knew of that are no longer open against the branch
             # (closed, or retargeted, while a webhook was missed) need nothing more;
             # rows written since we listed are a webhook's news and stay.
@@ -155,11 +195,11 @@ class FreezeEnforcer:
                     .where(PullRequestStatus.repo == repo)
                     .where(PullRequestStatus.number.in_(gone))
                 )
-            session.execute(
-                sa.update(Freeze).where(Freeze.id.in_(pending_ids)).values(sweep_pending=False)
-            )
-        log.info("freeze sweep: %d open pull request(s) against %s", len(pulls), self.branch)
-        return SyncReport(swept=len(pulls))
+            if done_ids is not None:
+                session.execute(
+                    sa.update(Freeze).where(Freeze.id.in_(done_ids)).values(sweep_pending=False)
+                )
+        return len(pulls)
 
     # -- webhooks --------------------------------------------------------------------
 
@@ -172,13 +212,14 @@ class FreezeEnforcer:
             return WebhookResult("ignored", f"action {action!r}")
         if not self.enabled:
             return WebhookResult("ignored", "GitHub enforcement is not configured")
-        repo = _dig(payload, "repository", "full_name")
-        if not isinstance(repo, str) or repo.lower() != (self.repo or "").lower():
-            return WebhookResult("ignored", f"repository {repo!r} is not GITHUB_REPO")
+        named = _dig(payload, "repository", "full_name")
+        repo = self.known_repo(named)
+        if repo is None:
+            return WebhookResult("ignored", f"repository {named!r} is not GITHUB_REPO or in APPS")
         raw_pull = payload.get("pull_request")
         if not isinstance(raw_pull, dict):
             raise ValueError("pull_request event without a pull_request object")
-        pull = PullRequest.from_api(self.repo or repo, raw_pull)
+        pull = PullRequest.from_api(repo, raw_pull)
         try:
             with self.database.transaction() as session:
                 claim(session, f"github:{delivery_id}")
@@ -186,11 +227,12 @@ class FreezeEnforcer:
                 if action == "closed" or not on_branch:
                     session.execute(
                         sa.delete(PullRequestStatus)
-                        .where(PullRequestStatus.repo == self.repo)
+                        .where(PullRequestStatus.repo == repo)
                         .where(PullRequestStatus.number == pull.number)
                     )
                     return WebhookResult("forgotten", f"#{pull.number}")
-                row = self._wish(session, pull.number, pull.head_sha, self._state(session))
+                facts = self._state(session)
+                row = self._wish(session, repo, pull.number, pull.head_sha, facts)
                 return WebhookResult("recorded", f"#{pull.number} {row.state}", row.id)
         except AlreadyProcessed:
             return WebhookResult("duplicate", delivery_id)
@@ -199,18 +241,25 @@ class FreezeEnforcer:
 
     def sync(self, only: Iterable[int] | None = None) -> SyncReport:
         """Post unsynced statuses to GitHub (all of them, or the `only` row ids); see
-        bot/github/statuses.py."""
-        return self.statuses.sync(self._repo(), only)
+        bot/github/statuses.py. Every watched repository's, one after the other."""
+        if not self.enabled:
+            return SyncReport()
+        report = SyncReport()
+        for repo in self.repos:
+            report += self.statuses.sync(repo, only)
+        return report
 
     def unsynced_count(self) -> int:
         return self.statuses.unsynced_count()
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _repo(self) -> str:
-        if self.repo is None:
-            raise RuntimeError("freeze enforcement needs GITHUB_REPO")
-        return self.repo
+    def known_repo(self, repo: object) -> str | None:
+        """`repo` as the settings spell it, if it is one of the watched repositories
+        (GitHub's names are case-insensitive)."""
+        if not isinstance(repo, str):
+            return None
+        return next((known for known in self.repos if known.lower() == repo.lower()), None)
 
     def _state(self, session: Session) -> FreezeFacts | None:
         freeze = session.scalars(
@@ -218,15 +267,33 @@ class FreezeEnforcer:
             .where(Freeze.branch == self.branch)
             .where(Freeze.unfrozen_at.is_(None))
         ).first()
-        return freeze.facts if freeze is not None else None
+        if freeze is None:
+            return None
+        facts = freeze.facts
+        if len(self.repos) > 1 and facts.exempt_pulls and facts.booking_short_id:
+            # Several repositories: the exempt numbers are the booked app's PRs.
+            app = session.scalar(
+                sa.select(Booking.app).where(Booking.short_id == facts.booking_short_id)
+            )
+            repo = self.repo_of_app(app) if app is not None and self.repo_of_app else None
+            # Unknown app: exempt nothing rather than other repositories' PRs.
+            facts = dataclasses.replace(
+                facts, exempt_repo=repo or "", exempt_pulls=facts.exempt_pulls if repo else ()
+            )
+        return facts
 
     def _wish(
-        self, session: Session, number: int, head_sha: str, facts: FreezeFacts | None
+        self,
+        session: Session,
+        repo: str,
+        number: int,
+        head_sha: str,
+        facts: FreezeFacts | None,
     ) -> PullRequestStatus:
-        """Upsert the status pull request `number` should carry; unchanged wishes keep
-        their synced flag, so a sweep does not re-post hundreds of identical statuses."""
-        repo = self._repo()
-        wanted = desired_status(facts, self.branch, number)
+        """Upsert the status pull request `number` of `repo` should carry; unchanged
+        wishes keep their synced flag, so a sweep does not re-post hundreds of identical
+        statuses."""
+        wanted = desired_status(facts, self.branch, number, repo)
         row = session.scalars(
             sa.select(PullRequestStatus)
             .where(PullRequestStatus.repo == repo)
@@ -274,3 +341,12 @@ def _dig(data: dict[str, object], *keys: str) -> object:
             return None
         value = value.get(key)
     return value
+
+
+def _unique(repos: Iterable[str | None]) -> tuple[str, ...]:
+    """The repositories given, each once whatever its case, in their order."""
+    found: list[str] = []
+    for repo in repos:
+        if repo and repo.lower() not in {known.lower() for known in found}:
+            found.append(repo)
+    return tuple(found)

@@ -40,6 +40,9 @@ class FreezeFacts:
     reason: str
     booking_short_id: str | None
     exempt_pulls: Collection[int]
+    # The repository the exempt numbers are in (the booked app's); None: the one
+    # repository there is, so a number is exempt wherever it is seen.
+    exempt_repo: str | None = None
 
 
 def clean_reason(text: str) -> str:
@@ -72,11 +75,14 @@ def needs_approver_check(*, frozen_by: str, user_id: str) -> bool:
     return user_id != frozen_by
 
 
-def desired_status(freeze: FreezeFacts | None, branch: str, number: int) -> DesiredStatus:
-    """The commit status a pull request against `branch` should carry right now."""
+def desired_status(
+    freeze: FreezeFacts | None, branch: str, number: int, repo: str | None = None
+) -> DesiredStatus:
+    """The commit status pull request `number` (of `repo`) against `branch` should carry
+    right now."""
     if freeze is None:
         return DesiredStatus(CommitState.SUCCESS, _fit(f"{branch} is not frozen"))
-    if number in freeze.exempt_pulls:
+    if number in freeze.exempt_pulls and _same_repo(freeze.exempt_repo, repo):
         booking = f" (booking {freeze.booking_short_id})" if freeze.booking_short_id else ""
         return DesiredStatus(
             CommitState.SUCCESS,
@@ -86,6 +92,11 @@ def desired_status(freeze: FreezeFacts | None, branch: str, number: int) -> Desi
         CommitState.FAILURE,
         _fit(f"{branch} is frozen, hold off merging: {shown_reason(freeze.reason)}"),
     )
+
+
+def _same_repo(exempt_repo: str | None, repo: str | None) -> bool:
+    # #12 of another app's repository is another pull request: it stays frozen.
+    return exempt_repo is None or repo is None or exempt_repo.lower() == repo.lower()
 
 
 def _fit(text: str, limit: int = MAX_STATUS_DESCRIPTION) -> str:

@@ -116,7 +116,10 @@ def tricky_message(view: GateView, page_url: str | None) -> tuple[str, Blocks]:
                 "action_id": BOOK_IT_ACTION,
                 "text": {"type": "plain_text", "text": "Book it"},
                 "style": "primary",
-                "value": json.dumps({"pr": f"#{view.number}", "kind": kind.value}),
+                # The repository picks the booked app when there are several (APPS).
+                "value": json.dumps(
+                    {"pr": f"#{view.number}", "kind": kind.value, "repo": view.repo}
+                ),
             }
         ]
         if page_url:

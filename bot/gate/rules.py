@@ -183,8 +183,11 @@ def _with_command(head: str, tail: str, state: GateState) -> GateStatus:
 
 # Straight and curly quotes people put round the reason (Slack curls them on macOS).
 QUOTES = "\"'\u201c\u201d\u2018\u2019"
-# `/deploy allow #123 "reason"` (straight or curly quotes, or none).
-_ALLOW = re.compile(r"^#?(?P<number>\d{1,9})\s+(?P<reason>.+)$", re.S)
+# `/deploy allow #123 "reason"` (straight or curly quotes, or none); with several apps'
+# repositories, `/deploy allow owner/name#123 "reason"` says which repository's #123.
+_ALLOW = re.compile(
+    r"^(?:(?P<repo>[\w.-]+/[\w.-]+)#|#)?(?P<number>\d{1,9})\s+(?P<reason>.+)$", re.S
+)
 
 
 class AllowParseError(ValueError):
@@ -193,6 +196,13 @@ class AllowParseError(ValueError):
 
 def parse_allow(text: str) -> tuple[int, str]:
     """The PR number and reason of `/deploy allow`, or AllowParseError naming the fix."""
+    _, number, reason = parse_allow_target(text)
+    return number, reason
+
+
+def parse_allow_target(text: str) -> tuple[str | None, int, str]:
+    """The repository (if named), PR number and reason of `/deploy allow`, or
+    AllowParseError naming the fix."""
     text = " ".join(text.replace("\x00", "").split())
     match = _ALLOW.match(text)
     if match is None:
@@ -210,4 +220,4 @@ def parse_allow(text: str) -> tuple[int, str]:
         raise AllowParseError(
             f"Keep the reason under {MAX_ALLOW_REASON} characters, e.g. `{ALLOW_EXAMPLE}`."
         )
-    return int(match.group("number")), reason
+    return match.group("repo"), int(match.group("number")), reason

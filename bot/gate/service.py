@@ -135,7 +135,15 @@ class NotTracked:
     number: int
 
 
-AllowOutcome = Allowed | NotTracked
+@dataclass(frozen=True)
+class Ambiguous:
+    """Several watched repositories have an open PR of that number: say which."""
+
+    number: int
+    repos: tuple[str, ...]
+
+
+AllowOutcome = Allowed | NotTracked | Ambiguous
 
 
 @dataclass
@@ -153,7 +161,8 @@ class GateService:
         database: Database,
         github: GitHubClient,
         *,
-        repo: str | None,
+        repo: str | None = None,
+        repos: Sequence[str] = (),
         branch: str,
         enabled: bool,
         es_patterns: Sequence[str] = (),
@@ -163,10 +172,13 @@ class GateService:
     ) -> None:
         self.database = database
         self.github = github
-        self.repo = repo
+        # GITHUB_REPO and the repositories of APPS: pull requests of any of them are
+        # judged; `repo` is the first (what one-repository callers mean).
+        self.repos = _unique([repo, *repos])
+        self.repo = self.repos[0] if self.repos else None
         self.branch = branch
-        # Off when GITHUB_TOKEN or GITHUB_REPO is missing, like freeze enforcement.
-        self.enabled = enabled and repo is not None
+        # Off when GITHUB_TOKEN or every repository is missing, like freeze enforcement.
+        self.enabled = enabled and bool(self.repos)
         self.es_patterns = tuple(es_patterns)
         self.public_url = public_url.rstrip("/") if public_url else None
         self.now = now
@@ -199,11 +211,12 @@ class GateService:
     ) -> GateDelivery:
         if action not in GATE_ACTIONS:
             return GateDelivery("ignored", f"action {action!r}")
-        if not self.enabled or self.repo is None:
+        if not self.enabled:
             return GateDelivery("ignored", "GitHub is not configured")
-        repo = _dig(payload, "repository", "full_name")
-        if not isinstance(repo, str) or repo.lower() != self.repo.lower():
-            return GateDelivery("ignored", f"repository {repo!r} is not GITHUB_REPO")
+        named = _dig(payload, "repository", "full_name")
+        repo = self.known_repo(named)
+        if repo is None:
+            return GateDelivery("ignored", f"repository {named!r} is not GITHUB_REPO or in APPS")
         if action == "edited" and not isinstance(_dig(payload, "changes", "base"), dict):
             return GateDelivery("ignored", "edited, but not its base")
         pull = payload.get("pull_request")
@@ -218,14 +231,14 @@ class GateService:
         try:
             with self.database.transaction() as session:
                 claim(session, f"github-gate:{delivery_id}")
-                row = self._row(session, number)
+                row = self._row(session, repo, number)
                 if action == "closed" or not open_ or base_ref != self.branch:
                     if row is not None:
                         session.delete(row)
                     return GateDelivery("forgotten", f"#{number}")
                 if row is None:
                     row = PullRequestGate(
-                        repo=self.repo,
+                        repo=repo,
                         number=number,
                         head_sha=head_sha,
                         state="pending",
@@ -244,7 +257,7 @@ class GateService:
                         with session.begin_nested():
                             session.add(row)
                     except sa.exc.IntegrityError:
-                        found = self._row(session, number)
+                        found = self._row(session, repo, number)
                         if found is None:
                             raise
                         row = found
@@ -254,7 +267,7 @@ class GateService:
                     # (`allowed_now` compares shas).
                     row.head_sha = head_sha
                     row.base_sha = base_sha
-                    row.analysis_due = self._stored(session, head_sha, base_sha) is None
+                    row.analysis_due = self._stored(session, repo, head_sha, base_sha) is None
                     row.analysis_error = None
                     row.analysis_failed = False
                 row.title = str(pull.get("title") or "")[:300]
@@ -279,7 +292,7 @@ class GateService:
                 return True
             repo, number, head_sha, base_sha = row.repo, row.number, row.head_sha, row.base_sha
             changed_files = row.changed_files
-            if self._stored(session, head_sha, base_sha) is not None:
+            if self._stored(session, repo, head_sha, base_sha) is not None:
                 # Analysed before (a redelivery, or a push back to an earlier commit).
                 row.analysis_due = False
                 self._rewish(session, row)
@@ -445,19 +458,26 @@ class GateService:
 
     # -- 3. wishes -------------------------------------------------------------------
 
-    def _row(self, session: Session, number: int) -> PullRequestGate | None:
+    def known_repo(self, repo: object) -> str | None:
+        """`repo` as the settings spell it, if the gate watches it (GitHub's names are
+        case-insensitive)."""
+        if not isinstance(repo, str):
+            return None
+        return next((known for known in self.repos if known.lower() == repo.lower()), None)
+
+    def _row(self, session: Session, repo: str, number: int) -> PullRequestGate | None:
         return session.scalars(
             sa.select(PullRequestGate)
-            .where(PullRequestGate.repo == self.repo)
+            .where(PullRequestGate.repo == repo)
             .where(PullRequestGate.number == number)
         ).first()
 
     def _stored(
-        self, session: Session, head_sha: str, base_sha: str | None
+        self, session: Session, repo: str, head_sha: str, base_sha: str | None
     ) -> PullRequestAnalysisRow | None:
         return session.scalars(
             sa.select(PullRequestAnalysisRow)
-            .where(PullRequestAnalysisRow.repo == self.repo)
+            .where(PullRequestAnalysisRow.repo == repo)
             .where(PullRequestAnalysisRow.head_sha == head_sha)
             .where(PullRequestAnalysisRow.base_sha == (base_sha or ""))
         ).first()
@@ -510,7 +530,9 @@ class GateService:
         return mine.step, (mine.step - 1, previous.short_id)
 
     def _facts(self, session: Session, row: PullRequestGate) -> GateFacts:
-        stored = None if row.analysis_due else self._stored(session, row.head_sha, row.base_sha)
+        stored = None
+        if not row.analysis_due:
+            stored = self._stored(session, row.repo, row.head_sha, row.base_sha)
         analysis = None
         if stored is not None:
             parsed = PullRequestAnalysis.from_json(stored.analysis)
@@ -550,22 +572,28 @@ class GateService:
         session.flush()
         return True
 
-    def refresh(self, session: Session, numbers: Iterable[int] | None = None) -> int:
-        """Rewrite the wishes of the given PRs (all known ones when None) in the caller's
-        transaction; returns how many changed."""
+    def refresh(self, session: Session, pulls: Iterable[tuple[str, int]] | None = None) -> int:
+        """Rewrite the wishes of the given PRs ((repository, number) pairs; all known
+        ones when None) in the caller's transaction; returns how many changed."""
         # populate_existing: rows this transaction loaded before (a booking flow reads
         # the analyses) are read again, not compared as they were then.
         query = (
             sa.select(PullRequestGate)
-            .where(PullRequestGate.repo == self.repo)
+            .where(PullRequestGate.repo.in_(self.repos))
             .execution_options(populate_existing=True)
         )
-        if numbers is not None:
-            wanted = sorted(set(numbers))
+        wanted: set[tuple[str, int]] | None = None
+        if pulls is not None:
+            wanted = {(repo.lower(), number) for repo, number in pulls}
             if not wanted:
                 return 0
-            query = query.where(PullRequestGate.number.in_(wanted))
-        return sum(1 for row in list(session.scalars(query)) if self._rewish(session, row))
+            query = query.where(PullRequestGate.number.in_(sorted({n for _, n in wanted})))
+        rows = [
+            row
+            for row in session.scalars(query)
+            if wanted is None or (row.repo.lower(), row.number) in wanted
+        ]
+        return sum(1 for row in rows if self._rewish(session, row))
 
     def refresh_all(self) -> int:
         """The clock's catch-all: statuses follow bookings even if a change slipped past
@@ -575,23 +603,31 @@ class GateService:
         with self.database.transaction() as session:
             return self.refresh(session)
 
-    def numbers_named(self, refs: Iterable[str]) -> set[int]:
-        """The PR numbers in GITHUB_REPO among booking references "owner/name#123"."""
-        if self.repo is None:
-            return set()
-        numbers = set()
+    def pulls_named(self, refs: Iterable[str]) -> list[tuple[str, int]]:
+        """The (repository, number) of the PRs in watched repositories among booking
+        references "owner/name#123", in the order given, each once."""
+        found: list[tuple[str, int]] = []
         for ref in refs:
-            repo, _, number = str(ref).partition("#")
-            if repo.lower() == self.repo.lower() and number.isdigit():
-                numbers.add(int(number))
-        return numbers
+            named, _, number = str(ref).partition("#")
+            repo = self.known_repo(named)
+            if repo is not None and number.isdigit() and (repo, int(number)) not in found:
+                found.append((repo, int(number)))
+        return found
+
+    def numbers_named(self, refs: Iterable[str]) -> set[int]:
+        """The PR numbers among booking references "owner/name#123", in any watched
+        repository."""
+        return {number for _, number in self.pulls_named(refs)}
 
     # -- 4. sync ---------------------------------------------------------------------
 
     def sync(self, only: Iterable[int] | None = None) -> SyncReport:
-        if not self.enabled or self.repo is None:
+        if not self.enabled:
             return SyncReport()
-        return self.statuses.sync(self.repo, only)
+        report = SyncReport()
+        for repo in self.repos:
+            report += self.statuses.sync(repo, only)
+        return report
 
     def sync_soon(self) -> None:
         """Post unsynced statuses on a background thread: for callers (a booking change
@@ -637,13 +673,33 @@ class GateService:
 
     # -- allowances ------------------------------------------------------------------
 
-    def allow(self, number: int, *, user_id: str, user_name: str, reason: str) -> AllowOutcome:
+    def allow(
+        self,
+        number: int,
+        *,
+        user_id: str,
+        user_name: str,
+        reason: str,
+        repo: str | None = None,
+    ) -> AllowOutcome:
         """An approver marks the PR's current head commit routine (the caller checked
-        that the user is an approver). A new push ends it."""
+        that the user is an approver). A new push ends it. Without `repo`, the one
+        watched repository with an open PR of that number."""
         with self.database.transaction() as session:
-            row = self._row(session, number)
-            if row is None:
+            repos = self.repos if repo is None else [self.known_repo(repo) or repo]
+            rows = list(
+                session.scalars(
+                    sa.select(PullRequestGate)
+                    .where(PullRequestGate.repo.in_(repos))
+                    .where(PullRequestGate.number == number)
+                    .order_by(PullRequestGate.repo)
+                )
+            )
+            if not rows:
                 return NotTracked(number)
+            if len(rows) > 1:
+                return Ambiguous(number, tuple(found.repo for found in rows))
+            row = rows[0]
             before = _allowance_snapshot(row)
             row.allowed_by = user_id
             row.allowed_by_name = user_name[:100]
@@ -667,7 +723,7 @@ class GateService:
     # -- views -----------------------------------------------------------------------
 
     def _view(self, session: Session, row: PullRequestGate) -> GateView:
-        stored = self._stored(session, row.head_sha, row.base_sha)
+        stored = self._stored(session, row.repo, row.head_sha, row.base_sha)
         cover = best_cover(self._covers(session, row.repo, row.number))
         return GateView(
             id=row.id,
@@ -692,10 +748,11 @@ class GateService:
         )
 
     def view(self, repo: str, number: int) -> GateView | None:
-        if self.repo is None or repo.lower() != self.repo.lower():
+        known = self.known_repo(repo)
+        if known is None:
             return None
         with self.database.transaction() as session:
-            row = self._row(session, number)
+            row = self._row(session, known, number)
             return self._view(session, row) if row is not None else None
 
     def view_by_id(self, gate_id: int) -> GateView | None:
@@ -706,16 +763,16 @@ class GateService:
     def analyses_of(self, refs: Iterable[str]) -> list[tuple[str, PullRequestAnalysis]]:
         """The stored analyses of the current head commits of the PRs among `refs` (a
         booking's PRs), in the order given; PRs not tracked or not analysed are left out."""
-        numbers = [n for ref in refs for n in sorted(self.numbers_named([ref]))]
-        if not numbers or not self.enabled:
+        pulls = self.pulls_named(refs)
+        if not pulls or not self.enabled:
             return []
         found: list[tuple[str, PullRequestAnalysis]] = []
         with self.database.transaction() as session:
-            for number in numbers:
-                row = self._row(session, number)
+            for repo, number in pulls:
+                row = self._row(session, repo, number)
                 if row is None:
                     continue
-                stored = self._stored(session, row.head_sha, row.base_sha)
+                stored = self._stored(session, repo, row.head_sha, row.base_sha)
                 if stored is not None:
                     found.append(
                         (f"{row.repo}#{number}", PullRequestAnalysis.from_json(stored.analysis))
@@ -744,7 +801,7 @@ class GateService:
         with self.database.transaction() as session:
             rows = session.scalars(
                 sa.select(PullRequestGate)
-                .where(PullRequestGate.repo == self.repo)
+                .where(PullRequestGate.repo.in_(self.repos))
                 .where(PullRequestGate.analysis_due.is_(False))
             )
             for row in list(rows):
@@ -754,7 +811,7 @@ class GateService:
                     if row.message_sha != row.head_sha:
                         due.append(row.id)
                     continue
-                stored = self._stored(session, row.head_sha, row.base_sha)
+                stored = self._stored(session, row.repo, row.head_sha, row.base_sha)
                 if stored is not None and stored.verdict != Verdict.ROUTINE.value:
                     due.append(row.id)
         return due
@@ -839,8 +896,8 @@ def watch_bookings(database: Database, gate: GateService) -> None:
                 .where(PlanStep.plan_id.in_(plan_ids))
             ):
                 refs.update(pulls or ())
-        numbers = gate.numbers_named(refs)
-        if numbers and gate.refresh(session, numbers):
+        named = gate.pulls_named(refs)
+        if named and gate.refresh(session, named):
             session.info[_SYNC_AFTER_COMMIT] = True
 
     @sa.event.listens_for(sessions, "after_commit")
@@ -900,3 +957,12 @@ def _dig(data: Any, *keys: str) -> Any:
             return None
         value = value.get(key)
     return value
+
+
+def _unique(repos: Iterable[str | None]) -> tuple[str, ...]:
+    """The repositories given, each once whatever its case, in their order."""
+    found: list[str] = []
+    for repo in repos:
+        if repo and repo.lower() not in {known.lower() for known in found}:
+            found.append(repo)
+    return tuple(found)

@@ -16,8 +16,8 @@ from slack_sdk.errors import SlackApiError
 from bot.booking.blocks import schedule_modal
 from bot.booking.rules import Kind, format_duration
 from bot.gate import blocks
-from bot.gate.rules import AllowParseError, parse_allow
-from bot.gate.service import Allowed, GateService
+from bot.gate.rules import AllowParseError, parse_allow_target
+from bot.gate.service import Allowed, Ambiguous, GateService
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter, acknowledge
 from bot.slack.notices import post_notice
@@ -55,7 +55,7 @@ class GateSlack:
 
     def allow(self, ctx: CommandContext) -> None:
         try:
-            number, reason = parse_allow(ctx.args)
+            repo, number, reason = parse_allow_target(ctx.args)
         except AllowParseError as exc:
             ctx.reply(str(exc))
             return
@@ -66,7 +66,15 @@ class GateSlack:
             ctx.reply("Only approvers can mark a pull request routine.")
             return
         name = display_name(ctx.client, ctx.user_id)
-        outcome = self.service.allow(number, user_id=ctx.user_id, user_name=name, reason=reason)
+        outcome = self.service.allow(
+            number, user_id=ctx.user_id, user_name=name, reason=reason, repo=repo
+        )
+        if isinstance(outcome, Ambiguous):
+            ctx.reply(
+                f"#{number} is open in {' and '.join(f'`{r}`' for r in outcome.repos)}; "
+                f'say which, e.g. `/deploy allow {outcome.repos[0]}#{number} "reason"`.'
+            )
+            return
         if not isinstance(outcome, Allowed):
             ctx.reply(
                 f"I don't know of an open pull request #{number} against "
@@ -89,15 +97,21 @@ class GateSlack:
             value = json.loads(body["actions"][0]["value"])
             pull_request = str(value["pr"])
             kind = Kind(value.get("kind") or Kind.MIGRATION.value)
+            repo = value.get("repo")
             trigger_id = str(body["trigger_id"])
         except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
             # Not a value this bot rendered: nothing to open.
             log.warning("ignored a Book it click with an unreadable value: %r", exc)
             return
+        # `#7` means the PR of the app the form names: with several apps, the one built
+        # from the PR's repository (buttons posted before the repository was in the
+        # value keep DEFAULT_APP).
+        apps = self.settings.apps_of_repo(repo) if isinstance(repo, str) else []
+        default_app = apps[0].name if self.settings.apps and apps else self.settings.default_app
         client.views_open(
             trigger_id=trigger_id,
             view=schedule_modal(
-                default_app=self.settings.default_app,
+                default_app=default_app,
                 origin_channel_id=(body.get("channel") or {}).get("id"),
                 default_duration=format_duration(
                     timedelta(minutes=self.settings.default_duration_minutes)

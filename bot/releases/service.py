@@ -31,6 +31,7 @@ from bot.db import Database, utcnow
 from bot.deploys.service import Done, Refused
 from bot.gate.model import PullRequestAnalysisRow, PullRequestGate
 from bot.github.client import Comparison, GitHubClient, GitHubError, GitHubUnavailable
+from bot.heroku.client import HerokuClient, HerokuError, HerokuUnavailable
 from bot.idempotency import AlreadyProcessed, claim
 from bot.lifecycle.flows import DeployFlows, Via
 from bot.migration_analysis import (
@@ -81,9 +82,13 @@ class ReleaseService:
         flows: DeployFlows,
         slack: WebClient,
         now: Callable[[], datetime] = utcnow,
+        heroku: HerokuClient | None = None,
     ) -> None:
         self.database = database
         self.github = github
+        # The Heroku Platform API (HEROKU_API_TOKEN): asked for a release's commit when
+        # its webhook names none. None: such a release explains nothing.
+        self.heroku = heroku
         self.settings = settings
         self.flows = flows
         self.slack = slack
@@ -91,6 +96,10 @@ class ReleaseService:
         self.branch = settings.freeze_branch
         self.wait = timedelta(minutes=settings.release_wait_minutes)
         self.now = now
+
+    def close(self) -> None:
+        if self.heroku is not None:
+            self.heroku.close()
 
     def follows(self, heroku_app: str | None) -> bool:
         """Whether `heroku_app` is a production app (not a review app)."""
@@ -247,6 +256,18 @@ class ReleaseService:
         if app is None or app.repo is None:
             self._finish(release_id, "not a followed app")
             return True
+        if sha is None and self.heroku is not None:
+            try:
+                sha = self._commit_from_heroku(
+                    self.heroku, release_id, heroku_app, heroku_id or str(version)
+                )
+            except HerokuUnavailable as exc:
+                # Like a GitHub outage: the release stays due and the clock asks again.
+                log.warning(
+                    "Heroku unavailable reading %s v%s (will retry): %s", heroku_app, version, exc
+                )
+                self._attempt_failed(release_id, str(exc), service="Heroku")
+                return False
         if sha is None:
             self._finish(release_id, "no commit in the release")
             return True
@@ -521,7 +542,27 @@ class ReleaseService:
             )
         log.info("release %s: %s", release_id, outcome)
 
-    def _attempt_failed(self, release_id: int, error: str) -> None:
+    def _commit_from_heroku(
+        self, heroku: HerokuClient, release_id: int, heroku_app: str, release: str
+    ) -> str | None:
+        """The release's commit as the Platform API tells it (its slug's), stored on the
+        release so a retry does not ask again. None when Heroku refuses (a token without
+        access: logged) or the release has no slug commit (a config-var release)."""
+        try:
+            sha = heroku.release_commit(heroku_app, release)
+        except HerokuUnavailable:
+            raise
+        except HerokuError as exc:
+            log.warning("Heroku refused the release %s of %s: %s", release, heroku_app, exc)
+            return None
+        if sha is not None:
+            with self.database.transaction() as session:
+                row = session.get(HerokuRelease, release_id)
+                if row is not None and row.commit_sha is None:
+                    row.commit_sha = sha
+        return sha
+
+    def _attempt_failed(self, release_id: int, error: str, service: str = "GitHub") -> None:
         with self.database.transaction() as session:
             row = session.get(HerokuRelease, release_id)
             if row is None:
@@ -530,7 +571,7 @@ class ReleaseService:
             row.last_error = error[:2000]
             if row.attempts >= MAX_ATTEMPTS:
                 row.due = False
-                row.outcome = "given up: GitHub kept failing"
+                row.outcome = f"given up: {service} kept failing"
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -6,6 +6,8 @@ Service layer (docs/adr/0017): called by the lifecycle flows whoever moved the b
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from slack_sdk import WebClient
 
 from bot.booking.model import Booking
@@ -23,13 +25,14 @@ class RunbookFlows:
         freezes: BookingFreezes,
         slack: WebClient,
         channel: str | None,
-        repo: str | None,
+        repo_of_app: Callable[[str], str | None],
     ) -> None:
         self.service = service
         self.freezes = freezes
         self.slack = slack
         self.channel = channel
-        self.repo = repo
+        # The repository of a booked app (GITHUB_REPO, or the app's own with APPS).
+        self.repo_of_app = repo_of_app
 
     def started(self, booking: Booking, user_id: str) -> None:
         if booking.kind != Kind.ES_MAPPING.value:
@@ -67,5 +70,6 @@ class RunbookFlows:
         )
 
     def _own_pulls(self, booking: Booking) -> list[int]:
-        """The booked change's PRs in the configured repository stay mergeable."""
-        return [pr.number for pr in booking.pull_request_refs if pr.repo == self.repo]
+        """The booked change's PRs in its app's repository stay mergeable."""
+        repo = (self.repo_of_app(booking.app) or "").lower()
+        return [pr.number for pr in booking.pull_request_refs if pr.repo.lower() == repo]

@@ -43,6 +43,19 @@ def test_desired_status_follows_the_freeze_and_its_exemptions() -> None:
     assert "B7K2Q" in exempt.description
 
 
+def test_exemptions_hold_in_the_booked_apps_repository_only() -> None:
+    facts = FreezeFacts(
+        branch="master",
+        reason="ES mapping",
+        booking_short_id="B7K2Q",
+        exempt_pulls={7},
+        exempt_repo="mozilla/donate-wagtail",
+    )
+    assert desired_status(facts, "master", 7, "Mozilla/Donate-Wagtail").state is CommitState.SUCCESS
+    other = desired_status(facts, "master", 7, "mozilla/foundation.mozilla.org")
+    assert other.state is CommitState.FAILURE
+
+
 def test_status_descriptions_fit_githubs_limit() -> None:
     long = FreezeFacts(branch="master", reason="x" * 500, booking_short_id=None, exempt_pulls=())
     assert len(desired_status(long, "master", 1).description) == 140

@@ -20,6 +20,7 @@ from bot.gate.rules import (
     best_cover,
     desired_gate_status,
     parse_allow,
+    parse_allow_target,
 )
 from bot.migration_analysis import KIND_ES, KIND_MIGRATION, OperationFinding, Verdict
 
@@ -184,3 +185,14 @@ def test_a_deploying_change_held_by_a_deploy_window_waits() -> None:
     # A window never holds a landed deploy.
     landed = Cover("B7K2Q", Status.LANDED, SLOT, held="it falls in the blackout “Weekend”")
     assert status(cover=landed)[0] is GateState.SUCCESS
+
+
+def test_allow_may_name_the_repository_of_the_pull_request() -> None:
+    assert parse_allow_target('mozilla/donate-wagtail#7 "unused column"') == (
+        "mozilla/donate-wagtail",
+        7,
+        "unused column",
+    )
+    assert parse_allow_target('#7 "unused column"') == (None, 7, "unused column")
+    with pytest.raises(AllowParseError):
+        parse_allow_target('mozilla/donate-wagtail7 "no hash"')
