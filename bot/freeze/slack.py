@@ -41,7 +41,8 @@ from bot.slack.users import is_approver, user_timezone
 
 log = logging.getLogger(__name__)
 
-Tell = Callable[[str], None]
+# Returns whether the reply went out (ignored here; see bot/slack/commands.py).
+Tell = Callable[[str], object]
 # Lifts freeze `id` at the given time (bot/windows keeps the schedule; its clock acts).
 ScheduleEnd = Callable[[int, datetime], None]
 # `/deploy freeze reason until mon 9:00`: the end is the text after the last "until".
