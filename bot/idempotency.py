@@ -14,12 +14,17 @@ the key taken and its reply still owed (`reply_owed`) answers from what was note
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.db import Base, Database, UTCDateTime, utcnow
+
+# How long a live run has, from its work's commit, to mark its reply sent before a run
+# of the same request beside it takes the reply as owed (see reply_owed).
+REPLY_GRACE = timedelta(seconds=2)
 
 
 class ProcessedRequest(Base):
@@ -59,13 +64,34 @@ def note_result(session: Session, key: str, result: str) -> None:
     )
 
 
-def reply_owed(session: Session, key: str) -> str | None:
-    """The result noted for `key` if its reply never went out, else None (answered, or
-    nothing to answer)."""
-    row = session.get(ProcessedRequest, key)
-    if row is None or row.result is None or row.answered_at is not None:
+def reply_owed(database: Database, key: str) -> str | None:
+    """The result noted for `key` if its reply is owed, else None (answered, or nothing
+    to answer).
+
+    A run that finds a key taken may be running beside the first run rather than after
+    it (Slack's retry of a request whose acknowledgement was late, where the work is not
+    recorded first; a form submitted twice): the first run's reply is then on its way.
+    So a reply is owed only once REPLY_GRACE has passed since the work committed without
+    the reply being marked sent; until then this waits (at most REPLY_GRACE, and only on
+    a repeated request)."""
+    owed = _owed(database, key)
+    if owed is None:
         return None
-    return row.result
+    result, processed_at = owed
+    wait = (processed_at + REPLY_GRACE - utcnow()).total_seconds()
+    if wait > 0:
+        time.sleep(wait)
+        again = _owed(database, key)
+        return again[0] if again is not None else None
+    return result
+
+
+def _owed(database: Database, key: str) -> tuple[str, datetime] | None:
+    with database.transaction() as session:
+        row = session.get(ProcessedRequest, key)
+        if row is None or row.result is None or row.answered_at is not None:
+            return None
+        return row.result, row.processed_at
 
 
 def mark_answered(database: Database, key: str) -> None:

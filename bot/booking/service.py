@@ -178,9 +178,11 @@ class BookingService:
 
     def _repeated(self, request_key: str) -> Booked | Duplicate:
         """A request whose key is taken: what it booked, if its reply is still owed."""
+        short_id = reply_owed(self.database, request_key)
+        if short_id is None:
+            return Duplicate()
         with self.database.transaction() as session:
-            short_id = reply_owed(session, request_key)
-            booking = self._by_short_id(session, short_id) if short_id is not None else None
+            booking = self._by_short_id(session, short_id)
         return Booked(booking, repeated=True) if booking is not None else Duplicate()
 
     def answered(self, request_key: str) -> None:

@@ -161,9 +161,11 @@ class FreezeService:
         """The freeze a request whose key is taken changed, if its reply is still owed."""
         if request_key is None:
             return None
+        freeze_id = reply_owed(self.database, request_key)
+        if freeze_id is None:
+            return None
         with self.database.transaction() as session:
-            freeze_id = reply_owed(session, request_key)
-            return session.get(Freeze, int(freeze_id)) if freeze_id is not None else None
+            return session.get(Freeze, int(freeze_id))
 
     def answered(self, request_key: str) -> None:
         """The reply to `request_key` has gone out (docs/adr/0018)."""

@@ -156,15 +156,13 @@ class PlanService:
 
     def _repeated(self, request_key: str) -> PlanBooked | PlanDuplicate:
         """A request whose key is taken: the plan it booked, if its reply is still owed."""
+        short_id = reply_owed(self.database, request_key)
+        if short_id is None:
+            return PlanDuplicate()
         with self.database.transaction() as session:
-            short_id = reply_owed(session, request_key)
-            plan = (
-                session.scalars(
-                    sa.select(DeployPlan).where(DeployPlan.short_id == short_id)
-                ).first()
-                if short_id is not None
-                else None
-            )
+            plan = session.scalars(
+                sa.select(DeployPlan).where(DeployPlan.short_id == short_id)
+            ).first()
             if plan is None:
                 return PlanDuplicate()
             steps = list(

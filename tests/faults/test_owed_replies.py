@@ -13,6 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.booking.model import Booking
+from bot.freeze.model import Freeze
+from bot.idempotency import ProcessedRequest
 from bot.slack.work_table import SlackWork
 from faults.common import assert_acknowledged
 from support.fake_slack import FakeSlack, SlackCall
@@ -69,18 +71,27 @@ def _notices(fake_slack: FakeSlack, short_id: str) -> list[SlackCall]:
     ]
 
 
-def test_a_booking_whose_reply_died_with_its_process_is_answered_once_after_the_restart(
-    start_bot: Callable[..., BotProcess], fake_slack: FakeSlack, db_engine: Engine
+def _noted(engine: Engine, sent: Sent) -> bool:
+    """Whether the command's work has committed (its claim notes what it did)."""
+    key = f"command:{sent.request.payload['trigger_id']}"
+    with Session(engine) as session:
+        row = session.get(ProcessedRequest, key)
+        return row is not None and row.result is not None
+
+
+@pytest.mark.parametrize("command", ["schedule", "freeze"])
+def test_work_whose_reply_died_with_its_process_is_answered_once_after_the_restart(
+    start_bot: Callable[..., BotProcess], fake_slack: FakeSlack, db_engine: Engine, command: str
 ) -> None:
     bot = start_bot(WORK_LEASE_SECONDS=str(LEASE_SECONDS))
     # The reply hangs on Slack's side and then fails: it never reaches the person, and
-    # the process is killed while it waits (after the booking committed).
+    # the process is killed while it waits (after the work committed).
     fake_slack.set_delay("response_url", 3)
     fake_slack.fail_next("response_url", status=500)
     with SignedClient.for_bot(bot, fake_slack) as slack:
-        sent = slack.command(_schedule())
+        sent = slack.command(_schedule() if command == "schedule" else "freeze Release day")
         assert_acknowledged(sent)
-        _wait_for(lambda: len(_bookings(db_engine)) == 1)
+        _wait_for(lambda: _noted(db_engine, sent))
         bot.kill()
         assert _answers(fake_slack, sent) == []
         assert not _no_work_left(db_engine), "the work finished before the kill"
@@ -88,16 +99,22 @@ def test_a_booking_whose_reply_died_with_its_process_is_answered_once_after_the_
         fake_slack.set_delay("response_url", 0)
         bot.start()
         # Claimed again once the killed process's lease has run out, done again: the
-        # key is taken, the reply owed, so the person hears what was booked.
+        # key is taken, the reply owed, so the person hears what was done.
         _wait_for(lambda: _no_work_left(db_engine) and bool(_answers(fake_slack, sent)))
         time.sleep(1)  # anything more on its way to Slack
 
-    [short_id] = _bookings(db_engine)
     [answer] = _answers(fake_slack, sent)
-    assert f"Booked `{short_id}`" in answer.all_text(), answer.all_text()
-    # Never a second notice: the first run died before posting its own (an outbox's
-    # business, not the repeated run's).
-    assert len(_notices(fake_slack, short_id)) <= 1
+    if command == "schedule":
+        [short_id] = _bookings(db_engine)
+        assert f"Booked `{short_id}`" in answer.all_text(), answer.all_text()
+        # Never a second notice: the first run died before posting its own (an outbox's
+        # business, not the repeated run's).
+        assert len(_notices(fake_slack, short_id)) <= 1
+    else:
+        assert "Frozen." in answer.all_text(), answer.all_text()
+        with Session(db_engine) as session:
+            assert session.query(Freeze).count() == 1
+        assert len(_notices(fake_slack, "Release day")) <= 1
 
 
 def test_a_reply_slack_refused_is_given_by_the_retry_and_a_retry_after_an_answer_is_silent(
