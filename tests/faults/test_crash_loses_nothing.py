@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.booking.model import Booking
 from bot.slack.app import LISTENER_THREADS
+from bot.slack.commands import DB_DOWN_TEXT
 from bot.slack.work_table import SlackWork
 from faults.common import ACK_DEADLINE
 from support.fake_slack import FakeSlack
@@ -59,7 +60,10 @@ def test_every_acknowledged_command_is_done_once_after_every_process_is_killed(
                 sent = slack.command(_command(n))
             except httpx.HTTPError:
                 return  # the server died under it: Slack would show an error
-            if sent.status_code == 200 and sent.elapsed < ACK_DEADLINE:
+            # An acknowledgement that tells the person to try again (the recording missed
+            # its deadline on a busy database, ADR 0012) is not an "OK": nothing is kept.
+            told_to_retry = DB_DOWN_TEXT in sent.text
+            if sent.status_code == 200 and sent.elapsed < ACK_DEADLINE and not told_to_retry:
                 acknowledged[n] = sent
 
         with ThreadPoolExecutor(IN_FLIGHT) as pool:
