@@ -14,6 +14,7 @@ the key taken and its reply still owed (`reply_owed`) answers from what was note
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime, timedelta
 
@@ -21,6 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.db import Base, Database, UTCDateTime, utcnow
+
+log = logging.getLogger(__name__)
 
 # How long a live run has, from its work's commit, to mark its reply sent before a run
 # of the same request beside it takes the reply as owed (see reply_owed).
@@ -98,11 +101,16 @@ def mark_answered(database: Database, key: str) -> None:
     """The reply to the request `key` has gone out: a repeated run says nothing more.
 
     Its own short transaction, after the send: a process killed between the two sends
-    the reply once more on the repeated run (the only way a person hears twice)."""
-    with database.transaction() as session:
-        session.execute(
-            sa.update(ProcessedRequest)
-            .where(ProcessedRequest.key == key)
-            .where(ProcessedRequest.answered_at.is_(None))
-            .values(answered_at=utcnow())
-        )
+    the reply once more on the repeated run (the only way a person hears twice). A
+    database that fails this write is logged, not raised: the person has their answer,
+    and must not be told after it that something went wrong."""
+    try:
+        with database.transaction() as session:
+            session.execute(
+                sa.update(ProcessedRequest)
+                .where(ProcessedRequest.key == key)
+                .where(ProcessedRequest.answered_at.is_(None))
+                .values(answered_at=utcnow())
+            )
+    except sa.exc.SQLAlchemyError:
+        log.exception("could not mark the reply to %s sent; a repeated run may send it again", key)
