@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.booking.model import Booking
 from bot.freeze.model import Freeze
 from bot.idempotency import ProcessedRequest
+from bot.plans.model import DeployPlan
 from bot.slack.work_table import SlackWork
 from faults.common import assert_acknowledged
 from support.fake_slack import FakeSlack, SlackCall
@@ -79,7 +80,14 @@ def _noted(engine: Engine, sent: Sent) -> bool:
         return row is not None and row.result is not None
 
 
-@pytest.mark.parametrize("command", ["schedule", "freeze"])
+COMMANDS = {
+    "schedule": _schedule,
+    "plan": lambda: "plan remove #1 #2 tomorrow 13:00 for 30m every 1h",
+    "freeze": lambda: "freeze Release day",
+}
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
 def test_work_whose_reply_died_with_its_process_is_answered_once_after_the_restart(
     start_bot: Callable[..., BotProcess], fake_slack: FakeSlack, db_engine: Engine, command: str
 ) -> None:
@@ -89,7 +97,7 @@ def test_work_whose_reply_died_with_its_process_is_answered_once_after_the_resta
     fake_slack.set_delay("response_url", 3)
     fake_slack.fail_next("response_url", status=500)
     with SignedClient.for_bot(bot, fake_slack) as slack:
-        sent = slack.command(_schedule() if command == "schedule" else "freeze Release day")
+        sent = slack.command(COMMANDS[command]())
         assert_acknowledged(sent)
         _wait_for(lambda: _noted(db_engine, sent))
         bot.kill()
@@ -110,6 +118,12 @@ def test_work_whose_reply_died_with_its_process_is_answered_once_after_the_resta
         # Never a second notice: the first run died before posting its own (an outbox's
         # business, not the repeated run's).
         assert len(_notices(fake_slack, short_id)) <= 1
+    elif command == "plan":
+        with Session(db_engine) as session:
+            [plan] = session.query(DeployPlan).all()
+        assert f"Plan `{plan.short_id}`" in answer.all_text(), answer.all_text()
+        assert len(_bookings(db_engine)) == 2
+        assert len(_notices(fake_slack, f"Plan `{plan.short_id}`")) <= 1
     else:
         assert "Frozen." in answer.all_text(), answer.all_text()
         with Session(db_engine) as session:
