@@ -89,7 +89,7 @@ class ApprovalSlack:
         )
 
     def _announce(
-        self, client: WebClient, short_id: str, user_id: str, tell: Callable[[str], None]
+        self, client: WebClient, short_id: str, user_id: str, tell: Callable[[str], object]
     ) -> None:
         match self.service.announce(short_id, user_id=user_id):
             case Announced(view, previous_channel, previous_ts):

@@ -29,7 +29,7 @@ from bot.booking.rules import (
 )
 from bot.booking.transitions import transition
 from bot.db import Database, utcnow
-from bot.idempotency import AlreadyProcessed, claim
+from bot.idempotency import AlreadyProcessed, claim, mark_answered, note_result, reply_owed
 
 # Part of this service's outcomes, so re-exported from here too.
 from bot.outcomes import Duplicate as Duplicate
@@ -51,7 +51,12 @@ def normalize_short_id(text: str) -> str:
 
 @dataclass(frozen=True)
 class Booked:
+    """`repeated`: this request had booked it before, and its reply never went out (its
+    work process died first, docs/adr/0018): the person is owed the confirmation, not
+    the channel a second notice."""
+
     booking: Booking
+    repeated: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,7 @@ class BookingService:
                     if outside is not None:
                         raise _OutsideFound(outside)
                 booking = self.insert(session, request, requester_id, origin_channel_id)
+                note_result(session, request_key, booking.short_id)
                 record(
                     session,
                     actor_id=requester_id,
@@ -156,7 +162,7 @@ class BookingService:
                     )
             return Booked(booking)
         except AlreadyProcessed:
-            return Duplicate()
+            return self._repeated(request_key)
         except _OutsideFound as found:
             return found.outcome
         except _ConflictFound as found:
@@ -169,6 +175,19 @@ class BookingService:
                 if conflict is None:
                     raise
                 return Conflict(conflict, self.next_slot(session, request))
+
+    def _repeated(self, request_key: str) -> Booked | Duplicate:
+        """A request whose key is taken: what it booked, if its reply is still owed."""
+        short_id = reply_owed(self.database, request_key)
+        if short_id is None:
+            return Duplicate()
+        with self.database.transaction() as session:
+            booking = self._by_short_id(session, short_id)
+        return Booked(booking, repeated=True) if booking is not None else Duplicate()
+
+    def answered(self, request_key: str) -> None:
+        """The reply to `request_key` has gone out (docs/adr/0018)."""
+        mark_answered(self.database, request_key)
 
     def upcoming(self, limit: int = 20) -> list[Booking]:
         """Active bookings that have not ended yet, soonest first."""

@@ -177,9 +177,17 @@ class BookingSlack:
             window_override=window_override,
         )
         match outcome:
+            case Booked(booking, repeated=True):
+                # Done before by this very request, whose work process died before the
+                # confirmation went out (docs/adr/0018): the person is told now; the
+                # channel had its notice from the first run.
+                text, confirmation = blocks.booked_confirmation(booking)
+                if tell(text, confirmation):
+                    self.service.answered(request_key)
             case Booked(booking):
                 text, confirmation = blocks.booked_confirmation(booking)
-                tell(text, confirmation)
+                if tell(text, confirmation):
+                    self.service.answered(request_key)
                 notice_text, notice = blocks.booked_channel_notice(booking)
                 post_notice(client, self.settings.deploy_channel, notice_text, blocks=notice)
                 if window_override is not None:
@@ -212,9 +220,11 @@ class BookingSlack:
         """The booking itself, after the modal has closed."""
         user_id = body["user"]["id"]
 
-        def tell(text: str, message_blocks: list[dict[str, Any]] | None = None) -> None:
+        def tell(text: str, message_blocks: list[dict[str, Any]] | None = None) -> bool:
             # A modal has no response URL: answer in the app's DM with the requester.
+            # (A failed post raises: the reply stays owed.)
             client.chat_postMessage(channel=user_id, text=text, blocks=message_blocks)
+            return True
 
         try:
             request = self._request_from_modal(view["state"]["values"])

@@ -53,7 +53,8 @@ class BookingFreezes:
             exempt_pulls=exempt_pulls,
             request_key=request_key,
         )
-        if isinstance(outcome, Frozen):
+        # A repeated request (docs/adr/0018) posted its notice the first time.
+        if isinstance(outcome, Frozen) and not outcome.repeated:
             text, notice = blocks.freeze_notice(outcome.freeze)
             post_notice(self.slack, self.channel, text, blocks=notice)
             self.enforcer.safe_enforce()
@@ -75,7 +76,7 @@ class BookingFreezes:
             booking_short_id=booking_short_id,
             request_key=request_key,
         )
-        if isinstance(outcome, Unfrozen):
+        if isinstance(outcome, Unfrozen) and not outcome.repeated:
             post_notice(self.slack, self.channel, blocks.unfreeze_notice(outcome.freeze))
             self.enforcer.safe_enforce()
         return outcome

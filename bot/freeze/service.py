@@ -18,7 +18,7 @@ from bot.audit.model import record
 from bot.db import Database, utcnow
 from bot.freeze.model import Freeze
 from bot.freeze.rules import clean_reason, may_unfreeze, reminder_due
-from bot.idempotency import AlreadyProcessed, claim
+from bot.idempotency import AlreadyProcessed, claim, mark_answered, note_result, reply_owed
 
 # Part of this service's outcomes, so re-exported from here too.
 from bot.outcomes import Duplicate as Duplicate
@@ -26,7 +26,11 @@ from bot.outcomes import Duplicate as Duplicate
 
 @dataclass(frozen=True)
 class Frozen:
+    """`repeated`: this request froze it before and its reply never went out (its work
+    process died first, docs/adr/0018): owed to the person, nothing else to do."""
+
     freeze: Freeze
+    repeated: bool = False
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,10 @@ FreezeOutcome = Frozen | AlreadyFrozen | Duplicate
 
 @dataclass(frozen=True)
 class Unfrozen:
+    """`repeated`: as Frozen's."""
+
     freeze: Freeze
+    repeated: bool = False
 
     @property
     def lasted(self) -> timedelta:
@@ -125,6 +132,8 @@ class FreezeService:
                 )
                 session.add(freeze)
                 session.flush()
+                if request_key is not None:
+                    note_result(session, request_key, str(freeze.id))
                 record(
                     session,
                     actor_id=user_id,
@@ -136,7 +145,8 @@ class FreezeService:
                 )
             return Frozen(freeze)
         except AlreadyProcessed:
-            return Duplicate()
+            repeated = self._owed(request_key)
+            return Frozen(repeated, repeated=True) if repeated is not None else Duplicate()
         except _AlreadyFrozen as found:
             return AlreadyFrozen(found.freeze)
         except sa.exc.IntegrityError:
@@ -146,6 +156,20 @@ class FreezeService:
             if current is None:
                 raise
             return AlreadyFrozen(current)
+
+    def _owed(self, request_key: str | None) -> Freeze | None:
+        """The freeze a request whose key is taken changed, if its reply is still owed."""
+        if request_key is None:
+            return None
+        freeze_id = reply_owed(self.database, request_key)
+        if freeze_id is None:
+            return None
+        with self.database.transaction() as session:
+            return session.get(Freeze, int(freeze_id))
+
+    def answered(self, request_key: str) -> None:
+        """The reply to `request_key` has gone out (docs/adr/0018)."""
+        mark_answered(self.database, request_key)
 
     # -- unfreezing ------------------------------------------------------------------
 
@@ -198,6 +222,8 @@ class FreezeService:
                     # the write transaction). Roll back our claim and audit entry.
                     raise _LostRace
                 session.refresh(current)
+                if request_key is not None:
+                    note_result(session, request_key, str(current.id))
                 record(
                     session,
                     actor_id=user_id,
@@ -209,7 +235,8 @@ class FreezeService:
                 )
                 return Unfrozen(current)
         except AlreadyProcessed:
-            return Duplicate()
+            repeated = self._owed(request_key)
+            return Unfrozen(repeated, repeated=True) if repeated is not None else Duplicate()
         except _LostRace:
             with self.database.transaction() as session:
                 return NotFrozen(self._last(session))

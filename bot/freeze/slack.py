@@ -41,7 +41,9 @@ from bot.slack.users import is_approver, user_timezone
 
 log = logging.getLogger(__name__)
 
-Tell = Callable[[str], None]
+# Returns whether Slack took the reply (only then is a work's reply marked sent,
+# docs/adr/0018).
+Tell = Callable[[str], bool]
 # Lifts freeze `id` at the given time (bot/windows keeps the schedule; its clock acts).
 ScheduleEnd = Callable[[int, datetime], None]
 # `/deploy freeze reason until mon 9:00`: the end is the text after the last "until".
@@ -113,6 +115,11 @@ class FreezeSlack:
             user_id=ctx.user_id, reason=reason, request_key=ctx.request_key
         )
         match outcome:
+            case Frozen(freeze, repeated=True):
+                # Frozen by this very request, whose work process died before the reply
+                # went out (docs/adr/0018): the person is told; the rest was done.
+                if ctx.reply(blocks.frozen_reply(freeze)):
+                    self.service.answered(ctx.request_key)
             case Frozen(freeze):
                 reply = blocks.frozen_reply(freeze)
                 if until is not None and self.schedule_end is not None:
@@ -123,7 +130,8 @@ class FreezeSlack:
                         f" I could not read `{unread}` as an end time, so it stays on until "
                         f"someone lifts it; for an end, e.g. `{UNTIL_EXAMPLE}`."
                     )
-                ctx.reply(reply)
+                if ctx.reply(reply):
+                    self.service.answered(ctx.request_key)
                 self._announce_freeze(ctx.client, freeze)
                 # After the answer and the notice: GitHub may be slow, people should not
                 # wait for it.
@@ -146,12 +154,13 @@ class FreezeSlack:
         except ValueError:
             freeze_id = None
 
-        def tell(text: str) -> None:
-            respond(text=text, response_type="ephemeral", replace_original=False)
+        def tell(text: str) -> bool:
+            sent = respond(text=text, response_type="ephemeral", replace_original=False)
+            return sent.status_code == 200
 
-        def done(text: str) -> None:
+        def done(text: str) -> bool:
             # Replace the reminder so its button cannot be pressed again by mistake.
-            respond(text=text, replace_original=True)
+            return respond(text=text, replace_original=True).status_code == 200
 
         # A Slack retry of the same click carries the same action_ts.
         key = f"action:{blocks.UNFREEZE_ACTION}:{user_id}:{action.get('action_ts', '')}"
@@ -187,8 +196,13 @@ class FreezeSlack:
             request_key=request_key,
         )
         match outcome:
+            case Unfrozen(freeze, repeated=True):
+                # As for a repeated freeze: only the reply was owed.
+                if (done or tell)(blocks.unfrozen_reply(freeze)):
+                    self.service.answered(request_key)
             case Unfrozen(freeze):
-                (done or tell)(blocks.unfrozen_reply(freeze))
+                if (done or tell)(blocks.unfrozen_reply(freeze)):
+                    self.service.answered(request_key)
                 post_notice(client, self.settings.deploy_channel, blocks.unfreeze_notice(freeze))
                 self.enforcer.safe_enforce()
             case NotFrozen(last):

@@ -10,7 +10,7 @@ from bot.audit.model import record
 from bot.booking.model import Booking
 from bot.booking.rules import BookingRequest, Problem, Slot, Status, check_request
 from bot.booking.service import BookingService
-from bot.idempotency import AlreadyProcessed, claim
+from bot.idempotency import AlreadyProcessed, claim, mark_answered, note_result, reply_owed
 from bot.outcomes import OutsideWindow
 from bot.plans.model import DeployPlan, PlanStep
 from bot.plans.rules import PlanKind
@@ -19,8 +19,12 @@ from bot.windows.blocks import outside_problem
 
 @dataclass(frozen=True)
 class PlanBooked:
+    """`repeated`: this request booked the plan before and its reply never went out (its
+    work process died first, docs/adr/0018): owed to the person, not to the channel."""
+
     plan: DeployPlan
     steps: list[Booking]
+    repeated: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ class PlanService:
                 )
                 session.add(plan)
                 session.flush()
+                note_result(session, request_key, plan.short_id)
                 created = []
                 for number, request in enumerate(steps, start=1):
                     conflict = self.bookings.first_conflict(
@@ -134,7 +139,7 @@ class PlanService:
                 )
             return PlanBooked(plan, created)
         except AlreadyProcessed:
-            return PlanDuplicate()
+            return self._repeated(request_key)
         except _StepConflict as found:
             return PlanConflict(found.step, found.conflicting, found.next_slot)
         except _StepOutsideWindow as found:
@@ -148,6 +153,31 @@ class PlanService:
                     )
                 ]
             )
+
+    def _repeated(self, request_key: str) -> PlanBooked | PlanDuplicate:
+        """A request whose key is taken: the plan it booked, if its reply is still owed."""
+        short_id = reply_owed(self.database, request_key)
+        if short_id is None:
+            return PlanDuplicate()
+        with self.database.transaction() as session:
+            plan = session.scalars(
+                sa.select(DeployPlan).where(DeployPlan.short_id == short_id)
+            ).first()
+            if plan is None:
+                return PlanDuplicate()
+            steps = list(
+                session.scalars(
+                    sa.select(Booking)
+                    .join(PlanStep, PlanStep.booking_id == Booking.id)
+                    .where(PlanStep.plan_id == plan.id)
+                    .order_by(PlanStep.step)
+                )
+            )
+        return PlanBooked(plan, steps, repeated=True)
+
+    def answered(self, request_key: str) -> None:
+        """The reply to `request_key` has gone out (docs/adr/0018)."""
+        mark_answered(self.database, request_key)
 
     def progress(self, booking_ids: list[int]) -> dict[int, Progress]:
         """Plan progress for each of `booking_ids` that is a plan step (for `/deploy list`)."""

@@ -104,9 +104,15 @@ class PlanSlack:
             request_key=ctx.request_key,
         )
         match outcome:
+            case PlanBooked(plan, booked, repeated=True):
+                # Booked by this very request before its work process died, and the
+                # reply never went out (docs/adr/0018): the channel had its notice.
+                if ctx.reply(blocks.booked_text(plan, booked)):
+                    self.service.answered(ctx.request_key)
             case PlanBooked(plan, booked):
                 text = blocks.booked_text(plan, booked)
-                ctx.reply(text)
+                if ctx.reply(text):
+                    self.service.answered(ctx.request_key)
                 post_notice(ctx.client, self.settings.deploy_channel, text)
             case PlanRefused(refused):
                 self._refuse(ctx, refused)

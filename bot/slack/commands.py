@@ -55,15 +55,21 @@ class CommandContext:
         # A retried delivery carries the same trigger_id; two separate invocations don't.
         return f"command:{self.trigger_id}"
 
-    def reply(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
-        """Answer privately to the person who ran the command. A response URL is not the
-        Web API, so the LimitedWebClient does not see it: the answer is made to fit here."""
-        self.respond(
+    def reply(self, text: str, blocks: list[dict[str, Any]] | None = None) -> bool:
+        """Answer privately to the person who ran the command; return whether Slack took
+        the answer (a work's reply is marked sent only then, docs/adr/0018). A response
+        URL is not the Web API, so the LimitedWebClient does not see it: the answer is
+        made to fit here."""
+        response = self.respond(
             text=fit_text(text) or "",
             blocks=fit_blocks(blocks),
             response_type="ephemeral",
             replace_original=False,
         )
+        if response.status_code != 200:
+            log.warning("Slack refused a reply (%s): %s", response.status_code, response.body)
+            return False
+        return True
 
 
 Handler = Callable[[CommandContext], None]
@@ -137,7 +143,7 @@ def is_database_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
 
 
-def run_reporting_database_outage(work: Callable[[], None], tell: Callable[[str], None]) -> None:
+def run_reporting_database_outage(work: Callable[[], None], tell: Callable[[str], object]) -> None:
     """Run work that happens after the acknowledgement, and never fail silently (the
     acknowledgement has already gone): a database that is down or too slow gets the
     "try again" answer, anything else a short apology. Both are logged."""
@@ -152,7 +158,7 @@ def run_reporting_database_outage(work: Callable[[], None], tell: Callable[[str]
             _tell_safely(tell, ERROR_TEXT)
 
 
-def _tell_safely(tell: Callable[[str], None], text: str) -> None:
+def _tell_safely(tell: Callable[[str], object], text: str) -> None:
     try:
         tell(text)
     except Exception:

@@ -1,7 +1,8 @@
 """Every process of the bot killed (SIGKILL, as a crashed dyno) in the middle of a burst
 of commands, then started again on the same database (issue 15, docs/adr/0018): every
-request Slack was told "OK" about is done, none twice, and answered at most once; only
-the few whose work was cut between its commit and its answer go unanswered."""
+request Slack was told "OK" about is done, none twice, and answered; twice only where
+the answer was on its way to Slack when the process died (it cannot know whether Slack
+took it, and the repeated run answers again)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.booking.model import Booking
 from bot.slack.app import LISTENER_THREADS
+from bot.slack.commands import DB_DOWN_TEXT
 from bot.slack.work_table import SlackWork
 from faults.common import ACK_DEADLINE
 from support.fake_slack import FakeSlack
@@ -58,7 +60,10 @@ def test_every_acknowledged_command_is_done_once_after_every_process_is_killed(
                 sent = slack.command(_command(n))
             except httpx.HTTPError:
                 return  # the server died under it: Slack would show an error
-            if sent.status_code == 200 and sent.elapsed < ACK_DEADLINE:
+            # An acknowledgement that tells the person to try again (the recording missed
+            # its deadline on a busy database, ADR 0012) is not an "OK": nothing is kept.
+            told_to_retry = DB_DOWN_TEXT in sent.text
+            if sent.status_code == 200 and sent.elapsed < ACK_DEADLINE and not told_to_retry:
                 acknowledged[n] = sent
 
         with ThreadPoolExecutor(IN_FLIGHT) as pool:
@@ -66,6 +71,9 @@ def test_every_acknowledged_command_is_done_once_after_every_process_is_killed(
             # Killed once a few have been answered and many wait.
             fake_slack.wait_for_count("response_url", 3, timeout=60)
             bot.kill()
+            # Once every process is gone: an answer received before this was on its way
+            # from a process that died.
+            killed_at = time.time()
             for future in futures:
                 future.result()
         answered_before = len(fake_slack.calls("response_url"))
@@ -90,6 +98,9 @@ def test_every_acknowledged_command_is_done_once_after_every_process_is_killed(
     calls = [c for c in fake_slack.calls("response_url") if c.target is not None]
     answers = Counter(call.target for call in calls)
     replies = {call.target: call.all_text() for call in calls}
+    first_sent = {}
+    for call in sorted(calls, key=lambda c: c.time):
+        first_sent.setdefault(call.target, call.time)
     with Session(db_engine) as session:
         bookings = {b.short_id: b.starts_at for b in session.query(Booking)}
     slots = Counter(bookings.values())
@@ -99,8 +110,14 @@ def test_every_acknowledged_command_is_done_once_after_every_process_is_killed(
     # The bot reads a command's time in its own time zone: the offset from _slot's UTC,
     # read off any answered command.
     offsets = set()
+    twice = []
     for n, sent in acknowledged.items():
-        assert answers[sent.response_url_id] <= 1, f"command {n} answered twice"
+        assert answers[sent.response_url_id] <= 2, f"command {n} answered more than twice"
+        if answers[sent.response_url_id] == 2:
+            # Only an answer Slack was already taking when the process died, before the
+            # bot could mark it sent (docs/adr/0018): the repeated run gives it again.
+            assert first_sent[sent.response_url_id] < killed_at, f"command {n} answered twice"
+            twice.append(n)
         if answers[sent.response_url_id]:
             reply = replies[sent.response_url_id]
             assert "Booked" in reply, (n, reply)
@@ -112,7 +129,10 @@ def test_every_acknowledged_command_is_done_once_after_every_process_is_killed(
         assert slots[_slot(n) + offset] == 1, f"command {n} was acknowledged and never done"
         if not answers[sent.response_url_id]:
             unanswered.append(n)
-    # Answered too, except a command whose work had committed its booking but not yet
-    # answered when its process was killed: done again, it finds its idempotency key
-    # taken and says nothing (ADR 0018). At most one per thread of the work process.
-    assert len(unanswered) <= LISTENER_THREADS, unanswered
+    # Answered too, every one: a command whose work had committed its booking but not
+    # yet answered when its process was killed is done again, finds its idempotency key
+    # taken and its reply owed, and answers with what it booked (ADR 0018's amendment).
+    assert unanswered == []
+    # Twice only for answers in flight at the kill: at most one per thread of the work
+    # process.
+    assert len(twice) <= LISTENER_THREADS, twice
