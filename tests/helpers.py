@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from bot.audit.model import AuditEntry
 from bot.booking.model import Booking
 from support.fake_slack import FakeSlack, SlackCall
-from support.slack_requests import ALICE, Sent, SignedClient
+from support.slack_requests import ALICE, BOB, Sent, SignedClient
 
 PR = "https://github.com/mozilla/foundation.mozilla.org/pull/123"
 DEPLOY_CHANNEL = "C0DEPLOY"
@@ -76,3 +76,13 @@ def announcement(fake_slack: FakeSlack, short_id: str) -> SlackCall:
             and short_id in c.all_text()
         ),
     )
+
+
+def approve(slack: SignedClient, fake_slack: FakeSlack, short_id: str, user_id: str = BOB) -> None:
+    """Mark a booking ready and approve it from its announcement, as `user_id`; returns
+    once the announcement says it is approved."""
+    reply_to(fake_slack, slack.command(f"ready {short_id}"))
+    slack.click(
+        announcement(fake_slack, short_id), "approval_approve", f"{short_id}:0", user_id=user_id
+    )
+    fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())

@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 from gate.migrations import REMOVE_EMAIL
 from gate.support import REPO, deliver, open_pull, payload, wait_for_status, wait_until
-from helpers import DEPLOY_CHANNEL, announcement, audit, book, booking, reply_to
+from helpers import DEPLOY_CHANNEL, approve, audit, book, booking, reply_to
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,7 @@ from bot.releases.model import DeployAlert, HerokuRelease
 from support.fake_github import DEFAULT_TOKEN, FakeGitHub
 from support.fake_slack import FakeSlack, SlackCall
 from support.inprocess import InProcessBot
-from support.slack_requests import ALICE, BOB, CAROL, SignedClient
+from support.slack_requests import ALICE, CAROL, SignedClient
 
 HEROKU_SECRET = "test-heroku-webhook-secret"
 PRODUCTION_APP = "foundation-site"  # DEFAULT_APP: the booked name is the Heroku app
@@ -125,14 +125,7 @@ def started_migration(
     deliver(bot, payload(github, "opened", 123))
     wait_for_status(github, sha, "failure", "RemoveField")
     booked = book(slack, fake_slack, engine, when="in 15 minutes", extra="kind:migration")
-    command(slack, fake_slack, f"ready {booked.short_id}")
-    slack.click(
-        announcement(fake_slack, booked.short_id),
-        "approval_approve",
-        f"{booked.short_id}:0",
-        user_id=BOB,
-    )
-    fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
+    approve(slack, fake_slack, booked.short_id)
     assert "is deploying" in command(slack, fake_slack, f"start {booked.short_id}")
     return booked.short_id
 
@@ -393,14 +386,7 @@ def test_an_es_mapping_change_is_released_but_waits_for_its_checklist(
 ) -> None:
     github.add_pull(REPO, 123, title="New search mapping")
     booked = book(slack, fake_slack, db_engine, when="in 15 minutes", extra='kind:es "Mapping"')
-    command(slack, fake_slack, f"ready {booked.short_id}")
-    slack.click(
-        announcement(fake_slack, booked.short_id),
-        "approval_approve",
-        f"{booked.short_id}:0",
-        user_id=BOB,
-    )
-    fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
+    approve(slack, fake_slack, booked.short_id)
     assert "is deploying" in command(slack, fake_slack, f"start {booked.short_id}")
     merge(github, bot, 123)
     send_release(bot, release_body("succeeded", 60, github.branch_sha(REPO)))
@@ -454,14 +440,7 @@ def test_with_apps_each_heroku_app_moves_the_bookings_of_its_own_app(
         refused = command(slack, fake_slack, "schedule #7 app:nope in 15 minutes")
         assert "not one of the apps" in refused and "app:donate" in refused
 
-        command(slack, fake_slack, f"ready {short_id}")
-        slack.click(
-            announcement(fake_slack, short_id),
-            "approval_approve",
-            f"{short_id}:0",
-            user_id=BOB,
-        )
-        fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
+        approve(slack, fake_slack, short_id)
         assert "is deploying" in command(slack, fake_slack, f"start {short_id}")
 
     github.close_pull(donate_repo, 7, merged=True, merged_by="dev-dana")
