@@ -71,21 +71,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             raise pytest.UsageError(f"CI=true but PostgreSQL is unavailable: {exc}") from exc
 
 
-# Tests that hold the bot to wall-clock deadlines (Slack's 3 seconds) or kill and restart
-# processes. scripts/test runs them on their own after the parallel phase: beside three
-# other test processes on two CPUs, a deadline would measure the neighbours, not the bot.
-_SERIAL_DIRS = ("faults",)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    tests_dir = Path(_TESTS_DIR)
-    for item in items:
-        folder = Path(item.path).parent
-        in_serial_dir = folder.parent == tests_dir and folder.name in _SERIAL_DIRS
-        if in_serial_dir or item.get_closest_marker("real_server") is not None:
-            item.add_marker(pytest.mark.serial)
-
-
 # ------------------------------------------------------------------ databases
 
 

@@ -27,7 +27,8 @@ from support.fake_slack import FakeSlack
 from support.server import BotProcess
 from support.slack_requests import Sent, SignedClient
 
-pytestmark = pytest.mark.real_server
+# A burst against Slack's 3 s, then kills: timed, so run alone (scripts/test).
+pytestmark = [pytest.mark.real_server, pytest.mark.serial]
 
 PR = "https://github.com/mozilla/foundation.mozilla.org/pull/123"
 COMMANDS = 48

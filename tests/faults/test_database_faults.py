@@ -33,6 +33,9 @@ from support.server import BotProcess
 from support.slack_requests import ALICE, BOB, CAROL, SignedClient
 from support.tcp_proxy import TcpProxy
 
+# Acknowledgements inside 3 s while the database fails: timed, so run alone (scripts/test).
+pytestmark = pytest.mark.serial
+
 TRY_AGAIN = "try again"
 
 

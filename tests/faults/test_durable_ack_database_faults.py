@@ -26,7 +26,8 @@ from support.server import BotProcess
 from support.slack_requests import ALICE, BOB, Sent, SignedClient
 from support.tcp_proxy import TcpProxy
 
-pytestmark = pytest.mark.real_server
+# A 1.5 s recording deadline inside Slack's 3 s: timed, so run alone (scripts/test).
+pytestmark = [pytest.mark.real_server, pytest.mark.serial]
 
 TRY_AGAIN = "try again"
 COMMANDS = [f"schedule {PR} tomorrow {hour}:00 for 30m" for hour in range(9, 17)] + ["list"] * 4

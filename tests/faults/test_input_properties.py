@@ -22,7 +22,8 @@ from support.fake_slack import FakeSlack
 from support.server import BotProcess
 from support.slack_requests import SignedClient, SlackRequest
 
-pytestmark = pytest.mark.slow
+# Hundreds of requests, each inside Slack's 3 s: timed, so run alone (scripts/test).
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 SUBCOMMANDS = [
     "schedule",

@@ -127,6 +127,7 @@ def autogroup(pid: int) -> str | None:
         return None
 
 
+@pytest.mark.serial  # its subject is CPU priority: beside other tests it measures them
 def test_acknowledgements_do_not_wait_for_the_work_process_which_runs_at_the_lowest_priority(
     start_bot: StartBot, fake_slack: FakeSlack
 ) -> None:
