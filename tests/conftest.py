@@ -195,6 +195,11 @@ def _bot_env_defaults(db_backend: Database, fake_slack_server: FakeSlack) -> dic
         "REVIEW_APPS_CHANNEL": REVIEW_APPS_CHANNEL,
         "DEFAULT_APP": DEFAULT_APP,
         "GITHUB_REPO": GITHUB_REPO,
+        # In production the work processes take only the CPU the web workers leave
+        # (WORK_NICE=19, ADR 0013). Here other tests run beside them (scripts/test runs
+        # four at once): at nice 19 a work process would wait for its neighbours' work,
+        # not the bot's. The test of that priority sets it back.
+        "WORK_NICE": "0",
     }
 
 

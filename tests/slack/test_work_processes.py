@@ -131,7 +131,8 @@ def autogroup(pid: int) -> str | None:
 def test_acknowledgements_do_not_wait_for_the_work_process_which_runs_at_the_lowest_priority(
     start_bot: StartBot, fake_slack: FakeSlack
 ) -> None:
-    bot = start_bot(WORK_PROCESSES="2")
+    # The production default, which the other tests' bots leave (tests/conftest.py).
+    bot = start_bot(WORK_PROCESSES="2", WORK_NICE="19")
     pids = wait_for_work_processes(bot, 2)
     assert all(os.getpriority(os.PRIO_PROCESS, pid) == 19 for pid in pids)
     # Everything else under the server (web workers, multiprocessing's resource tracker)
