@@ -31,7 +31,7 @@ from support.processes import process_tree
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PASSTHROUGH_ENV = ("PATH", "HOME")
 # Optional extras that only change tooling, never the bot's behaviour.
-OPTIONAL_PASSTHROUGH_ENV = ("COVERAGE_PROCESS_START",)
+OPTIONAL_PASSTHROUGH_ENV = ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG")
 
 _running: weakref.WeakSet[BotProcess] = weakref.WeakSet()
 # What a work process logs once it can take work (bot/slack/work_processes.py).
