@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import MetaData, func, select
+from sqlalchemy import MetaData, Table, create_engine, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from bot.booking.model import Booking
 from support.fake_slack import FakeSlack, SlackCall
+from support.server import schema_at_head
 from support.slack_requests import ALICE, Sent, SignedClient
 
 # Slack gives an app 3 seconds to acknowledge a command, click or submission.
@@ -20,14 +22,33 @@ PR = "https://github.com/mozilla/foundation.mozilla.org/pull/123"
 
 def row_counts(engine: Engine) -> dict[str, int]:
     """How many rows every table of the bot holds (alembic_version aside)."""
-    metadata = MetaData()
-    metadata.reflect(bind=engine)
     with engine.connect() as conn:
         return {
             name: int(conn.scalar(select(func.count()).select_from(table)) or 0)
-            for name, table in metadata.tables.items()
-            if name != "alembic_version"
+            for name, table in _tables(engine.url.render_as_string(hide_password=False))
         }
+
+
+_reflected: dict[str, list[tuple[str, Table]]] = {}
+
+
+def _tables(url: str) -> list[tuple[str, Table]]:
+    """The bot's tables in the database at ``url``, reflected once per database: the
+    property tests count rows before and after each of hundreds of requests, and
+    reflecting the schema each time cost more than the requests. Only a schema at the
+    newest migration is kept (it no longer changes); anything else is read again."""
+    if url in _reflected:
+        return _reflected[url]
+    metadata = MetaData()
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        metadata.reflect(bind=engine)
+    finally:
+        engine.dispose()
+    tables = [(n, t) for n, t in metadata.tables.items() if n != "alembic_version"]
+    if schema_at_head(url):
+        _reflected[url] = tables
+    return tables
 
 
 def assert_acknowledged(sent: Sent) -> None:

@@ -22,8 +22,7 @@ from support.fake_slack import FakeSlack
 from support.server import BotProcess
 from support.slack_requests import SignedClient, SlackRequest
 
-# Hundreds of requests, each inside Slack's 3 s: timed, so run alone (scripts/test).
-pytestmark = [pytest.mark.slow, pytest.mark.serial]
+pytestmark = pytest.mark.slow
 
 SUBCOMMANDS = [
     "schedule",

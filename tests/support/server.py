@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import os
 import re
 import signal
@@ -36,6 +37,46 @@ OPTIONAL_PASSTHROUGH_ENV = ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG")
 _running: weakref.WeakSet[BotProcess] = weakref.WeakSet()
 # What a work process logs once it can take work (bot/slack/work_processes.py).
 _WORK_PROCESS_READY = re.compile(r"work process \d+ ready")
+
+
+@functools.cache
+def _head_revision() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(REPO_ROOT / "alembic"))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
+def schema_at_head(database_url: str | None) -> bool:
+    """Whether the database's schema is at the newest migration already.
+
+    Heroku's release phase migrates once per release, not at every start of a dyno, so a
+    bot started again on a database it has migrated skips ``python -m bot migrate`` (a
+    process of its own, a second or two of CPU each time) as a restarted dyno would.
+    Anything unexpected (no such table, a URL only the bot understands) answers False,
+    and the bot migrates."""
+    if not database_url:
+        return False
+    from sqlalchemy import create_engine, make_url, text
+    from sqlalchemy.pool import NullPool
+
+    try:
+        url = make_url(database_url)
+        if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+            return False  # connecting would create the file: leave that to the bot
+        engine = create_engine(url, poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                current = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+        finally:
+            engine.dispose()
+    except Exception:  # any doubt means: migrate
+        return False
+    return [row[0] for row in current] == [_head_revision()]
 
 
 def free_port() -> int:
@@ -151,7 +192,8 @@ class BotProcess(BotFacts):
 
     ``base_url`` is where to send requests; ``env`` is exactly what the process got.
     Before serving, ``python -m bot migrate`` runs with the same environment (what
-    Heroku's release phase does); it is harmless on SQLite, where serve also migrates.
+    Heroku's release phase does) unless the schema is at head already (a restart); it is
+    harmless on SQLite, where serve also migrates.
     """
 
     def __init__(
@@ -230,7 +272,7 @@ class BotProcess(BotFacts):
         """Migrate, start serving, and (with ``wait``) block until ``/healthz`` is 200."""
         if self.is_running():
             return self
-        if self.migrate:
+        if self.migrate and not schema_at_head(self.env.get("DATABASE_URL")):
             result = self.run_command("migrate")
             if result.returncode != 0:
                 raise BotStartError(

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from support.server import BotProcess, BotStartError, child_env, free_port, run_bot_command
+from support.server import (
+    BotProcess,
+    BotStartError,
+    child_env,
+    free_port,
+    run_bot_command,
+    schema_at_head,
+)
 
 TESTS_DIR = Path(__file__).resolve().parents[1]
 STUB = "support_tests.stubbot"
@@ -107,3 +114,19 @@ def test_run_bot_command_and_free_port(tmp_path: Path) -> None:
     assert result.returncode == 0 and "sqlite:///y.db" in result.stdout
     assert "migrate (exit 0)" in (tmp_path / "cli.log").read_text()
     assert 0 < free_port() < 65536
+
+
+def test_schema_at_head_only_for_a_database_migrated_to_the_newest_revision(
+    tmp_path: Path,
+) -> None:
+    from bot.migrations import downgrade, upgrade
+
+    url = f"sqlite:///{tmp_path / 'schema.sqlite3'}"
+    assert not schema_at_head(url)
+    assert not (tmp_path / "schema.sqlite3").exists(), "checking must not create the file"
+    upgrade(url)
+    assert schema_at_head(url)
+    downgrade(url, "-1")
+    assert not schema_at_head(url)
+    assert not schema_at_head(None)
+    assert not schema_at_head("postgresql://postgres@127.0.0.1:1/nowhere")
