@@ -47,7 +47,6 @@ def start(start_bot: Callable[..., InProcessBot], github: FakeGitHub, **env: str
         GITHUB_TOKEN=DEFAULT_TOKEN,
         GITHUB_WEBHOOK_SECRET="test-github-webhook-secret",
         HEROKU_WEBHOOK_SECRET=HEROKU_SECRET,
-        EARLY_START_GRACE_MINUTES="120",
         **env,
     )
 
