@@ -56,6 +56,12 @@ def booking(engine: Engine, short_id: str) -> Booking:
         return found
 
 
+def count(engine: Engine, model: type) -> int:
+    """How many rows the table of ``model`` holds."""
+    with Session(engine) as session:
+        return int(session.scalar(sa.select(sa.func.count()).select_from(model)) or 0)
+
+
 def audit(engine: Engine, short_id: str) -> list[AuditEntry]:
     with Session(engine) as session:
         return list(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -31,7 +32,8 @@ from bot.slack.commands import (
 )
 from bot.slack.format import mention
 from bot.slack.limits import CHANGES_REASON_MAX
-from bot.slack.users import is_approver
+from bot.slack.replies import reply_privately
+from bot.slack.users import APPROVER_UNKNOWN_TEXT, is_approver
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +44,6 @@ REFUSALS = {
     "announced again). Use the newest announcement.",
     Verdict.ALREADY_DECIDED: "You already approved this deploy; you count once.",
 }
-
-
-def private(respond: Respond) -> Callable[[str], None]:
-    def tell(text: str) -> None:
-        respond(text=text, response_type="ephemeral", replace_original=False)
-
-    return tell
 
 
 class ApprovalSlack:
@@ -82,7 +77,7 @@ class ApprovalSlack:
         self._announce(ctx.client, ctx.args.split()[0], ctx.user_id, ctx.reply)
 
     def ready_button(self, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        tell = private(respond)
+        tell = partial(reply_privately, respond)
         short_id = body["actions"][0]["value"]
         run_reporting_database_outage(
             lambda: self._announce(client, short_id, body["user"]["id"], tell), tell
@@ -109,13 +104,6 @@ class ApprovalSlack:
 
     # -- deciding ------------------------------------------------------------------------
 
-    def _may_approve(self, client: WebClient, user_id: str) -> bool | None:
-        try:
-            return is_approver(client, self.settings.approver_usergroup, user_id)
-        except SlackApiError as exc:
-            log.warning("could not read the approver group: %s", exc.response.get("error"))
-            return None
-
     def _explain(
         self,
         client: WebClient,
@@ -123,7 +111,7 @@ class ApprovalSlack:
         short_id: str,
         status: str,
         not_awaiting: str,
-        tell: Callable[[str], None],
+        tell: Callable[[str], object],
     ) -> None:
         """Tell the clicker, privately, why their click changed nothing."""
         if verdict is Verdict.NOT_AN_APPROVER:
@@ -141,17 +129,17 @@ class ApprovalSlack:
             tell(REFUSALS[verdict])
 
     def approve_button(self, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        tell = private(respond)
+        tell = partial(reply_privately, respond)
         run_reporting_database_outage(lambda: self._approve(body, client, tell), tell)
 
     def _approve(
-        self, body: dict[str, Any], client: WebClient, tell: Callable[[str], None]
+        self, body: dict[str, Any], client: WebClient, tell: Callable[[str], object]
     ) -> None:
         user_id = body["user"]["id"]
         short_id, clicked_round = blocks.parse_button_value(body["actions"][0]["value"])
-        may = self._may_approve(client, user_id)
+        may = is_approver(client, self.settings.approver_usergroup, user_id)
         if may is None:
-            tell("I couldn't check the approver group with Slack; please try again.")
+            tell(APPROVER_UNKNOWN_TEXT)
             return
         outcome = self.service.approve(
             short_id, clicked_round=clicked_round, approver_id=user_id, is_approver=may
@@ -226,12 +214,17 @@ class ApprovalSlack:
         )
 
     def _request_changes(
-        self, client: WebClient, user_id: str, value: str, reason: str, tell: Callable[[str], None]
+        self,
+        client: WebClient,
+        user_id: str,
+        value: str,
+        reason: str,
+        tell: Callable[[str], object],
     ) -> None:
         short_id, clicked_round = blocks.parse_button_value(value)
-        may = self._may_approve(client, user_id)
+        may = is_approver(client, self.settings.approver_usergroup, user_id)
         if may is None:
-            tell("I couldn't check the approver group with Slack; please try again.")
+            tell(APPROVER_UNKNOWN_TEXT)
             return
         outcome = self.service.request_changes(
             short_id,

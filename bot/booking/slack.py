@@ -40,7 +40,7 @@ from bot.slack.commands import (
     run_reporting_database_outage,
 )
 from bot.slack.notices import post_notice
-from bot.slack.users import is_approver, user_timezone
+from bot.slack.users import APPROVER_UNKNOWN_TEXT, is_approver, user_timezone
 from bot.windows.blocks import outside_text, override_notice, state_line
 from bot.windows.rules import WindowState, parse_override_flag
 
@@ -117,11 +117,15 @@ class BookingSlack:
         except ValueError as exc:
             ctx.reply(f"Not booked: {exc}")
             return
-        if override is not None and not is_approver(
-            ctx.client, self.settings.approver_usergroup, ctx.user_id
-        ):
-            ctx.reply("Not booked: only an approver may override the deploy windows.")
-            return
+        if override is not None:
+            approver = is_approver(ctx.client, self.settings.approver_usergroup, ctx.user_id)
+            if not approver:
+                ctx.reply(
+                    f"Not booked: {APPROVER_UNKNOWN_TEXT}"
+                    if approver is None
+                    else "Not booked: only an approver may override the deploy windows."
+                )
+                return
         tz = user_timezone(ctx.client, ctx.user_id)
         try:
             request = parse_schedule_text(

@@ -115,7 +115,8 @@ class DeploySlack:
         short_id = self._id(ctx, example)
         if short_id is None:
             return
-        may_act = is_approver(ctx.client, self.settings.approver_usergroup, ctx.user_id)
+        # Slack could not tell (None): not as an approver; the requester still may.
+        may_act = is_approver(ctx.client, self.settings.approver_usergroup, ctx.user_id) is True
         outcome = self.flows.finish(short_id, user_id=ctx.user_id, may_act=may_act, action=action)
         if isinstance(outcome, Already):
             # A Heroku release (or someone else) got there first: say so, change nothing.

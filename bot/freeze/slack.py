@@ -7,11 +7,11 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from slack_bolt import App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.booking.parsing import parse_when
 from bot.freeze import blocks
@@ -37,6 +37,7 @@ from bot.slack.commands import (
 )
 from bot.slack.format import slack_date
 from bot.slack.notices import post_notice
+from bot.slack.replies import reply_privately
 from bot.slack.users import is_approver, user_timezone
 
 log = logging.getLogger(__name__)
@@ -154,9 +155,7 @@ class FreezeSlack:
         except ValueError:
             freeze_id = None
 
-        def tell(text: str) -> bool:
-            sent = respond(text=text, response_type="ephemeral", replace_original=False)
-            return sent.status_code == 200
+        tell = partial(reply_privately, respond)
 
         def done(text: str) -> bool:
             # Replace the reminder so its button cannot be pressed again by mistake.
@@ -188,7 +187,8 @@ class FreezeSlack:
         approver = False
         if needs_approver_check(frozen_by=current.frozen_by, user_id=user_id):
             # Asked outside any transaction: a Slack call must never hold a lock.
-            approver = self._is_approver(client, user_id)
+            # Slack could not tell (None): refused; the person who froze it still may.
+            approver = is_approver(client, self.settings.approver_usergroup, user_id) is True
         outcome = self.service.unfreeze(
             user_id=user_id,
             user_is_approver=approver,
@@ -240,14 +240,6 @@ class FreezeSlack:
     def _last(self) -> Freeze | None:
         history = self.service.history(limit=1)
         return history[0] if history else None
-
-    def _is_approver(self, client: WebClient, user_id: str) -> bool:
-        try:
-            return is_approver(client, self.settings.approver_usergroup, user_id)
-        except SlackApiError as exc:
-            # Refusing is the safe side: the person who froze it can still unfreeze.
-            log.warning("could not read the approver group: %s", exc.response.get("error"))
-            return False
 
     def _announce_freeze(self, client: WebClient, freeze: Freeze) -> None:
         text, notice = blocks.freeze_notice(freeze)

@@ -21,7 +21,7 @@ from bot.gate.service import Allowed, Ambiguous, GateService
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter, acknowledge
 from bot.slack.notices import post_notice
-from bot.slack.users import is_approver
+from bot.slack.users import APPROVER_UNKNOWN_TEXT, is_approver
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,13 @@ class GateSlack:
         if not self.service.enabled:
             ctx.reply("The deploybot/deploy check is off here (GITHUB_TOKEN or GITHUB_REPO unset).")
             return
-        if not is_approver(ctx.client, self.settings.approver_usergroup, ctx.user_id):
-            ctx.reply("Only approvers can mark a pull request routine.")
+        approver = is_approver(ctx.client, self.settings.approver_usergroup, ctx.user_id)
+        if not approver:
+            ctx.reply(
+                APPROVER_UNKNOWN_TEXT
+                if approver is None
+                else "Only approvers can mark a pull request routine."
+            )
             return
         name = display_name(ctx.client, ctx.user_id)
         outcome = self.service.allow(

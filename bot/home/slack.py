@@ -58,13 +58,13 @@ class HomeSlack:
         )
 
     def _approver_status(self, client: WebClient, user_id: str) -> ApproverStatus:
-        try:
-            if is_approver(client, self.settings.approver_usergroup, user_id):
+        match is_approver(client, self.settings.approver_usergroup, user_id):
+            case True:
                 return ApproverStatus.APPROVER
-            return ApproverStatus.NOT_IN_GROUP
-        except SlackApiError as exc:
-            log.warning("could not read the approver group: %s", exc.response.get("error"))
-            return ApproverStatus.UNKNOWN
+            case False:
+                return ApproverStatus.NOT_IN_GROUP
+            case None:
+                return ApproverStatus.UNKNOWN
 
     def _publish(self, client: WebClient, user_id: str, view: dict[str, Any]) -> None:
         try:

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot.releases import blocks
 from bot.releases.service import ReleaseService
 from bot.slack.commands import CommandRouter, acknowledge, run_reporting_database_outage
+from bot.slack.replies import reply_privately
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ class ReleaseSlack:
             # A click in the App Home carries no response URL: nothing to answer there
             # (the tab drops the alert when it is next drawn).
             if body.get("response_url"):
-                respond(text=text, response_type="ephemeral", replace_original=False)
+                reply_privately(respond, text)
 
         user_id = str(body["user"]["id"])
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from slack_bolt import App, Respond
@@ -14,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot.runbook import blocks
 from bot.runbook.service import Checked, RunbookService
 from bot.slack.commands import CommandRouter, acknowledge, run_reporting_database_outage
+from bot.slack.replies import reply_privately
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +33,19 @@ class RunbookSlack:
     # -- the step button --------------------------------------------------------------------
 
     def click_step(self, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        def tell(text: str) -> None:
-            respond(text=text, response_type="ephemeral", replace_original=False)
-
+        tell = partial(reply_privately, respond)
         short_id, step = blocks.parse_step_value(body["actions"][0]["value"])
         run_reporting_database_outage(
             lambda: self._check_off(client, short_id, step, body["user"]["id"], tell), tell
         )
 
     def _check_off(
-        self, client: WebClient, short_id: str, step: int, user_id: str, tell: Callable[[str], None]
+        self,
+        client: WebClient,
+        short_id: str,
+        step: int,
+        user_id: str,
+        tell: Callable[[str], object],
     ) -> None:
         outcome = self.service.check_off(short_id, step, user_id=user_id)
         if not isinstance(outcome, Checked):

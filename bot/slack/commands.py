@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.slack.limits import fit_blocks, fit_text
+from bot.slack.replies import reply_privately
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +57,8 @@ class CommandContext:
 
     def reply(self, text: str, blocks: list[dict[str, Any]] | None = None) -> bool:
         """Answer privately to the person who ran the command; return whether Slack took
-        the answer (a work's reply is marked sent only then, docs/adr/0018). A response
-        URL is not the Web API, so the LimitedWebClient does not see it: the answer is
-        made to fit here."""
-        response = self.respond(
-            text=fit_text(text) or "",
-            blocks=fit_blocks(blocks),
-            response_type="ephemeral",
-            replace_original=False,
-        )
-        if response.status_code != 200:
-            log.warning("Slack refused a reply (%s): %s", response.status_code, response.body)
-            return False
-        return True
+        the answer (see reply_privately)."""
+        return reply_privately(self.respond, text, blocks)
 
 
 Handler = Callable[[CommandContext], None]

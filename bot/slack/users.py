@@ -24,10 +24,23 @@ def user_timezone(client: WebClient, user_id: str) -> ZoneInfo:
         return UTC_ZONE
 
 
-def is_approver(client: WebClient, usergroup_id: str | None, user_id: str) -> bool:
-    """Whether `user_id` may approve (and unfreeze): anyone when no APPROVER_USERGROUP is
-    set, otherwise its members (`usergroups.users.list`)."""
+# What a person is told when Slack could not say whether they are an approver.
+APPROVER_UNKNOWN_TEXT = "I couldn't check the approver group with Slack; please try again."
+
+
+def is_approver(client: WebClient, usergroup_id: str | None, user_id: str) -> bool | None:
+    """Whether `user_id` is an approver (who may approve, unfreeze, override the windows,
+    mark a pull request routine, finish someone else's deploy): anyone when no
+    APPROVER_USERGROUP is set, otherwise its members (`usergroups.users.list`).
+
+    None when Slack cannot tell (the call failed): logged here, never raised. Every
+    caller then refuses what needs an approver, since refusing is the safe side, and one
+    answering the person says so with APPROVER_UNKNOWN_TEXT rather than "only approvers"."""
     if not usergroup_id:
         return True
-    response = client.usergroups_users_list(usergroup=usergroup_id)
+    try:
+        response = client.usergroups_users_list(usergroup=usergroup_id)
+    except SlackApiError as exc:
+        log.warning("could not read the approver group: %s", exc.response.get("error"))
+        return None
     return user_id in (response.get("users") or [])

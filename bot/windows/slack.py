@@ -6,14 +6,13 @@ from __future__ import annotations
 import logging
 
 from slack_bolt import App
-from slack_sdk.errors import SlackApiError
 
 from bot.approval.announcer import Announcer
 from bot.outcomes import NotFound
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter
 from bot.slack.notices import post_notice
-from bot.slack.users import is_approver
+from bot.slack.users import APPROVER_UNKNOWN_TEXT, is_approver
 from bot.windows import blocks
 from bot.windows.rules import ADD_EXAMPLES, OVERRIDE_REASON_MAX, QUOTES, WindowError, parse_window
 from bot.windows.service import (
@@ -58,7 +57,11 @@ class WindowSlack:
         if verb not in {"add", "remove", "override"}:
             ctx.reply(f"Say what to do with the windows.\n\n{blocks.USAGE}")
             return
-        if not self._is_approver(ctx):
+        approver = is_approver(ctx.client, self.settings.approver_usergroup, ctx.user_id)
+        if approver is None:
+            ctx.reply(APPROVER_UNKNOWN_TEXT)
+            return
+        if not approver:
             ctx.reply(
                 "Only approvers may change the deploy windows or override them; ask one to "
                 f"run it, e.g. `{ADD_EXAMPLES[0]}`. `/deploy windows` shows them."
@@ -140,11 +143,3 @@ class WindowSlack:
                     f"Not overridden: {why}; only a booking still to deploy can be, e.g. "
                     f"`{blocks.OVERRIDE_EXAMPLE}` (`/deploy list` shows them)."
                 )
-
-    def _is_approver(self, ctx: CommandContext) -> bool:
-        try:
-            return is_approver(ctx.client, self.settings.approver_usergroup, ctx.user_id)
-        except SlackApiError as exc:
-            # Refusing is the safe side.
-            log.warning("could not read the approver group: %s", exc.response.get("error"))
-            return False

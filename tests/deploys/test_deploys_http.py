@@ -9,16 +9,18 @@ from helpers import DEPLOY_CHANNEL, announcement, audit, book, booking, reply_to
 from sqlalchemy.engine import Engine
 
 from support.fake_slack import FakeSlack
-from support.server import BotProcess
+from support.inprocess import InProcessBot
 from support.slack_requests import ALICE, BOB, CAROL, SignedClient
 
 
 @pytest.fixture
-def client(start_bot: Callable[..., BotProcess], fake_slack: FakeSlack) -> Iterator[SignedClient]:
-    """A bot whose grace period lets a deploy booked 15 minutes ahead start now."""
-    process = start_bot(EARLY_START_GRACE_MINUTES="120", ALLOW_EMERGENCY_OVERRIDE="true")
-    with SignedClient.for_bot(process, fake_slack) as signed:
-        yield signed
+def override_slack(
+    start_bot: Callable[..., InProcessBot], fake_slack: FakeSlack
+) -> Iterator[tuple[InProcessBot, SignedClient]]:
+    """A bot of its own where the emergency override is allowed, and a client for it."""
+    overridable = start_bot(ALLOW_EMERGENCY_OVERRIDE="true")
+    with SignedClient.for_bot(overridable, fake_slack) as signed:
+        yield overridable, signed
 
 
 def command(slack: SignedClient, fake_slack: FakeSlack, text: str, user_id: str = ALICE) -> str:
@@ -48,18 +50,20 @@ def approved(
 
 
 def test_the_whole_happy_path_and_its_history(
-    client: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+    bot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
 ) -> None:
-    booked = book(client, fake_slack, db_engine, when="in 15 minutes")
-    refused = command(client, fake_slack, f"start {booked.short_id}")
+    booked = book(slack, fake_slack, db_engine, when="in 15 minutes")
+    refused = command(slack, fake_slack, f"start {booked.short_id}")
     assert "not approved" in refused
-    command(client, fake_slack, f"ready {booked.short_id}")
+    command(slack, fake_slack, f"ready {booked.short_id}")
     posted = announcement(fake_slack, booked.short_id)
-    client.click(posted, "approval_approve", f"{booked.short_id}:0", user_id=BOB)
+    slack.click(posted, "approval_approve", f"{booked.short_id}:0", user_id=BOB)
     fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
 
-    assert "only <@U0ALICE001>" in command(client, fake_slack, f"start {booked.short_id}", BOB)
-    assert "is deploying" in command(client, fake_slack, f"start {booked.short_id}")
+    # Its start window opens when the bot's time reaches it, as the real time would.
+    bot.clock.advance(minutes=15)
+    assert "only <@U0ALICE001>" in command(slack, fake_slack, f"start {booked.short_id}", BOB)
+    assert "is deploying" in command(slack, fake_slack, f"start {booked.short_id}")
     fake_slack.wait_for(
         "chat.postMessage",
         lambda c: c.get("channel") == DEPLOY_CHANNEL and "started" in c.all_text(),
@@ -67,13 +71,13 @@ def test_the_whole_happy_path_and_its_history(
     fake_slack.wait_for("chat.update", lambda c: "Deploying" in c.all_text())
     assert booking(db_engine, booked.short_id).status == "deploying"
 
-    assert "landed" in command(client, fake_slack, f"done {booked.short_id}")
+    assert "landed" in command(slack, fake_slack, f"done {booked.short_id}")
     fake_slack.wait_for("chat.update", lambda c: "Landed" in c.all_text())
     stored = booking(db_engine, booked.short_id)
     assert stored.status == "landed"
     assert stored.started_at is not None and stored.finished_at is not None
 
-    history = command(client, fake_slack, f"history {booked.short_id}", user_id=CAROL)
+    history = command(slack, fake_slack, f"history {booked.short_id}", user_id=CAROL)
     order = [
         "booked it",
         "announced it",
@@ -87,10 +91,10 @@ def test_the_whole_happy_path_and_its_history(
 
 
 def test_moves_the_lifecycle_does_not_allow_say_what_is_allowed(
-    client: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+    slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
 ) -> None:
-    booked = book(client, fake_slack, db_engine, when="in 15 minutes")
-    answer = command(client, fake_slack, f"done {booked.short_id}")
+    booked = book(slack, fake_slack, db_engine, when="in 15 minutes")
+    answer = command(slack, fake_slack, f"done {booked.short_id}")
     assert "It is scheduled" in answer and "`/deploy ready`" in answer
     assert booking(db_engine, booked.short_id).status == "scheduled"
 
@@ -104,13 +108,14 @@ def test_a_deploy_cannot_start_before_its_slot(
 
 
 def test_failure_posts_the_rollback_checklist_in_the_announcement_thread(
-    client: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+    bot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
 ) -> None:
     short_id = approved(
-        client, fake_slack, db_engine, extra='rollback:"migrate people back to 0041"'
+        slack, fake_slack, db_engine, extra='rollback:"migrate people back to 0041"'
     )
-    command(client, fake_slack, f"start {short_id}")
-    reply = command(client, fake_slack, f"failed {short_id}")
+    bot.clock.advance(minutes=15)
+    command(slack, fake_slack, f"start {short_id}")
+    reply = command(slack, fake_slack, f"failed {short_id}")
     assert "heroku pg:backups:restore DATABASE_URL --app foundation-site" in reply
     thread = fake_slack.wait_for("chat.postMessage", lambda c: "Rollback checklist" in c.all_text())
     stored = booking(db_engine, short_id)
@@ -120,7 +125,7 @@ def test_failure_posts_the_rollback_checklist_in_the_announcement_thread(
     assert "Data written since the backup" in text and "Redeploy master" in text
     assert stored.status == "failed"
 
-    assert "rolled back" in command(client, fake_slack, f"rolledback {short_id}", user_id=BOB)
+    assert "rolled back" in command(slack, fake_slack, f"rolledback {short_id}", user_id=BOB)
     assert booking(db_engine, short_id).status == "rolled_back"
 
 
@@ -134,9 +139,11 @@ def test_emergency_override_is_off_by_default(
 
 
 def test_emergency_override_is_loud_and_audited(
-    client: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+    override_slack: tuple[InProcessBot, SignedClient], fake_slack: FakeSlack, db_engine: Engine
 ) -> None:
+    overridable, client = override_slack
     booked = book(client, fake_slack, db_engine, when="in 15 minutes")
+    overridable.clock.advance(minutes=15)
     assert "needs a reason" in command(client, fake_slack, f"start {booked.short_id} --override")
     assert booking(db_engine, booked.short_id).status == "scheduled"
 
@@ -150,31 +157,34 @@ def test_emergency_override_is_loud_and_audited(
 
 
 def test_one_deploy_of_an_app_at_a_time(
-    client: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+    bot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
 ) -> None:
-    first = approved(client, fake_slack, db_engine, when="in 15 minutes")
-    second = approved(client, fake_slack, db_engine, when="in 70 minutes")
-    command(client, fake_slack, f"start {first}")
+    first = approved(slack, fake_slack, db_engine, when="in 15 minutes")
+    second = approved(slack, fake_slack, db_engine, when="in 70 minutes")
+    bot.clock.advance(minutes=15)
+    assert "is deploying" in command(slack, fake_slack, f"start {first}")
+    # The second's start window is open (and the first, still deploying, past its slot).
+    bot.clock.advance(minutes=45)
     assert f"`{first}` of the same app is still deploying" in command(
-        client, fake_slack, f"start {second}"
+        slack, fake_slack, f"start {second}"
     )
-    command(client, fake_slack, f"done {first}")
-    assert "is deploying" in command(client, fake_slack, f"start {second}")
+    command(slack, fake_slack, f"done {first}")
+    assert "is deploying" in command(slack, fake_slack, f"start {second}")
 
 
 def test_moving_an_approved_booking_voids_its_approvals(
-    client: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+    slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
 ) -> None:
-    short_id = approved(client, fake_slack, db_engine, when="tomorrow 10:00")
-    other = book(client, fake_slack, db_engine, when="tomorrow 16:00", user_id=CAROL)
+    short_id = approved(slack, fake_slack, db_engine, when="tomorrow 10:00")
+    other = book(slack, fake_slack, db_engine, when="tomorrow 16:00", user_id=CAROL)
 
     assert "only <@U0ALICE001>" in command(
-        client, fake_slack, f"edit {short_id} tomorrow 11:00", BOB
+        slack, fake_slack, f"edit {short_id} tomorrow 11:00", BOB
     )
-    assert "overlaps" in command(client, fake_slack, f"edit {short_id} tomorrow 16:15")
+    assert "overlaps" in command(slack, fake_slack, f"edit {short_id} tomorrow 16:15")
     assert booking(db_engine, short_id).status == "approved"
 
-    answer = command(client, fake_slack, f"edit {short_id} tomorrow 12:00 for 1h")
+    answer = command(slack, fake_slack, f"edit {short_id} tomorrow 12:00 for 1h")
     assert "approvals are void" in answer
     stored = booking(db_engine, short_id)
     assert (stored.status, stored.approval_round) == ("scheduled", 1)
@@ -183,8 +193,8 @@ def test_moving_an_approved_booking_voids_its_approvals(
     assert booking(db_engine, other.short_id).status == "scheduled"
 
     # Only the duration changed: approvals survive, nothing is voided.
-    short_id2 = approved(client, fake_slack, db_engine, when="tomorrow 18:00")
-    assert "void" not in command(client, fake_slack, f"edit {short_id2} for 30m")
+    short_id2 = approved(slack, fake_slack, db_engine, when="tomorrow 18:00")
+    assert "void" not in command(slack, fake_slack, f"edit {short_id2} for 30m")
     assert booking(db_engine, short_id2).status == "approved"
 
 

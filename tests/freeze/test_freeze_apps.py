@@ -42,7 +42,6 @@ def apps_bot(start_bot: Callable[..., InProcessBot], github: FakeGitHub) -> InPr
         GITHUB_API_URL=github.url,
         GITHUB_TOKEN=DEFAULT_TOKEN,
         GITHUB_WEBHOOK_SECRET="test-github-webhook-secret",
-        EARLY_START_GRACE_MINUTES="120",
         APPS=json.dumps(APPS),
     )
 
@@ -100,6 +99,7 @@ def test_a_freeze_sweeps_every_apps_repository_and_exempts_only_the_booked_apps_
     posted = announcement(fake_slack, short_id)
     slack.click(posted, "approval_approve", f"{short_id}:0", user_id=BOB)
     fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
+    apps_bot.clock.advance(minutes=15)  # the bot's time reaches the slot's start window
     assert "is deploying" in reply_to(fake_slack, slack.command(f"start {short_id}"))
 
     # Both repositories are swept; donate#7 is the change itself, site#7 is not.

@@ -53,10 +53,10 @@ def test_refusals_are_final_and_outages_are_retried_then_unavailable(
     assert refused.value.status_code == 401
 
     release = heroku.add_release(APP, 45, commit=SHA)
-    heroku.fail_next(503, times=2)  # two 503s, then the answer: retried within the call
+    heroku.fail_next("*", 503, times=2)  # two 503s, then the answer: retried within the call
     assert client.release_commit(APP, release["id"]) == SHA
 
-    heroku.fail_next(429)
+    heroku.fail_next("*", 429)
     with pytest.raises(HerokuUnavailable):
         client.release_commit(APP, release["id"])
     heroku.set_down()

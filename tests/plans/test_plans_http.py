@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
-from helpers import DEPLOY_CHANNEL, announcement, book, reply_to
+from helpers import DEPLOY_CHANNEL, announcement, book, count, reply_to
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -26,11 +26,6 @@ def steps_of(engine: Engine) -> list[Booking]:
         ).all()
         session.expunge_all()
         return list(rows)
-
-
-def count(engine: Engine, model: type) -> int:
-    with Session(engine) as session:
-        return int(session.scalar(sa.select(sa.func.count()).select_from(model)) or 0)
 
 
 def test_a_rename_plan_books_three_ordered_steps(

@@ -47,7 +47,6 @@ def start(start_bot: Callable[..., InProcessBot], github: FakeGitHub, **env: str
         GITHUB_TOKEN=DEFAULT_TOKEN,
         GITHUB_WEBHOOK_SECRET="test-github-webhook-secret",
         HEROKU_WEBHOOK_SECRET=HEROKU_SECRET,
-        EARLY_START_GRACE_MINUTES="120",
         **env,
     )
 
@@ -83,11 +82,11 @@ def test_a_release_without_a_commit_is_looked_up_in_the_platform_api_and_lands(
 
     [row] = releases(db_engine)
     assert row.commit_sha == released
-    [info] = heroku.calls(f"/apps/{PRODUCTION_APP}/releases/")
+    [info] = heroku.calls(f"GET /apps/{PRODUCTION_APP}/releases/*")
     assert info.path == f"/apps/{PRODUCTION_APP}/releases/{row.heroku_id}"
     assert info.headers["accept"] == ACCEPT
     assert info.headers["authorization"] == f"Bearer {TOKEN}"
-    assert len(heroku.calls(f"/apps/{PRODUCTION_APP}/slugs/")) == 1
+    assert len(heroku.calls(f"GET /apps/{PRODUCTION_APP}/slugs/*")) == 1
 
 
 def test_an_unavailable_platform_api_is_retried_by_the_clock(

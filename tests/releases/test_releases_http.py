@@ -52,7 +52,6 @@ def bot(start_bot: Callable[..., InProcessBot], github: FakeGitHub) -> InProcess
         GITHUB_TOKEN=DEFAULT_TOKEN,
         GITHUB_WEBHOOK_SECRET="test-github-webhook-secret",
         HEROKU_WEBHOOK_SECRET=HEROKU_SECRET,
-        EARLY_START_GRACE_MINUTES="120",
         RELEASE_NOTES="true",
     )
 
@@ -126,6 +125,7 @@ def started_migration(
     wait_for_status(github, sha, "failure", "RemoveField")
     booked = book(slack, fake_slack, engine, when="in 15 minutes", extra="kind:migration")
     approve(slack, fake_slack, booked.short_id)
+    bot.clock.advance(minutes=15)  # the bot's time reaches the slot's start window
     assert "is deploying" in command(slack, fake_slack, f"start {booked.short_id}")
     return booked.short_id
 
@@ -176,7 +176,7 @@ def test_merge_then_a_succeeded_release_lands_the_booking_and_done_is_a_no_op(
     )
     assert short_id in landed.all_text()
     # The compare API told the bot the release contains the merge commit.
-    assert github.calls("GET", f"/repos/{REPO}/compare/{merge_sha}...")
+    assert github.calls(f"GET /repos/{REPO}/compare/{merge_sha}...*")
     # One release note, threaded under the announcement.
     notes = fake_slack.wait_for(
         "chat.postMessage", lambda c: "v42" in c.all_text() and "PRs: #123" in c.all_text()
@@ -387,6 +387,7 @@ def test_an_es_mapping_change_is_released_but_waits_for_its_checklist(
     github.add_pull(REPO, 123, title="New search mapping")
     booked = book(slack, fake_slack, db_engine, when="in 15 minutes", extra='kind:es "Mapping"')
     approve(slack, fake_slack, booked.short_id)
+    bot.clock.advance(minutes=15)
     assert "is deploying" in command(slack, fake_slack, f"start {booked.short_id}")
     merge(github, bot, 123)
     send_release(bot, release_body("succeeded", 60, github.branch_sha(REPO)))
@@ -424,7 +425,6 @@ def test_with_apps_each_heroku_app_moves_the_bookings_of_its_own_app(
         GITHUB_TOKEN=DEFAULT_TOKEN,
         GITHUB_WEBHOOK_SECRET="test-github-webhook-secret",
         HEROKU_WEBHOOK_SECRET=HEROKU_SECRET,
-        EARLY_START_GRACE_MINUTES="120",
         APPS=json.dumps(apps),
     )
     github.add_pull(donate_repo, 7, title="Drop the old amount field")
@@ -441,6 +441,7 @@ def test_with_apps_each_heroku_app_moves_the_bookings_of_its_own_app(
         assert "not one of the apps" in refused and "app:donate" in refused
 
         approve(slack, fake_slack, short_id)
+        bot.clock.advance(minutes=15)
         assert "is deploying" in command(slack, fake_slack, f"start {short_id}")
 
     github.close_pull(donate_repo, 7, merged=True, merged_by="dev-dana")

@@ -77,9 +77,9 @@ def test_an_es_mapping_change_from_start_to_stuck_landing(
         )
         freeze = httpx.get(f"{es_bot.base_url}/api/freeze").json()
         assert freeze["frozen"] is True and freeze["booking"] == short_id
-        github.wait_for("POST", f"/repos/{REPO}/statuses/{other['head']['sha']}")
+        github.wait_for(f"POST /repos/{REPO}/statuses/{other['head']['sha']}*")
         assert github.latest_status(REPO, other["head"]["sha"], CONTEXT)["state"] == "failure"
-        github.wait_for("POST", f"/repos/{REPO}/statuses/{own['head']['sha']}")
+        github.wait_for(f"POST /repos/{REPO}/statuses/{own['head']['sha']}*")
         assert github.latest_status(REPO, own["head"]["sha"], CONTEXT)["state"] == "success"
 
         # The checklist is in the announcement's thread, one step at a time.
@@ -106,8 +106,7 @@ def test_an_es_mapping_change_from_start_to_stuck_landing(
         fake_slack.wait_for("chat.postMessage", lambda c: "STUCK THE LANDING!" in c.all_text())
         assert httpx.get(f"{es_bot.base_url}/api/freeze").json()["frozen"] is False
         github.wait_for(
-            "POST",
-            f"/repos/{REPO}/statuses/{other['head']['sha']}",
+            f"POST /repos/{REPO}/statuses/{other['head']['sha']}*",
             lambda c: c.body.get("state") == "success",
         )
 

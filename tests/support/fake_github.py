@@ -36,21 +36,20 @@ Anything else answers GitHub's 404 ``{"message": "Not Found"}``.
 from __future__ import annotations
 
 import base64
-import fnmatch
 import hashlib
 import json
 import math
 import re
 import secrets
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
+
+from .fake_server import FakeServer, Fault, http_selector
 
 DEFAULT_TOKEN = "ghp_testtoken0000000000000000000000000000"
 DEFAULT_LOGIN = "deploybot"
@@ -215,42 +214,10 @@ class GitHubCall:
         return text
 
 
-def _matches(predicate: Callable[[GitHubCall], bool] | None, call: GitHubCall) -> bool:
-    """Apply a test's predicate; one that trips over an unrelated call's shape simply
-    does not match it."""
-    if predicate is None:
-        return True
-    try:
-        return bool(predicate(call))
-    except (KeyError, IndexError, TypeError, AttributeError):
-        return False
-
-
-def _call_matches(call: GitHubCall, method: str | None, path_prefix: str | None) -> bool:
-    return (method is None or call.method == method.upper()) and (
-        path_prefix is None or call.path.startswith(path_prefix)
-    )
-
-
-def _pattern_matches(pattern: str, method: str, path: str) -> bool:
-    """``"*"``, a path glob (``"/repos/*/pulls*"``) or ``"METHOD path-glob"``."""
-    if " " in pattern:
-        want_method, path_pattern = pattern.split(" ", 1)
-        if want_method.upper() not in (method, "*"):
-            return False
-        return fnmatch.fnmatchcase(path, path_pattern.strip())
-    return fnmatch.fnmatchcase(path, pattern)
-
-
 @dataclass
-class _Fault:
-    pattern: str
-    kind: FaultKind
-    status: int
-    retry_after: int | None
-    reset_in: float
-    message: str | None
-    remaining: int
+class _Fault(Fault):
+    kind: FaultKind = "server"
+    reset_in: float = 2.0
 
 
 @dataclass
@@ -323,12 +290,9 @@ class _Repo:
 
 @dataclass
 class _State:
-    """Everything ``reset()`` puts back; kept together so reset cannot forget a field."""
+    """Everything ``reset()`` puts back besides calls, faults, delays and the outage
+    (FakeServer's); kept together so reset cannot forget a field."""
 
-    calls: list[GitHubCall] = field(default_factory=list)
-    faults: list[_Fault] = field(default_factory=list)
-    delays: dict[str, float] = field(default_factory=dict)
-    down: bool = False
     repos: dict[str, _Repo] = field(default_factory=dict)
     core: _Bucket = field(default_factory=lambda: _new_bucket(CORE_LIMIT))
     unauthenticated: _Bucket = field(default_factory=lambda: _new_bucket(UNAUTHENTICATED_LIMIT))
@@ -342,78 +306,49 @@ class _Reply:
     bucket: _Bucket | None = None  # whose X-RateLimit-* values to report
 
 
-class FakeGitHub:
-    """The fake GitHub REST API. Use as a context manager or call ``start()``/``stop()``."""
+class FakeGitHub(FakeServer[GitHubCall]):
+    """The fake GitHub REST API. Use as a context manager or call ``start()``/``stop()``;
+    calls are selected as ``"POST /repos/*/statuses/*"``, a path alone or a method alone
+    (see support/fake_server.py for waiting, faults, delays and the outage)."""
+
+    thread_name = "fake-github"
+    server_version = "GitHub.com"
 
     def __init__(self, token: str = DEFAULT_TOKEN, *, login: str = DEFAULT_LOGIN) -> None:
+        super().__init__()
         self.token = token
         # The user the token belongs to: the ``creator`` of statuses the bot sets.
         self.login = login
         self._initial_token = token
-        self._lock = threading.Condition()
         self._state = _State()
         # Survive reset(), so ids stay unique across a session (as on GitHub).
         self._status_counter = 0
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ----------------------------------------------------------------- lifecycle
-
-    def start(self) -> FakeGitHub:
-        if self._server is not None:
-            return self
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        # Daemon threads: a handler sleeping in set_delay() must not block interpreter exit.
-        server.daemon_threads = True
-        server.fake = self  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, name="fake-github", kwargs={"poll_interval": 0.05}
-        )
-        self._thread.daemon = True
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> FakeGitHub:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeGitHub is not started")
-        return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:
         """API base URL (no trailing slash); give it to the bot as ``GITHUB_API_URL``."""
-        return f"http://127.0.0.1:{self.port}"
+        return super().url
 
     base_url = url
 
     def _api(self) -> str:
         # Resource URLs point back at this fake once it runs, so clients can follow them.
-        return self.url if self._server is not None else "https://api.github.com"
+        return self.url if self.running else "https://api.github.com"
 
     # ---------------------------------------------------------- configuration
 
-    def reset(self) -> None:
-        """Forget calls, faults, delays, outage, repos/PRs/statuses and rate-limit usage."""
-        with self._lock:
-            self._state = _State()
-            self.token = self._initial_token
+    def _key(self, call: GitHubCall) -> str:
+        return f"{call.method} {call.path}"
+
+    def _selector(self, where: str) -> str:
+        return http_selector(where)
+
+    def _reset(self) -> None:
+        # reset() also forgets repos/PRs/statuses and rate-limit usage.
+        self._state = _State()
+        self.token = self._initial_token
 
     def add_repo(self, repo: str, *, default_branch: str = "master") -> None:
         """Make ``owner/name`` exist (with no pull requests) if it does not yet."""
@@ -629,7 +564,7 @@ class FakeGitHub:
 
     def fail_next(
         self,
-        pattern: str = "*",
+        where: str = "*",
         status: int | None = None,
         *,
         times: int = 1,
@@ -638,9 +573,9 @@ class FakeGitHub:
         reset_in: float = 2.0,
         message: str | None = None,
     ) -> None:
-        """Make the next ``times`` requests matching ``pattern`` fail.
+        """Make the next ``times`` requests ``where`` selects fail.
 
-        ``pattern`` is ``"*"`` (any request), a path glob (``"/repos/*/pulls*"``) or
+        ``where`` is ``"*"`` (any request), a path glob (``"/repos/*/pulls*"``) or
         ``"METHOD path-glob"`` (``"POST /repos/*/statuses/*"``); query strings are ignored.
 
         - ``rate_limited=True``: the *primary* rate limit (``status`` 403, or 429), with
@@ -655,8 +590,6 @@ class FakeGitHub:
 
         ``status`` defaults to 403 when ``rate_limited`` or ``retry_after`` is given, else 502.
         """
-        if times < 1:
-            raise ValueError("times must be >= 1")
         if status is None:
             status = 403 if rate_limited or retry_after is not None else 502
         if not 400 <= status <= 599:
@@ -672,36 +605,17 @@ class FakeGitHub:
             kind = "server"
         else:
             kind = "error"
-        with self._lock:
-            self._state.faults.append(
-                _Fault(
-                    pattern=pattern,
-                    kind=kind,
-                    status=status,
-                    retry_after=retry_after,
-                    reset_in=reset_in,
-                    message=message,
-                    remaining=times,
-                )
+        self._add_fault(
+            _Fault(
+                where=where,
+                status=status,
+                remaining=times,
+                retry_after=retry_after,
+                message=message,
+                kind=kind,
+                reset_in=reset_in,
             )
-
-    def clear_faults(self) -> None:
-        """Drop every fault ``fail_next`` injected that has not fired yet."""
-        with self._lock:
-            self._state.faults.clear()
-
-    def set_down(self, down: bool = True) -> None:
-        """While down, every request (even /rate_limit) gets GitHub's 503."""
-        with self._lock:
-            self._state.down = down
-
-    def set_delay(self, seconds: float, pattern: str = "*") -> None:
-        """Answer requests matching ``pattern`` only after ``seconds``; 0 removes it."""
-        with self._lock:
-            if seconds <= 0:
-                self._state.delays.pop(pattern, None)
-            else:
-                self._state.delays[pattern] = seconds
+        )
 
     def set_rate_limit(
         self, *, remaining: int, limit: int | None = None, reset_in: float = RATE_WINDOW_SECONDS
@@ -716,11 +630,6 @@ class FakeGitHub:
 
     # --------------------------------------------------------------- inspection
 
-    def calls(self, method: str | None = None, path_prefix: str | None = None) -> list[GitHubCall]:
-        """Recorded calls in arrival order, optionally filtered by HTTP method/path prefix."""
-        with self._lock:
-            return [c for c in self._state.calls if _call_matches(c, method, path_prefix)]
-
     def statuses(self, repo: str, sha: str) -> list[dict[str, Any]]:
         """Every status set on ``sha``, newest first (as GET .../statuses lists them)."""
         with self._lock:
@@ -732,65 +641,6 @@ class FakeGitHub:
     def latest_status(self, repo: str, sha: str, context: str = "default") -> dict[str, Any] | None:
         """The newest status on ``sha`` for ``context``: what GitHub shows on the PR."""
         return next((s for s in self.statuses(repo, sha) if s["context"] == context), None)
-
-    def wait_for(
-        self,
-        method: str | None,
-        path_prefix: str | None,
-        predicate: Callable[[GitHubCall], bool] | None = None,
-        timeout: float = 10.0,
-    ) -> GitHubCall:
-        """Wait until a matching call has arrived; return the first.
-
-        On timeout this raises AssertionError listing every call that *did* arrive.
-        """
-        return self.wait_for_count(method, path_prefix, 1, predicate, timeout)[0]
-
-    def wait_for_count(
-        self,
-        method: str | None,
-        path_prefix: str | None,
-        count: int,
-        predicate: Callable[[GitHubCall], bool] | None = None,
-        timeout: float = 10.0,
-    ) -> list[GitHubCall]:
-        """Wait until at least ``count`` matching calls have arrived; return all matches."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while True:
-                matches = [
-                    c
-                    for c in self._state.calls
-                    if _call_matches(c, method, path_prefix) and _matches(predicate, c)
-                ]
-                if len(matches) >= count:
-                    return matches
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    received = "\n  ".join(c.summary() for c in self._state.calls)
-                    raise AssertionError(
-                        f"timed out after {timeout}s waiting for {count} matching "
-                        f"{method or '*'} {path_prefix or '/'}... call(s); {len(matches)} "
-                        f"matched. Calls received:\n  {received or '(nothing)'}"
-                    )
-                self._lock.wait(min(remaining, 0.1))
-
-    def assert_no_call(
-        self,
-        method: str | None = None,
-        path_prefix: str | None = None,
-        predicate: Callable[[GitHubCall], bool] | None = None,
-        within: float = 1.0,
-    ) -> None:
-        """Assert that no matching call arrives (or has arrived) within ``within`` seconds."""
-        time.sleep(within)
-        found = [c for c in self.calls(method, path_prefix) if _matches(predicate, c)]
-        if found:
-            lines = "\n  ".join(c.summary() for c in found)
-            raise AssertionError(
-                f"expected no {method or '*'} {path_prefix or '/'}... call, "
-                f"got {len(found)}:\n  {lines}"
-            )
 
     # ----------------------------------------------------------- request flow
 
@@ -811,7 +661,7 @@ class FakeGitHub:
             except (json.JSONDecodeError, UnicodeDecodeError):
                 body_error = True
 
-        delay = self._delay_for(method, path)
+        delay = self._delay_for(f"{method} {path}")
         if delay:
             time.sleep(delay)
 
@@ -855,27 +705,6 @@ class FakeGitHub:
         )
         return reply.status, response_headers, payload
 
-    def _delay_for(self, method: str, path: str) -> float:
-        with self._lock:
-            for pattern, seconds in self._state.delays.items():
-                if pattern == "*" or _pattern_matches(pattern, method, path):
-                    return seconds
-        return 0.0
-
-    def _take_fault(self, method: str, path: str) -> _Fault | None:
-        for fault in self._state.faults:
-            if fault.pattern == "*" or _pattern_matches(fault.pattern, method, path):
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    self._state.faults.remove(fault)
-                return fault
-        return None
-
-    def _record(self, call: GitHubCall) -> None:
-        with self._lock:
-            self._state.calls.append(call)
-            self._lock.notify_all()
-
     def _respond(
         self,
         method: str,
@@ -888,10 +717,10 @@ class FakeGitHub:
     ) -> _Reply:
         """Called with the lock held."""
         state = self._state
-        if state.down:
+        if self._down:
             return _Reply(503, {"message": _MSG_UNAVAILABLE})
-        fault = self._take_fault(method, path)
-        if fault is not None:
+        fault = self._take_fault(f"{method} {path}")
+        if isinstance(fault, _Fault):
             return self._fault_reply(fault, request_id)
 
         token = _bearer(headers.get("authorization", ""))
@@ -1586,48 +1415,3 @@ def _repository(r: _Repo, api: str, owner: dict[str, Any]) -> dict[str, Any]:
         "web_commit_signoff_required": False,
         "custom_properties": {},
     }
-
-
-class _Handler(BaseHTTPRequestHandler):
-    # HTTP/1.1 so clients that keep connections alive (httpx) behave as against GitHub.
-    protocol_version = "HTTP/1.1"
-    server_version = "GitHub.com"
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def _serve(self) -> None:
-        fake: FakeGitHub = self.server.fake  # type: ignore[attr-defined]
-        raw = self._read_body()
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, response_headers, payload = fake.handle(self.command, self.path, headers, raw)
-        self.send_response(status)
-        for key, value in response_headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = _serve
-    do_POST = _serve
-    do_PATCH = _serve
-    do_PUT = _serve
-    do_DELETE = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # Silence per-request stderr lines; the recorded calls are the log.
-        pass

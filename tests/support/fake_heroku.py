@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
+import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from .fake_server import FakeServer, Fault, http_selector
 
 TOKEN = "test-heroku-api-token"
 ACCEPT = "application/vnd.heroku+json; version=3"
@@ -25,8 +26,12 @@ CREATED = "2026-11-30T14:00:00Z"
 @dataclass(frozen=True)
 class HerokuCall:
     method: str
-    path: str
+    path: str  # without the query string
     headers: dict[str, str]
+    status: int = 0
+
+    def summary(self) -> str:
+        return f"{self.method} {self.path} -> {self.status}"
 
 
 @dataclass
@@ -37,43 +42,31 @@ class _App:
     slugs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-class FakeHeroku:
+class FakeHeroku(FakeServer[HerokuCall]):
+    """The fake Platform API; calls are selected as ``"GET /apps/*/releases/*"`` (see
+    support/fake_server.py for waiting, faults, delays and the outage)."""
+
+    thread_name = "fake-heroku"
+    server_version = "Heroku-Fake/1.0"
+
     def __init__(self, token: str = TOKEN) -> None:
+        super().__init__()
         self.token = token
-        self._lock = threading.Lock()
         self._apps: dict[str, _App] = {}
-        self._faults: list[tuple[int, int]] = []  # (status, remaining)
-        self._down = False
-        self._calls: list[HerokuCall] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle -----------------------------------------------------------------
+    def _reset(self) -> None:
+        self._apps = {}
 
-    def start(self) -> FakeHeroku:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        server.daemon_threads = True
-        server.fake = self  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, name="fake-heroku", kwargs={"poll_interval": 0.05}
-        )
-        self._thread.daemon = True
-        self._thread.start()
-        return self
+    def _key(self, call: HerokuCall) -> str:
+        return f"{call.method} {call.path}"
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    def _selector(self, where: str) -> str:
+        return http_selector(where)
 
     @property
     def url(self) -> str:
         """The API base URL; give it to the bot as HEROKU_API_URL."""
-        if self._server is None:
-            raise RuntimeError("FakeHeroku is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return super().url
 
     # -- configuration -------------------------------------------------------------
 
@@ -129,38 +122,51 @@ class FakeHeroku:
             found.releases[str(release["id"])] = release
             return dict(release)
 
-    def fail_next(self, status: int = 503, *, times: int = 1) -> None:
-        with self._lock:
-            self._faults.append((status, times))
-
-    def set_down(self, down: bool = True) -> None:
-        with self._lock:
-            self._down = down
-
-    def calls(self, path_prefix: str = "") -> list[HerokuCall]:
-        with self._lock:
-            return [call for call in self._calls if call.path.startswith(path_prefix)]
+    def fail_next(self, where: str = "*", status: int = 503, *, times: int = 1) -> None:
+        """Make the next ``times`` calls ``where`` selects answer Heroku's error for
+        ``status`` (429 ``rate_limit``, 503 ``unavailable``, 500 ``internal_server_error``)."""
+        self._add_fault(Fault(where=where, status=status, remaining=times))
 
     # -- the API ---------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    def handle(
+        self, http_method: str, path: str, headers: dict[str, str], raw_body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        method = http_method.upper()
+        path = path.split("?")[0]
+        delay = self._delay_for(f"{method} {path}")
+        if delay:
+            time.sleep(delay)
+        status, body = self._answer(method, path, headers)
+        self._record(HerokuCall(method, path, headers, status))
+        raw = json.dumps(body).encode()
+        return (
+            status,
+            {
+                "Content-Type": "application/json",
+                "RateLimit-Remaining": "0" if status == 429 else "4499",
+                "Request-Id": str(uuid.uuid4()),
+            },
+            raw,
+        )
+
+    def _answer(
+        self, method: str, path: str, headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
         with self._lock:
-            self._calls.append(HerokuCall(method, path, headers))
             if self._down:
                 return 503, _error("unavailable", "Heroku API is temporarily unavailable.")
-            if self._faults:
-                status, remaining = self._faults[0]
-                if remaining <= 1:
-                    self._faults.pop(0)
-                else:
-                    self._faults[0] = (status, remaining - 1)
+            fault = self._take_fault(f"{method} {path}")
+            if fault is not None:
                 ids = {429: "rate_limit", 503: "unavailable", 500: "internal_server_error"}
-                return status, _error(ids.get(status, "error"), f"Fault {status}.")
+                return fault.status, _error(
+                    ids.get(fault.status, "error"), f"Fault {fault.status}."
+                )
             if headers.get("authorization") != f"Bearer {self.token}":
                 return 401, _error("unauthorized", "Invalid credentials provided.")
             if headers.get("accept") != ACCEPT:
                 return 400, _error("bad_request", "Please specify a version in Accept.")
-            match = re.fullmatch(r"/apps/([^/]+)/(releases|slugs)/([^/]+)", path.split("?")[0])
+            match = re.fullmatch(r"/apps/([^/]+)/(releases|slugs)/([^/]+)", path)
             if method != "GET" or match is None:
                 return 404, _error("not_found", "The requested API endpoint was not found.")
             app = self._apps.get(match.group(1))
@@ -182,23 +188,3 @@ class FakeHeroku:
 
 def _error(error_id: str, message: str) -> dict[str, Any]:
     return {"id": error_id, "message": message}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        fake: FakeHeroku = self.server.fake  # type: ignore[attr-defined]
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, body = fake.handle("GET", self.path, headers)
-        raw = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("RateLimit-Remaining", "0" if status == 429 else "4499")
-        self.send_header("Request-Id", str(uuid.uuid4()))
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass

@@ -15,19 +15,17 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import os
 import secrets
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .block_kit import validate_view
+from .fake_server import FakeServer, Fault
 from .slack_limits import input_errors, message_error
 
 # Identities shared with slack_requests.py so that requests "from Slack" and the Web API
@@ -132,17 +130,6 @@ class SlackCall:
         return f"{self.method}{where} -> {self.status}{channel_part}: {text!r}"
 
 
-def _matches(predicate: Callable[[SlackCall], bool] | None, call: SlackCall) -> bool:
-    """Apply a test's predicate; one that trips over an unrelated call's shape (e.g.
-    ``c.body["channel"]`` on a call without a channel) simply does not match it."""
-    if predicate is None:
-        return True
-    try:
-        return bool(predicate(call))
-    except (KeyError, IndexError, TypeError, AttributeError):
-        return False
-
-
 def _collect_texts(value: Any) -> Iterator[str]:
     if isinstance(value, dict):
         for key, item in value.items():
@@ -153,14 +140,6 @@ def _collect_texts(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from _collect_texts(item)
-
-
-@dataclass
-class _Fault:
-    status: int
-    retry_after: int | None
-    error: str | None
-    remaining: int
 
 
 @dataclass
@@ -176,11 +155,9 @@ class _User:
 
 @dataclass
 class _State:
-    """Everything ``reset()`` puts back; kept together so reset cannot forget a field."""
+    """Everything ``reset()`` puts back besides calls, faults and delays (FakeServer's);
+    kept together so reset cannot forget a field."""
 
-    calls: list[SlackCall] = field(default_factory=list)
-    faults: dict[str, list[_Fault]] = field(default_factory=dict)
-    delays: dict[str, float] = field(default_factory=dict)
     users: dict[str, _User] = field(default_factory=dict)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
@@ -196,28 +173,28 @@ class ApiError(Exception):
         self.extra = extra
 
 
-class FakeSlack:
-    """The fake Slack server. Use as a context manager or call ``start()``/``stop()``."""
+class FakeSlack(FakeServer[SlackCall]):
+    """The fake Slack server. Use as a context manager or call ``start()``/``stop()``;
+    calls are selected by Web API method (``"chat.postMessage"``), ``"response_url"`` or
+    ``"webhook"`` (see support/fake_server.py for waiting, faults and delays)."""
+
+    thread_name = "fake-slack"
+    server_version = "FakeSlack/1.0"
 
     def __init__(
         self, token: str = DEFAULT_TOKEN, *, validate: bool = True, niceness: int = 0
     ) -> None:
+        super().__init__(niceness=niceness)
         self.token = token
-        # The benchmark raises this so that the fake, which stands in for Slack's own
-        # servers, takes the CPU only when the bot under test does not want it.
-        self.niceness = niceness
         # Block Kit checks can be switched off for a test that sends deliberately odd blocks.
         self.validate = validate
         self.default_tz = DEFAULT_TZ
-        self._lock = threading.Condition()
         self._state = _State()
         # Counters survive reset() so ts/view ids stay unique across a whole session:
         # a test must never see an id a previous test's bot state still refers to.
         self._ts_counter = 0
         self._view_counter = 0
         self._hash_counter = 0
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "api.test": self._api_test,
             "auth.test": self._auth_test,
@@ -237,48 +214,6 @@ class FakeSlack:
 
     # ----------------------------------------------------------------- lifecycle
 
-    def start(self) -> FakeSlack:
-        if self._server is not None:
-            return self
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        # Daemon threads: a handler sleeping in set_delay() must not block interpreter exit.
-        server.daemon_threads = True
-        server.fake = self  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, name="fake-slack", kwargs={"poll_interval": 0.05}
-        )
-        self._thread.daemon = True
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> FakeSlack:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeSlack is not started")
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        """Root URL of the server, without the ``/api/`` part."""
-        return f"http://127.0.0.1:{self.port}"
-
     @property
     def base_url(self) -> str:
         """Web API base URL; give it to the bot as ``SLACK_API_URL``."""
@@ -294,12 +229,14 @@ class FakeSlack:
 
     # ---------------------------------------------------------- configuration
 
-    def reset(self) -> None:
-        """Forget calls, faults, delays, users, user groups, messages and views."""
-        with self._lock:
-            self._state = _State()
-            self.validate = True
-            self.default_tz = DEFAULT_TZ
+    def _key(self, call: SlackCall) -> str:
+        return call.method
+
+    def _reset(self) -> None:
+        # reset() also forgets users, user groups, messages and views.
+        self._state = _State()
+        self.validate = True
+        self.default_tz = DEFAULT_TZ
 
     def set_user(
         self,
@@ -332,35 +269,27 @@ class FakeSlack:
 
     def fail_next(
         self,
-        method: str,
+        where: str,
         status: int = 429,
-        retry_after: int | None = 1,
+        *,
         times: int = 1,
+        retry_after: int | None = 1,
         error: str | None = None,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` fail.
+        """Make the next ``times`` calls ``where`` selects fail.
 
         ``status=429`` answers ``ratelimited`` with ``Retry-After: retry_after`` (as Slack
         does); a 5xx answers ``internal_error``; ``status=200`` with ``error="..."`` answers
-        ``{"ok": false, "error": error}`` (e.g. ``channel_not_found``). ``method`` may be
+        ``{"ok": false, "error": error}`` (e.g. ``channel_not_found``). ``where`` may be
         ``"response_url"``, ``"webhook"`` or ``"*"`` (any call).
         """
-        if times < 1:
-            raise ValueError("times must be >= 1")
         if status == 200 and not error:
             raise ValueError("a status-200 fault needs an error code")
-        with self._lock:
-            self._state.faults.setdefault(method, []).append(
-                _Fault(status=status, retry_after=retry_after, error=error, remaining=times)
+        self._add_fault(
+            Fault(
+                where=where, status=status, remaining=times, retry_after=retry_after, message=error
             )
-
-    def set_delay(self, method: str, seconds: float) -> None:
-        """Answer ``method`` (or ``"*"``) only after ``seconds``; 0 removes the delay."""
-        with self._lock:
-            if seconds <= 0:
-                self._state.delays.pop(method, None)
-            else:
-                self._state.delays[method] = seconds
+        )
 
     def seed_message(
         self, channel: str, ts: str, text: str = "", blocks: list[Any] | None = None
@@ -372,11 +301,6 @@ class FakeSlack:
             )
 
     # --------------------------------------------------------------- inspection
-
-    def calls(self, method: str | None = None) -> list[SlackCall]:
-        """Recorded calls in arrival order, optionally only those of one method."""
-        with self._lock:
-            return [c for c in self._state.calls if method is None or c.method == method]
 
     def message(self, channel: str, ts: str) -> dict[str, Any] | None:
         """The current state of a posted message (after any ``chat.update``)."""
@@ -397,44 +321,6 @@ class FakeSlack:
         with self._lock:
             view = self._state.views.get(view_id)
             return json.loads(json.dumps(view)) if view is not None else None
-
-    def wait_for(
-        self,
-        method: str,
-        predicate: Callable[[SlackCall], bool] | None = None,
-        timeout: float = 10.0,
-    ) -> SlackCall:
-        """Wait until a call of ``method`` matching ``predicate`` has arrived; return the first.
-
-        The bot works asynchronously (it acks Slack first, then calls the Web API), so a
-        test cannot look at ``calls()`` straight after its request. On timeout this raises
-        AssertionError listing every call that *did* arrive, which is usually the fastest
-        way to see what the bot did instead.
-        """
-        return self.wait_for_count(method, 1, predicate, timeout)[0]
-
-    def wait_for_count(
-        self,
-        method: str,
-        count: int,
-        predicate: Callable[[SlackCall], bool] | None = None,
-        timeout: float = 10.0,
-    ) -> list[SlackCall]:
-        """Wait until at least ``count`` matching calls have arrived; return all matches."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while True:
-                matches = [
-                    c for c in self._state.calls if c.method == method and _matches(predicate, c)
-                ]
-                if len(matches) >= count:
-                    return matches
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(
-                        self._describe_timeout(method, count, len(matches), timeout)
-                    )
-                self._lock.wait(min(remaining, 0.1))
 
     def wait_for_response(
         self,
@@ -462,51 +348,7 @@ class FakeSlack:
 
         return self.wait_for("webhook", matches, timeout)
 
-    def assert_no_call(
-        self,
-        method: str,
-        predicate: Callable[[SlackCall], bool] | None = None,
-        within: float = 1.0,
-    ) -> None:
-        """Assert that no matching call arrives in the next ``within`` seconds.
-
-        For "never double-posts" tests: wait long enough for a duplicate to have shown up.
-        """
-        time.sleep(within)
-        found = [c for c in self.calls(method) if _matches(predicate, c)]
-        if found:
-            lines = "\n  ".join(c.summary() for c in found)
-            raise AssertionError(f"expected no {method} call, got {len(found)}:\n  {lines}")
-
-    def _describe_timeout(self, method: str, count: int, found: int, timeout: float) -> str:
-        received = "\n  ".join(c.summary() for c in self._state.calls) or "(nothing)"
-        return (
-            f"timed out after {timeout}s waiting for {count} matching {method} call(s); "
-            f"{found} matched. Calls received:\n  {received}"
-        )
-
     # ----------------------------------------------------------- request flow
-
-    def _take_fault(self, method: str) -> _Fault | None:
-        with self._lock:
-            for key in (method, "*"):
-                queue = self._state.faults.get(key)
-                if queue:
-                    fault = queue[0]
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        queue.pop(0)
-                    return fault
-        return None
-
-    def _delay_for(self, method: str) -> float:
-        with self._lock:
-            return self._state.delays.get(method, self._state.delays.get("*", 0.0))
-
-    def _record(self, call: SlackCall) -> None:
-        with self._lock:
-            self._state.calls.append(call)
-            self._lock.notify_all()
 
     def handle(
         self,
@@ -574,8 +416,8 @@ class FakeSlack:
                 after = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
                 return 429, {"ok": False, "error": "ratelimited"}, after
             if fault.status >= 500:
-                return fault.status, {"ok": False, "error": fault.error or "internal_error"}, {}
-            return fault.status, {"ok": False, "error": fault.error}, {}
+                return fault.status, {"ok": False, "error": fault.message or "internal_error"}, {}
+            return fault.status, {"ok": False, "error": fault.message}, {}
 
         if method == "response_url":
             if parse_error is not None:
@@ -949,50 +791,3 @@ def _parse_body(query: str, content_type: str, raw_body: bytes) -> dict[str, Any
             with contextlib.suppress(json.JSONDecodeError):
                 body[key] = json.loads(value)
     return body
-
-
-class _Handler(BaseHTTPRequestHandler):
-    # HTTP/1.1 so clients that keep connections alive (httpx) behave as against Slack.
-    protocol_version = "HTTP/1.1"
-    server_version = "FakeSlack/1.0"
-
-    def setup(self) -> None:
-        # One thread per connection (ThreadingHTTPServer); Linux gives each thread its
-        # own nice value.
-        fake: FakeSlack = self.server.fake  # type: ignore[attr-defined]
-        if fake.niceness:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), fake.niceness)
-        super().setup()
-
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def _serve(self) -> None:
-        fake: FakeSlack = self.server.fake  # type: ignore[attr-defined]
-        raw = self._read_body()
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, response_headers, payload = fake.handle(self.command, self.path, headers, raw)
-        self.send_response(status)
-        for key, value in response_headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = _serve
-    do_POST = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # Silence per-request stderr lines; the recorded calls are the log.
-        pass

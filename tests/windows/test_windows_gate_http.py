@@ -36,7 +36,6 @@ def gh_bot(
         GITHUB_TOKEN=DEFAULT_TOKEN,
         GITHUB_WEBHOOK_SECRET="test-github-webhook-secret",
         PUBLIC_URL=PUBLIC_URL,
-        EARLY_START_GRACE_MINUTES="120",
         WORK_PROCESSES="0",
     )
 
@@ -66,6 +65,7 @@ def test_the_status_is_held_at_a_blackout_and_released_after_it_by_the_clock(
     posted = announcement(fake_slack, booked.short_id)
     slack.click(posted, "approval_approve", f"{booked.short_id}:0", user_id=BOB)
     wait_for_status(github, sha, "pending", "approved")
+    gh_bot.clock.advance(minutes=15)  # the bot's time reaches the slot's start window
     assert "is deploying" in reply_to(fake_slack, slack.command(f"start {booked.short_id}"))
     wait_for_status(github, sha, "success", "now: merge it")
 
@@ -111,7 +111,8 @@ def test_an_override_releases_a_held_change(
         user_id=BOB,
     )
     wait_for_status(github, sha, "pending", "approved")
-    reply_to(fake_slack, slack.command(f"start {booked.short_id}"))
+    gh_bot.clock.advance(minutes=15)
+    assert "is deploying" in reply_to(fake_slack, slack.command(f"start {booked.short_id}"))
     starts = (gh_bot.clock() + timedelta(minutes=5)).replace(second=0, microsecond=0)
     reply_to(
         fake_slack,

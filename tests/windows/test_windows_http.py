@@ -37,7 +37,6 @@ def wbot(start_bot: Callable[..., InProcessBot], fake_slack: FakeSlack) -> InPro
     return start_bot(
         APPROVER_USERGROUP=APPROVERS,
         CALENDAR_TOKEN=TOKEN,
-        EARLY_START_GRACE_MINUTES="120",
         WORK_PROCESSES="0",
     )
 
@@ -317,7 +316,8 @@ def test_starting_outside_the_windows_is_refused_unless_an_approver_overrides(
         announcement(fake_slack, short_id), "approval_approve", f"{short_id}:0", user_id=BOB
     )
     fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
-    now = wbot.clock()
+    # The bot's time reaches the slot's start window: only the blackout stands in the way.
+    now = wbot.clock.advance(minutes=30)
     say(
         slack,
         fake_slack,
