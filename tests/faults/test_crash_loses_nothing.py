@@ -22,7 +22,6 @@ from bot.slack.app import LISTENER_THREADS
 from bot.slack.commands import DB_DOWN_TEXT
 from bot.slack.work_table import SlackWork
 from faults.common import ACK_DEADLINE
-from support.db import Database
 from support.fake_slack import FakeSlack
 from support.server import BotProcess
 from support.slack_requests import Sent, SignedClient
@@ -51,17 +50,7 @@ def test_every_acknowledged_command_is_done_once_after_every_process_is_killed(
     start_bot: Callable[..., BotProcess],
     fake_slack: FakeSlack,
     db_engine: Engine,
-    db_backend: Database,
-    request: pytest.FixtureRequest,
 ) -> None:
-    if db_backend.backend == "sqlite":
-        # A known defect, not yet understood: in one CI run of four on SQLite one
-        # acknowledged command was never done ("command 16 was acknowledged and never
-        # done"). Kept running, and reported as xfail or xpass, until it is fixed;
-        # PostgreSQL, what production uses, must pass.
-        request.applymarker(
-            pytest.mark.xfail(reason="SQLite: an acknowledged command lost now and then")
-        )
     bot = start_bot(WORK_LEASE_SECONDS=str(LEASE_SECONDS))
     # Slow answers keep work in flight (claimed, half done) when the processes die.
     fake_slack.set_delay("response_url", 0.3)
