@@ -97,9 +97,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # done). So the unit of work's transaction begins first. IMMEDIATE, because
             # a savepoint here always guards a write: the write lock is taken now,
             # waiting for it as busy_timeout says, rather than failing part-way through.
+            # Through SQLAlchemy, so that a database still locked after that wait is its
+            # OperationalError, which the Slack surfaces answer with "try again".
             dbapi_connection = connection.connection.dbapi_connection
             if dbapi_connection is not None and not dbapi_connection.in_transaction:
-                dbapi_connection.execute("BEGIN IMMEDIATE")
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     # Fail fast rather than hang when PostgreSQL is down: Slack gives us 3 seconds.
