@@ -140,7 +140,11 @@ class WorkRunner:
                     claimed = list(self._claimed)
                 self._table.renew(self.holder, claimed)
                 self._renewed_at = time.monotonic()
-            for work in self._table.claim_free(self.holder, free, older_than=ORPHANED_AFTER):
+            with self._lock:
+                doing = list(self._claimed)
+            for work in self._table.claim_free(
+                self.holder, free, older_than=ORPHANED_AFTER, doing=doing
+            ):
                 with self._lock:
                     self._claimed.add(work.id)
                 self._submit(self._do, work)
