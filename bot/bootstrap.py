@@ -13,7 +13,7 @@ bot/slack/work_processes.py), so it can import all the rest without a cycle.
 from __future__ import annotations
 
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -45,6 +45,7 @@ class Bot:
         self,
         *,
         work_channel: socket.socket | None = None,
+        work_here: Callable[[int], None] | None = None,
         verify_requests: bool = True,
         listener_executor: Executor | None = None,
     ) -> App:
@@ -52,6 +53,7 @@ class Bot:
         return build_bolt_app(
             self.container,
             work_channel=work_channel,
+            work_here=work_here,
             verify_requests=verify_requests,
             listener_executor=listener_executor,
         )
@@ -63,9 +65,11 @@ class Bot:
         bolt_app: App | None = None,
         work_readiness: Sequence[int] | None = None,
     ) -> Flask:
-        """The WSGI app of a web worker. Without `work_channel`, the work after each Slack
-        acknowledgement runs on threads of this process (WORK_PROCESSES=0); `bolt_app` is
-        one built by `bolt_app()` with options of its own."""
+        """The WSGI app of a web worker. With `work_channel`, the work after each Slack
+        acknowledgement is recorded for the work processes; `bolt_app` is one built by
+        `bolt_app()` with options of its own (WORK_PROCESSES=0 gives one built by
+        bot/slack/work_threads.py, the in-process tests one that runs the work straight
+        on threads); with neither, the work runs straight on threads of this process."""
         return create_web_app(
             self.container, work_channel, bolt_app=bolt_app, work_readiness=work_readiness
         )

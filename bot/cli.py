@@ -47,8 +47,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         from bot.bootstrap import bootstrap
+        from bot.slack.work_threads import start_work_threads
 
-        app = bootstrap(settings).bolt_app()
+        # The work is recorded before each acknowledgement and done on threads of this
+        # process, as with WORK_PROCESSES=0 (docs/adr/0018).
+        bot = bootstrap(settings)
+        app = bot.bolt_app(work_here=start_work_threads(bot).take)
         SocketModeHandler(app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
         return 0
     from bot.web.server import serve_http

@@ -85,6 +85,24 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA busy_timeout=5000")
             cursor.close()
 
+        @sa.event.listens_for(engine, "savepoint")
+        def _begin_before_savepoint(connection: sa.Connection, _name: str) -> None:
+            # Python's sqlite3 begins a transaction only before an INSERT, UPDATE or
+            # DELETE. A SAVEPOINT that comes first in a unit of work (claiming its
+            # idempotency key, bot/idempotency.py) therefore began SQLite's transaction
+            # itself, and releasing it, the outermost savepoint, COMMITTED: the key was
+            # kept apart from the work it guards. A work process killed between the two
+            # commits left the key taken and the work undone, and the request's repeat
+            # after the crash took it as done (issue 15: an acknowledged command never
+            # done). So the unit of work's transaction begins first. IMMEDIATE, because
+            # a savepoint here always guards a write: the write lock is taken now,
+            # waiting for it as busy_timeout says, rather than failing part-way through.
+            # Through SQLAlchemy, so that a database still locked after that wait is its
+            # OperationalError, which the Slack surfaces answer with "try again".
+            dbapi_connection = connection.connection.dbapi_connection
+            if dbapi_connection is not None and not dbapi_connection.in_transaction:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+
         return engine
     # Fail fast rather than hang when PostgreSQL is down: Slack gives us 3 seconds.
     return sa.create_engine(

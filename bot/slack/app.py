@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -36,12 +37,15 @@ def build_bolt_app(
     container: Container,
     *,
     work_channel: socket.socket | None = None,
+    work_here: Callable[[int], None] | None = None,
     verify_requests: bool = True,
     listener_executor: Executor | None = None,
 ) -> App:
     """The bot's Bolt app. A web worker passes `work_channel` to record the work behind
     each acknowledgement in the database for the work processes, and tell them about it
-    on the channel (docs/adr/0018); a work process builds it
+    on the channel (docs/adr/0018); a process that does the work on threads of its own
+    (WORK_PROCESSES=0, Socket Mode) passes `work_here` instead, which is given each
+    recorded row's id (bot/slack/work_threads.py). A work process builds it
     with `verify_requests=False`, since it only dispatches requests its web workers have
     already verified and passed on through a local socket (their signatures' five-minute
     window may have passed by the time a backlog is worked off). `listener_executor` runs
@@ -49,7 +53,10 @@ def build_bolt_app(
     idle."""
     settings = container.settings
     if work_channel is not None:
-        # The lazy functions run in a work process, from the recorded request.
+        work_here = ChannelSender(work_channel).tell
+    if work_here is not None:
+        # The lazy functions run from the recorded request, in a work process or on the
+        # work threads, never straight from the acknowledgement.
         listener_executor = NeverRunExecutor()
     app = App(
         client=container.slack,
@@ -63,9 +70,9 @@ def build_bolt_app(
         listener_executor=listener_executor
         or ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-work"),
     )
-    if work_channel is not None:
+    if work_here is not None:
         table = WorkTable(container.database, lease=timedelta(seconds=settings.work_lease_seconds))
-        app.use(DurableHandOff(table, ChannelSender(work_channel)).middleware)
+        app.use(DurableHandOff(table, work_here).middleware)
     app.error(_answer_malformed_requests)
     router = CommandRouter()
     # Bolt tries the listeners in the order they were added, and trying one costs about as

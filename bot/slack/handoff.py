@@ -1,7 +1,8 @@
 """The web worker's side of the durable hand-off (docs/adr/0018): a request's work is
-recorded in the database (bot/slack/work_table.py) before Slack hears "OK", and a work
-process is told its id over a local channel so that it starts at once. The work
-processes' side is bot/slack/work_processes.py.
+recorded in the database (bot/slack/work_table.py) before Slack hears "OK", and whoever
+does the work is told its id so that it starts at once: a work process, over a local
+channel (bot/slack/work_processes.py), or the work threads of this same process
+(WORK_PROCESSES=0, Socket Mode: bot/slack/work_threads.py).
 
 Only Bolt's public API: a global middleware gives each request an `Ack` of ours, which
 records the work when a listener acknowledges with a bare `ack()` (a listener that
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import json
 import logging
 import socket
 import threading
@@ -102,6 +104,10 @@ class ChannelSender:
             self._pending.append(message)
             self._ready.notify_all()
 
+    def tell(self, work_id: int) -> None:
+        """Tell the work processes that `work_id` is recorded (DurableHandOff's `tell`)."""
+        self.send(encode_work_id(work_id))
+
     def flush(self, timeout: float) -> None:
         """Wait up to `timeout` seconds until everything given to send() has been sent."""
         deadline = time.monotonic() + timeout
@@ -172,12 +178,14 @@ class DurableHandOff:
     def __init__(
         self,
         table: WorkTable,
-        sender: ChannelSender | None,
+        tell: Callable[[int], None] | None,
         *,
         deadline: float = RECORD_SECONDS,
     ) -> None:
+        """`tell` is given each recorded row's id, for whoever does the work to start it
+        at once (without it, the work is found by the next sweep for free rows)."""
         self._table = table
-        self._sender = sender
+        self._tell = tell
         self._deadline = deadline
         self._pool = ThreadPoolExecutor(RECORD_THREADS, thread_name_prefix="work-record")
         # Once a recording has failed, the database is taken to be unavailable until a
@@ -231,7 +239,7 @@ class DurableHandOff:
             return
 
     def _record(self, request: BoltRequest) -> bool:
-        content_type = (request.headers.get("content-type") or [""])[0]
+        raw_body, content_type = recorded_body(request)
         recording = _Recording()
 
         def before_commit() -> None:
@@ -240,9 +248,7 @@ class DurableHandOff:
                     raise _Abandoned
 
         def run() -> int:
-            work_id = self._table.record(
-                request.raw_body, content_type, before_commit=before_commit
-            )
+            work_id = self._table.record(raw_body, content_type, before_commit=before_commit)
             with recording.lock:
                 recording.committed = True
                 abandoned = recording.abandoned
@@ -279,9 +285,19 @@ class DurableHandOff:
             # is refused, and the others go on being recorded.
             log.exception("could not record this Slack request's work")
             raise _Unrecordable from None
-        if self._sender is not None:
-            self._sender.send(encode_work_id(work_id))
+        if self._tell is not None:
+            self._tell(work_id)
         return True
+
+
+def recorded_body(request: BoltRequest) -> tuple[str, str]:
+    """(body, content type) to record for `request`, for a work process to dispatch as
+    an HTTP request. Over HTTP, the body as Slack sent it; in Socket Mode, Bolt has only
+    the payload Slack sent over the socket (its `raw_body` is empty), recorded as JSON,
+    which Bolt reads back into the same payload."""
+    if request.mode == "socket_mode":
+        return json.dumps(request.body, sort_keys=True), "application/json"
+    return request.raw_body, (request.headers.get("content-type") or [""])[0]
 
 
 class RecordingAck(Ack):

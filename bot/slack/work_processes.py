@@ -46,7 +46,7 @@ from typing import TypeVar
 
 from slack_bolt import App, BoltRequest
 
-from bot.bootstrap import bootstrap
+from bot.bootstrap import Bot, bootstrap
 from bot.clock.lease import holder_name
 from bot.logs import configure_logging
 from bot.settings import Settings
@@ -140,7 +140,11 @@ class WorkRunner:
                     claimed = list(self._claimed)
                 self._table.renew(self.holder, claimed)
                 self._renewed_at = time.monotonic()
-            for work in self._table.claim_free(self.holder, free, older_than=ORPHANED_AFTER):
+            with self._lock:
+                doing = list(self._claimed)
+            for work in self._table.claim_free(
+                self.holder, free, older_than=ORPHANED_AFTER, doing=doing
+            ):
                 with self._lock:
                     self._claimed.add(work.id)
                 self._submit(self._do, work)
@@ -192,6 +196,17 @@ class WorkRunner:
         finally:
             with self._lock:
                 self._claimed.discard(work.id)
+
+
+def work_runner(bot: Bot) -> WorkRunner:
+    """A runner of `bot`'s recorded work: a Bolt app of its own, whose executor runs the
+    lazy functions on the thread that dispatches the request, so that the runner knows
+    when the work is done. For a work process, and for the work threads of a process
+    that does its own work (bot/slack/work_threads.py)."""
+    settings = bot.settings
+    app = bot.bolt_app(verify_requests=False, listener_executor=InlineExecutor())
+    table = WorkTable(bot.container.database, lease=timedelta(seconds=settings.work_lease_seconds))
+    return WorkRunner(app, table)
 
 
 class WorkProcesses:
@@ -305,12 +320,7 @@ def run_work_process(
     lower_priority(settings.work_nice)
     configure_logging(settings.log_level)
 
-    bot = bootstrap(settings)
-    # The lazy functions run on the thread that dispatches the request, so the runner
-    # knows when the work is done.
-    app = bot.bolt_app(verify_requests=False, listener_executor=InlineExecutor())
-    table = WorkTable(bot.container.database, lease=timedelta(seconds=settings.work_lease_seconds))
-    runner = WorkRunner(app, table)
+    runner = work_runner(bootstrap(settings))
     log.info("work process %s ready", os.getpid())
     reader.settimeout(SWEEP_SECONDS)
     if ready_flag is not None:

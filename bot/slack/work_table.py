@@ -19,7 +19,7 @@ key taken.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -143,14 +143,28 @@ class WorkTable:
             ).one_or_none()
         return Work(row.id, row.body, row.content_type) if row is not None else None
 
-    def claim_free(self, holder: str, limit: int, *, older_than: timedelta) -> list[Work]:
+    def claim_free(
+        self,
+        holder: str,
+        limit: int,
+        *,
+        older_than: timedelta,
+        doing: Collection[int] = (),
+    ) -> list[Work]:
         """Claim up to `limit` free rows recorded more than `older_than` ago, oldest
         first: work nobody was told about (its message was lost with a process) or whose
-        work process died. Younger rows are left to the process their web worker told."""
+        work process died. Younger rows are left to the process their web worker told.
+        `doing` are rows the caller is still working on: never claimed again by it, even
+        if their claims ran out (a renewal that waited for SQLite's write lock longer than
+        the lease), since a second run beside the first could answer the person twice."""
         if limit <= 0:
             return []
         now = utcnow()
-        orphaned = sa.and_(self._claimable(now), SlackWork.created_at < now - older_than)
+        orphaned = sa.and_(
+            self._claimable(now),
+            SlackWork.created_at < now - older_than,
+            SlackWork.id.not_in(list(doing)),
+        )
         free = sa.select(SlackWork.id).where(orphaned).order_by(SlackWork.id).limit(limit)
         if self._postgres:
             free = free.with_for_update(skip_locked=True)

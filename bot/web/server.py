@@ -54,6 +54,7 @@ def serve_http(settings: Settings, port: int) -> None:
     # memory; importing them at the top would make the baseline pay for them too.
     from bot.bootstrap import bootstrap
     from bot.slack.work_processes import WorkProcesses
+    from bot.slack.work_threads import start_work_threads
 
     options = gunicorn_options(settings, port)
     work: WorkProcesses | None = None
@@ -67,7 +68,12 @@ def serve_http(settings: Settings, port: int) -> None:
         options["on_exit"] = lambda _server: work.stop(timeout=stop_timeout)
 
     def factory() -> Flask:
-        return bootstrap(settings).web_app(
+        bot = bootstrap(settings)
+        if work is None and settings.slack_bot_token:
+            # WORK_PROCESSES=0: this web worker does the work on threads of its own,
+            # recorded first all the same (docs/adr/0018).
+            return bot.web_app(bolt_app=bot.bolt_app(work_here=start_work_threads(bot).take))
+        return bot.web_app(
             work_channel=work.writer if work else None,
             work_readiness=work.readiness if work else None,
         )

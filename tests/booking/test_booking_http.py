@@ -150,6 +150,28 @@ def test_a_slack_retry_never_creates_a_second_booking(
     assert len(fake_slack.calls("chat.postMessage")) == 1
 
 
+def test_a_refused_request_keeps_nothing_so_its_retry_is_done_afresh(
+    slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    # The idempotency key is claimed (in a savepoint) first thing in the booking's
+    # transaction and must go with its rollback. On SQLite it once did not: the savepoint
+    # began the transaction, so releasing it committed the key on its own, and a command
+    # whose process died before the booking committed was never done (issue 15).
+    book(slack, fake_slack, f'{PR} tomorrow 14:00 for 1h "First"')
+    [first] = bookings(db_engine)
+    request = slash_command(
+        f"schedule {PR} tomorrow 14:30 for 45m", response_url=fake_slack.response_url("refused")
+    )
+    slack.send(request)
+    fake_slack.wait_for_response("refused", lambda c: "Not booked" in c.all_text())
+    assert count(db_engine, "processed_request") == 1  # the first booking's alone
+
+    reply_to(fake_slack, slack.command(f"cancel {first.short_id}"))
+    slack.send(request, retry_num=1, retry_reason="http_timeout")
+    fake_slack.wait_for_response("refused", lambda c: "Booked" in c.all_text())
+    assert [b.status for b in bookings(db_engine)] == ["cancelled", "scheduled"]
+
+
 def test_two_overlapping_bookings_at_the_same_moment_exactly_one_wins(
     slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
 ) -> None:

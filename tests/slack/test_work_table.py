@@ -61,6 +61,20 @@ def test_a_claimed_row_is_taken_by_nobody_else_until_its_claim_runs_out(table: W
     assert table.pending() == 0
 
 
+def test_a_sweep_never_claims_again_what_its_own_process_is_still_doing(
+    table: WorkTable,
+) -> None:
+    # Its claim ran out (the renewal waited for SQLite's write lock longer than the
+    # lease), but the work goes on in this process: a second run beside it could answer
+    # the person twice. Another process takes it as before, as from a process that died.
+    doing = table.record("doing", FORM)
+    assert table.claim(doing, "one") is not None
+    time.sleep(1.1)
+    assert table.claim_free("one", 10, older_than=NOW_OLD, doing=[doing]) == []
+    [taken] = table.claim_free("two", 10, older_than=NOW_OLD)
+    assert taken.id == doing
+
+
 def test_sweeps_leave_young_rows_to_the_process_that_was_told(table: WorkTable) -> None:
     table.record("young", FORM)
     assert table.claim_free("sweeper", 10, older_than=timedelta(minutes=1)) == []
