@@ -45,6 +45,7 @@ class Bot:
         self,
         *,
         work_channel: socket.socket | None = None,
+        record_work: bool = False,
         verify_requests: bool = True,
         listener_executor: Executor | None = None,
     ) -> App:
@@ -52,6 +53,7 @@ class Bot:
         return build_bolt_app(
             self.container,
             work_channel=work_channel,
+            record_work=record_work,
             verify_requests=verify_requests,
             listener_executor=listener_executor,
         )
@@ -62,12 +64,18 @@ class Bot:
         work_channel: socket.socket | None = None,
         bolt_app: App | None = None,
         work_readiness: Sequence[int] | None = None,
+        record_work: bool = False,
     ) -> Flask:
-        """The WSGI app of a web worker. Without `work_channel`, the work after each Slack
-        acknowledgement runs on threads of this process (WORK_PROCESSES=0); `bolt_app` is
-        one built by `bolt_app()` with options of its own."""
+        """The WSGI app of a web worker. Without `work_channel` or `record_work`, the work
+        after each Slack acknowledgement runs on threads of this process
+        (WORK_PROCESSES=0); `bolt_app` is one built by `bolt_app()` with options of its
+        own."""
         return create_web_app(
-            self.container, work_channel, bolt_app=bolt_app, work_readiness=work_readiness
+            self.container,
+            work_channel,
+            bolt_app=bolt_app,
+            work_readiness=work_readiness,
+            record_work=record_work,
         )
 
     def clock_tasks(self) -> list[ClockTask]:

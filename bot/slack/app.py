@@ -36,6 +36,7 @@ def build_bolt_app(
     container: Container,
     *,
     work_channel: socket.socket | None = None,
+    record_work: bool = False,
     verify_requests: bool = True,
     listener_executor: Executor | None = None,
 ) -> App:
@@ -44,11 +45,14 @@ def build_bolt_app(
     on the channel (docs/adr/0018); a work process builds it
     with `verify_requests=False`, since it only dispatches requests its web workers have
     already verified and passed on through a local socket (their signatures' five-minute
-    window may have passed by the time a backlog is worked off). `listener_executor` runs
-    the work in this process; the in-process tests give one that can tell when it is
+    window may have passed by the time a backlog is worked off). `record_work` without a
+    `work_channel` records the work and tells nobody: `deploybot work` on a dyno of its
+    own finds it in the database (WORK_ON_WEB=false, docs/adr/0019). `listener_executor`
+    runs the work in this process; the in-process tests give one that can tell when it is
     idle."""
     settings = container.settings
-    if work_channel is not None:
+    record_work = record_work or work_channel is not None
+    if record_work:
         # The lazy functions run in a work process, from the recorded request.
         listener_executor = NeverRunExecutor()
     app = App(
@@ -63,9 +67,10 @@ def build_bolt_app(
         listener_executor=listener_executor
         or ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-work"),
     )
-    if work_channel is not None:
+    if record_work:
         table = WorkTable(container.database, lease=timedelta(seconds=settings.work_lease_seconds))
-        app.use(DurableHandOff(table, ChannelSender(work_channel)).middleware)
+        sender = ChannelSender(work_channel) if work_channel is not None else None
+        app.use(DurableHandOff(table, sender).middleware)
     app.error(_answer_malformed_requests)
     router = CommandRouter()
     # Bolt tries the listeners in the order they were added, and trying one costs about as

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -56,8 +57,13 @@ def serve_http(settings: Settings, port: int) -> None:
     from bot.slack.work_processes import WorkProcesses
 
     options = gunicorn_options(settings, port)
+    # Everything imported so far is shared by the processes forked below (web workers and
+    # work processes) until written to; the cyclic garbage collector writes to every
+    # object it tracks when it runs in them. Frozen, those objects are left out of its
+    # runs, so their pages stay shared (docs/adr/0019).
+    gc.freeze()
     work: WorkProcesses | None = None
-    if settings.work_processes and settings.slack_bot_token:
+    if settings.work_processes and settings.slack_bot_token and settings.work_on_web:
         # Started before gunicorn forks its web workers, so that they inherit its channel
         # (docs/adr/0013); stopped after they have exited, so that nothing is added to
         # the channel while it is being worked off.
@@ -70,6 +76,8 @@ def serve_http(settings: Settings, port: int) -> None:
         return bootstrap(settings).web_app(
             work_channel=work.writer if work else None,
             work_readiness=work.readiness if work else None,
+            # WORK_ON_WEB=false: `deploybot work`, on a dyno of its own, does the work.
+            record_work=not settings.work_on_web,
         )
 
     GunicornApp(factory, options).run()
