@@ -209,6 +209,9 @@ class FakeSlack:
         # Block Kit checks can be switched off for a test that sends deliberately odd blocks.
         self.validate = validate
         self.default_tz = DEFAULT_TZ
+        # Called with each call once it is recorded, on the thread that served it: the
+        # benchmark times replies with it (waiting on calls() scans them all each time).
+        self.on_call: Callable[[SlackCall], None] | None = None
         self._lock = threading.Condition()
         self._state = _State()
         # Counters survive reset() so ts/view ids stay unique across a whole session:
@@ -507,6 +510,9 @@ class FakeSlack:
         with self._lock:
             self._state.calls.append(call)
             self._lock.notify_all()
+        observer = self.on_call
+        if observer is not None:
+            observer(call)
 
     def handle(
         self,
