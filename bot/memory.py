@@ -19,6 +19,19 @@ MALLOC_ARENAS = 2
 _M_ARENA_MAX = -8
 
 
+def give_back_free_memory() -> None:
+    """Return the free memory at the top of malloc's heaps to the system (glibc's
+    malloc_trim). A work process calls it when it goes idle: what a burst's work
+    allocated and freed stays with the process otherwise, counted against the dyno's
+    quota for hours."""
+    with contextlib.suppress(OSError, AttributeError):
+        _libc().malloc_trim(0)
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None)
+
+
 def limit_malloc_arenas() -> None:
     """Cap this process's malloc arenas, and those of the processes it starts, at
     MALLOC_ARENAS, unless MALLOC_ARENA_MAX is set (glibc has read it already: the
@@ -29,4 +42,4 @@ def limit_malloc_arenas() -> None:
     os.environ["MALLOC_ARENA_MAX"] = str(MALLOC_ARENAS)
     # Not glibc (musl, macOS): there is no such cap to set, and nothing to do.
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
+        _libc().mallopt(_M_ARENA_MAX, MALLOC_ARENAS)

@@ -50,6 +50,7 @@ from slack_bolt import App, BoltRequest
 from bot.bootstrap import bootstrap
 from bot.clock.lease import holder_name
 from bot.logs import configure_logging
+from bot.memory import give_back_free_memory
 from bot.settings import Settings
 from bot.slack.app import LISTENER_THREADS
 
@@ -94,6 +95,10 @@ SWEEP_SECONDS = PARENT_CHECK_SECONDS
 # work process its web worker told (which may be slow to read it: busy, or paused in
 # the tests), and another server on the same database (tests again) must not take it.
 ORPHANED_AFTER = timedelta(seconds=5)
+# Ids a work process takes off the channel per thread of its pool before it waits for
+# one to finish: enough that no thread waits for the next id, few enough that a burst's
+# backlog stays in the channel and the database (WorkRunner.wait_for_room).
+QUEUED_PER_THREAD = 2
 # How often a work process of `deploybot work` (a worker dyno, WORK_ON_WEB=false) looks
 # for new work: no web worker tells it, so this is what a request waits at most before
 # its work starts. An idle process's look is one indexed read of an empty table.
@@ -127,12 +132,14 @@ class WorkRunner:
         self._threads = threads
         self.holder = holder_name()
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="slack-work")
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         # Rows this process has claimed and not finished (their claims are renewed).
         self._claimed: set[int] = set()
         # Work given to the pool and not finished, claimed or not yet.
         self._outstanding = 0
         self._renewed_at = time.monotonic()
+        # Whether work has been done since the memory was last given back.
+        self._worked = False
 
     def take(self, work_id: int) -> None:
         """A web worker recorded this row: claim and do it, unless another process has."""
@@ -157,6 +164,26 @@ class WorkRunner:
             # The database is down or busy: the work waits in it for the next sweep.
             log.exception("could not look for recorded work")
 
+    def wait_for_room(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds until fewer than QUEUED_PER_THREAD ids per thread
+        wait for a thread; return whether there is room. A burst then waits in the
+        channel and the database, not in this process's memory: its allocator kept the
+        high-water mark of a queue of tens of thousands of tasks (282 MiB RSS after the
+        benchmark's bursts, docs/performance.md)."""
+        with self._lock:
+            return self._lock.wait_for(
+                lambda: self._outstanding < self._threads * QUEUED_PER_THREAD, timeout
+            )
+
+    def give_back_memory_if_idle(self) -> None:
+        """Once idle after some work, give the free memory back to the system (once: an
+        idle process asks every second)."""
+        with self._lock:
+            if self._outstanding or not self._worked:
+                return
+            self._worked = False
+        give_back_free_memory()
+
     def stop(self) -> None:
         """Finish the work already taken, then return."""
         self._pool.shutdown(wait=True)
@@ -171,6 +198,8 @@ class WorkRunner:
             finally:
                 with self._lock:
                     self._outstanding -= 1
+                    self._worked = True
+                    self._lock.notify_all()
 
         self._pool.submit(run)
 
@@ -380,6 +409,7 @@ def run_work_process(
         try:
             message = reader.recv(MAX_MESSAGE_BYTES)
         except TimeoutError:
+            runner.give_back_memory_if_idle()
             if os.getppid() != parent_pid:
                 log.warning("the server that started this work process is gone; exiting")
                 break
@@ -387,6 +417,11 @@ def run_work_process(
         if message == STOP:
             break
         runner.take(decode_work_id(message))
+        while not runner.wait_for_room(every):
+            if time.monotonic() - swept_at >= every:
+                # Still renew the claims of the work in progress.
+                runner.sweep(older_than)
+                swept_at = time.monotonic()
     # Finish the work already taken; what is only recorded waits for the next start.
     runner.stop()
     log.info("work process %s finished", os.getpid())
