@@ -57,6 +57,15 @@ def serve_http(settings: Settings, port: int) -> None:
     from bot.slack.work_processes import WorkProcesses
 
     options = gunicorn_options(settings, port)
+    if settings.slack_bot_token:
+        # Built once here and dropped: what the bot's parts import on first use (HTTP
+        # clients, their TLS set-up) is then imported before the fork, and shared.
+        warm = bootstrap(settings)
+        warm.web_app()
+        warm.container.database.dispose()
+        del warm
+        # Its cycles freed now, not frozen for the process's life with the rest.
+        gc.collect()
     # Everything imported so far is shared by the processes forked below (web workers and
     # work processes) until written to; the cyclic garbage collector writes to every
     # object it tracks when it runs in them. Frozen, those objects are left out of its
