@@ -259,19 +259,7 @@ class BotProcess(BotFacts):
         self._spawn_mark = self.log_mark()
         args = [sys.executable, "-m", self.module, "serve", "--port", str(self.port)]
         args.extend(self.serve_args)
-        with self.log_path.open("ab") as log:
-            log.write(f"--- python {' '.join(args[1:])}\n".encode())
-            log.flush()
-            self._proc = subprocess.Popen(  # noqa: S603 (our interpreter, fixed arguments)
-                args,
-                env=self.env,
-                cwd=str(self.cwd),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # Own process group, so stop() can clean up any worker processes it forks.
-                start_new_session=True,
-            )
+        self._proc = _popen_logged(args, self.env, self.cwd, self.log_path)
         _running.add(self)
 
     def wait_healthy(self, timeout: float = 30.0) -> dict[str, Any]:
@@ -425,18 +413,9 @@ class WorkerProcess:
     def start(self, *, timeout: float = 30.0) -> WorkerProcess:
         """Start it and wait until each of its work processes has said it is ready."""
         self._mark = len(self.log_text())
-        with self.log_path.open("ab") as log:
-            log.write(b"--- python -m bot work\n")
-            log.flush()
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "bot", "work"],
-                env=self.env,
-                cwd=str(self.cwd),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self._proc = _popen_logged(
+            [sys.executable, "-m", "bot", "work"], self.env, self.cwd, self.log_path
+        )
         expected = int(self.env.get("WORK_PROCESSES", "1"))
         deadline = time.monotonic() + timeout
         while len(_WORK_PROCESS_READY.findall(self.log_text()[self._mark :])) < expected:
@@ -462,6 +441,25 @@ class WorkerProcess:
             _kill_tree(self._proc)
             self._proc.wait(timeout=5)
             _end_stragglers(members, grace=0)
+
+
+def _popen_logged(
+    args: list[str], env: dict[str, str], cwd: Path, log_path: Path
+) -> subprocess.Popen[bytes]:
+    """Start `args` with its output appended to `log_path`, after a line naming it."""
+    with log_path.open("ab") as log:
+        log.write(f"--- python {' '.join(args[1:])}\n".encode())
+        log.flush()
+        return subprocess.Popen(  # noqa: S603 (our interpreter, fixed arguments)
+            args,
+            env=env,
+            cwd=str(cwd),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Own process group, so stop() can clean up any processes it forks.
+            start_new_session=True,
+        )
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
