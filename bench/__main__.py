@@ -462,6 +462,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-growth", action="store_true", help="skip the growth section")
     parser.add_argument("--no-load", action="store_true", help="skip the acknowledgement load runs")
     parser.add_argument(
+        "--work-nice",
+        type=int,
+        help="WORK_NICE for deploybot (default: the bot's own, 19); 0 on a machine shared "
+        "with other work, where a nice-19 work process gets almost no CPU",
+    )
+    parser.add_argument(
         "--no-work",
         action="store_true",
         help="skip the time to answer, the work's throughput and the crash test",
@@ -503,6 +509,7 @@ def main(argv: list[str] | None = None) -> int:
             "quick": args.quick,
             "target_rounds": args.rounds,
             "web_concurrency": 2,
+            "work_nice": args.work_nice,
         },
     }
     try:
@@ -517,10 +524,13 @@ def main(argv: list[str] | None = None) -> int:
             "WEB_CONCURRENCY": "2",
         }
         clock_env: dict[str, str] = {}
+        deploybot_env = {"DATABASE_URL": database.url, "REQUIRED_APPROVALS": "50"}
+        if args.work_nice is not None:
+            deploybot_env["WORK_NICE"] = str(args.work_nice)
         for name, module, extra in (
             # A high quorum keeps every distinct Approve click on the costly path (locked
             # count, recorded approval, announcement update) instead of "not awaiting".
-            ("deploybot", "bot", {"DATABASE_URL": database.url, "REQUIRED_APPROVALS": "50"}),
+            ("deploybot", "bot", deploybot_env),
             ("baseline", "bench.baseline", {}),
         ):
             env = {**common, **extra, "SLACK_SIGNING_SECRET": secrets.token_hex(16)}

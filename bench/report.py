@@ -241,7 +241,13 @@ def _machine(results: dict[str, Any]) -> list[str]:
         f"measured per level; WEB_CONCURRENCY={s['web_concurrency']} gunicorn gthread "
         "workers of 8 threads (the production settings) for both targets; "
         f"{s.get('target_rounds', 1)} alternating round(s) at {TARGET_LEVEL} in flight "
-        "for the target's scenarios.",
+        "for the target's scenarios."
+        + (
+            f" deploybot's work processes at WORK_NICE={s['work_nice']} (`--work-nice`), "
+            "not the default 19."
+            if s.get("work_nice") is not None
+            else ""
+        ),
     ]
     busy = m["load_average_start"][0] > 0.5 * m["nproc"]
     if s["quick"] or busy:
