@@ -185,7 +185,8 @@ def _crash(results: dict[str, Any]) -> list[str]:
         return ["Not run (`--no-work`).", ""]
     return [
         f"{c['commands']:,} `/deploy schedule` commands, {c['in_flight']} in flight; "
-        f"{c['kill_after_s']:g} s in, every process of the bot is killed (SIGKILL), then it "
+        f"{c['kill_after_s']:g} s after the first acknowledgement (or once half are "
+        "acknowledged), every process of the bot is killed (SIGKILL), then it "
         f"is started again on the same database (WORK_LEASE_SECONDS={c['work_lease_s']}: "
         "the work a killed process had claimed is taken again once its claim runs out).",
         "",
