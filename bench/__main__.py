@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from bench import growth, machine, report
+from bench import growth, machine, report, work
 from bench.paths import REPO_ROOT, RESULTS_DIR, use_test_support
 from bench.report import TARGET_LEVEL, TARGET_SCENARIOS
 from bench.scenarios import (
@@ -49,6 +49,11 @@ from support.server import BotProcess, child_env, free_port, run_bot_command  # 
 from support.slack_requests import SlackRequest, signed_headers  # noqa: E402
 
 LEVELS = [1, 8, 32, 128]
+# Commands of the work's throughput burst, and of the crash burst with --quick (the full
+# run's is the issue's 1,500: bench.work.CRASH_COMMANDS).
+BURST_FULL = 2000
+BURST_QUICK = 300
+CRASH_QUICK = 400
 STARTUPS = 3
 # The most requests a second one run may send, on average: above what this machine can
 # serve (the baseline answers about 2,800 a second at 32 in flight). The load generator
@@ -262,15 +267,14 @@ def fresh_fake(fake: FakeSlack) -> None:
 
 
 def run_load_phase(
-    targets: dict[str, Target], fake: FakeSlack, args: argparse.Namespace, workdir: Path
+    targets: dict[str, Target],
+    contexts: dict[str, PrepareContext],
+    fake: FakeSlack,
+    args: argparse.Namespace,
+    workdir: Path,
 ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     runs: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
-    shared: dict[str, Any] = {}
-    contexts = {
-        name: PrepareContext(fake=fake, send=target.send, target=name, shared=shared)
-        for name, target in targets.items()
-    }
     for scenario in [BY_NAME[name] for name in args.scenarios]:
         try:
             runs.extend(run_scenario(scenario, targets, contexts, fake, args, workdir))
@@ -355,6 +359,51 @@ def measure(
     }
 
 
+def run_work_phase(
+    env: dict[str, str],
+    fake: FakeSlack,
+    context: PrepareContext,
+    database_url: str,
+    args: argparse.Namespace,
+    workdir: Path,
+) -> dict[str, Any]:
+    """bench/work.py's three parts, each on a deploybot of its own (the load phase's is
+    stopped), on the same database."""
+    fresh_fake(fake)
+    answers = work.time_to_answer(
+        env,
+        fake,
+        context,
+        levels=work.ANSWER_LEVELS,
+        scenarios=work.ANSWER_SCENARIOS,
+        warmup=args.warmup,
+        duration=args.duration,
+        workdir=workdir,
+        log=log,
+    )
+    fresh_fake(fake)
+    throughput = work.throughput(
+        env,
+        fake,
+        context,
+        work_processes=(1, 2) if args.quick else (1, 2, 4),
+        commands=BURST_QUICK if args.quick else BURST_FULL,
+        workdir=workdir,
+        log=log,
+    )
+    fresh_fake(fake)
+    crashed = work.crash(
+        env,
+        fake,
+        context,
+        database_url,
+        commands=CRASH_QUICK if args.quick else work.CRASH_COMMANDS,
+        workdir=workdir,
+        log=log,
+    )
+    return {"answers": answers, "throughput": throughput, "crash": crashed}
+
+
 def pool_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """One target's rounds at one level as one run: latencies from all their samples,
     counts summed; each round's own figures are kept under "rounds"."""
@@ -411,6 +460,18 @@ def main(argv: list[str] | None = None) -> int:
         help=f"alternating rounds at the target level ({TARGET_ROUNDS}; 1 with --quick)",
     )
     parser.add_argument("--no-growth", action="store_true", help="skip the growth section")
+    parser.add_argument("--no-load", action="store_true", help="skip the acknowledgement load runs")
+    parser.add_argument(
+        "--work-nice",
+        type=int,
+        help="WORK_NICE for deploybot (default: the bot's own, 19); 0 on a machine shared "
+        "with other work, where a nice-19 work process gets almost no CPU",
+    )
+    parser.add_argument(
+        "--no-work",
+        action="store_true",
+        help="skip the time to answer, the work's throughput and the crash test",
+    )
     parser.add_argument(
         "--no-report", action="store_true", help="write only the raw JSON, not docs/"
     )
@@ -448,6 +509,7 @@ def main(argv: list[str] | None = None) -> int:
             "quick": args.quick,
             "target_rounds": args.rounds,
             "web_concurrency": 2,
+            "work_nice": args.work_nice,
         },
     }
     try:
@@ -462,10 +524,13 @@ def main(argv: list[str] | None = None) -> int:
             "WEB_CONCURRENCY": "2",
         }
         clock_env: dict[str, str] = {}
+        deploybot_env = {"DATABASE_URL": database.url, "REQUIRED_APPROVALS": "50"}
+        if args.work_nice is not None:
+            deploybot_env["WORK_NICE"] = str(args.work_nice)
         for name, module, extra in (
             # A high quorum keeps every distinct Approve click on the costly path (locked
             # count, recorded approval, announcement update) instead of "not awaiting".
-            ("deploybot", "bot", {"DATABASE_URL": database.url, "REQUIRED_APPROVALS": "50"}),
+            ("deploybot", "bot", deploybot_env),
             ("baseline", "bench.baseline", {}),
         ):
             env = {**common, **extra, "SLACK_SIGNING_SECRET": secrets.token_hex(16)}
@@ -491,18 +556,28 @@ def main(argv: list[str] | None = None) -> int:
         results["ack_cpu"] = measure_ack_cpu(workdir, args.quick)
         clock = start_clock(clock_env, workdir / "clock.log")
 
-        runs, skipped = run_load_phase(targets, fake, args, workdir)
-        results["runs"] = runs
-        results["skipped"] = skipped
-        results["memory_after_load"] = {
-            n: machine.memory(t.process.pid or 0) for n, t in targets.items()
+        shared: dict[str, Any] = {}
+        contexts = {
+            name: PrepareContext(fake=fake, send=target.send, target=name, shared=shared)
+            for name, target in targets.items()
         }
+        if not args.no_load:
+            runs, skipped = run_load_phase(targets, contexts, fake, args, workdir)
+            results["runs"] = runs
+            results["skipped"] = skipped
+            results["memory_after_load"] = {
+                n: machine.memory(t.process.pid or 0) for n, t in targets.items()
+            }
         if clock.poll() is not None:
             raise RuntimeError(f"the clock exited ({clock.returncode}); see {workdir}/clock.log")
         results["clock_memory_after_load"] = machine.memory(clock.pid)
         stop_clock(clock)
         for target in targets.values():
             target.process.stop()
+        if not args.no_work:
+            results.update(
+                run_work_phase(clock_env, fake, contexts["deploybot"], database.url, args, workdir)
+            )
         pg.drop_database(database.name)
 
         if not args.no_growth:
@@ -527,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_report:
         report.write(results, raw_path)
         log("report: docs/performance.md")
-    verdicts = report.verdicts(results)
+    verdicts = report.verdicts(results) + report.work_verdicts(results)
     for line in verdicts:
         log(line)
     return 0

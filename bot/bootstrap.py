@@ -46,6 +46,7 @@ class Bot:
         *,
         work_channel: socket.socket | None = None,
         work_here: Callable[[int], None] | None = None,
+        record_work: bool = False,
         verify_requests: bool = True,
         listener_executor: Executor | None = None,
     ) -> App:
@@ -54,6 +55,7 @@ class Bot:
             self.container,
             work_channel=work_channel,
             work_here=work_here,
+            record_work=record_work,
             verify_requests=verify_requests,
             listener_executor=listener_executor,
         )
@@ -64,14 +66,21 @@ class Bot:
         work_channel: socket.socket | None = None,
         bolt_app: App | None = None,
         work_readiness: Sequence[int] | None = None,
+        record_work: bool = False,
     ) -> Flask:
         """The WSGI app of a web worker. With `work_channel`, the work after each Slack
-        acknowledgement is recorded for the work processes; `bolt_app` is one built by
-        `bolt_app()` with options of its own (WORK_PROCESSES=0 gives one built by
-        bot/slack/work_threads.py, the in-process tests one that runs the work straight
-        on threads); with neither, the work runs straight on threads of this process."""
+        acknowledgement is recorded for the work processes; with `record_work` alone, it
+        is recorded for `deploybot work` on a dyno of its own (WORK_ON_WEB=false);
+        `bolt_app` is one built by `bolt_app()` with options of its own (WORK_PROCESSES=0
+        gives one built by bot/slack/work_threads.py, the in-process tests one that runs
+        the work straight on threads); with none, the work runs straight on threads of
+        this process."""
         return create_web_app(
-            self.container, work_channel, bolt_app=bolt_app, work_readiness=work_readiness
+            self.container,
+            work_channel,
+            bolt_app=bolt_app,
+            work_readiness=work_readiness,
+            record_work=record_work,
         )
 
     def clock_tasks(self) -> list[ClockTask]:

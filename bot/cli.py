@@ -8,6 +8,7 @@ import os
 import sys
 
 from bot.logs import configure_logging
+from bot.memory import limit_malloc_arenas
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,26 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from bot.web.server import serve_http
 
     serve_http(settings, args.port or settings.port)
+    return 0
+
+
+def _work(settings: Settings, args: argparse.Namespace) -> int:
+    settings.require("slack_bot_token", "deploy_channel")
+    if settings.work_on_web:
+        log.warning(
+            "WORK_ON_WEB is true: the web dyno does the work too (harmless: each request's "
+            "work is claimed once); set WORK_ON_WEB=false to leave it to this worker"
+        )
+    from bot.slack.startup import check_slack_token
+
+    check_slack_token(settings)
+    if settings.is_sqlite:
+        from bot.migrations import upgrade
+
+        upgrade(settings.database_url)
+    from bot.slack.work_processes import run_worker
+
+    run_worker(settings)
     return 0
 
 
@@ -121,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="connect to Slack over Socket Mode instead (local development)",
     )
     serve.set_defaults(run=_serve)
+
+    work = commands.add_parser(
+        "work",
+        help="do the work the web dynos record (the Procfile's worker; WORK_ON_WEB=false)",
+    )
+    work.set_defaults(run=_work)
 
     migrate = commands.add_parser("migrate", help="apply pending database migrations")
     migrate.set_defaults(run=_migrate)
@@ -189,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(level if level in logging.getLevelNamesMapping() else "WARNING")
         return int(args.run_without_settings(args))
     try:
+        # Before anything else, while this is the only thread: it applies to the threads
+        # and processes started from here on.
+        limit_malloc_arenas()
         settings = load_settings()
         configure_logging(settings.log_level)
         return int(args.run(settings, args))

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.windows.rules import WindowError, parse_seed
@@ -66,6 +74,12 @@ class Settings(BaseSettings):
     # this `nice` value (19 is the lowest priority), so acknowledgements get the CPU first.
     work_processes: Annotated[int, Field(ge=0, le=16)] = 1
     work_nice: Annotated[int, Field(ge=0, le=19)] = 19
+    # Whether the web dyno does that work (the default, one dyno). False: the web workers
+    # only record each request's work and acknowledge it, and `deploybot work` (the
+    # Procfile's `worker`, on dynos of its own) does it, in WORK_PROCESSES processes
+    # (docs/adr/0019). WORK_PROCESSES=0 (the work on the web workers' threads) cannot
+    # be combined with it.
+    work_on_web: bool = True
     # How long a work process's claim on recorded work lasts without being renewed
     # (docs/adr/0018): the work of a process that died is done by another this long after.
     work_lease_seconds: Annotated[int, Field(ge=3, le=600)] = 30
@@ -167,6 +181,17 @@ class Settings(BaseSettings):
             parse_seed(value)
         except WindowError as exc:
             raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("work_on_web")
+    @classmethod
+    def _work_somewhere(cls, value: bool, info: ValidationInfo) -> bool:
+        # WORK_PROCESSES is declared first, so it has been read (unless malformed).
+        if not value and info.data.get("work_processes") == 0:
+            raise ValueError(
+                "false needs WORK_PROCESSES of 1 or more (the worker dyno's processes); "
+                "WORK_PROCESSES=0 does the work on the web dyno's threads"
+            )
         return value
 
     @field_validator("log_level")

@@ -73,3 +73,14 @@ def test_without_apps_default_app_and_github_repo_are_the_one_app() -> None:
 def test_malformed_apps_are_refused(given: str) -> None:
     with pytest.raises(ValueError, match="apps"):
         Settings(apps=given)
+
+
+def test_the_work_is_on_the_web_dyno_unless_told_otherwise() -> None:
+    assert Settings().work_on_web is True
+    assert Settings(work_on_web="false", work_processes=2).work_on_web is False  # type: ignore[arg-type]
+
+
+def test_a_worker_dyno_needs_work_processes() -> None:
+    # WORK_PROCESSES=0 means the web workers' threads do the work: no worker dyno then.
+    with pytest.raises(ValueError, match="work_on_web"):
+        Settings(work_on_web=False, work_processes=0)

@@ -38,6 +38,7 @@ def build_bolt_app(
     *,
     work_channel: socket.socket | None = None,
     work_here: Callable[[int], None] | None = None,
+    record_work: bool = False,
     verify_requests: bool = True,
     listener_executor: Executor | None = None,
 ) -> App:
@@ -48,15 +49,18 @@ def build_bolt_app(
     recorded row's id (bot/slack/work_threads.py). A work process builds it
     with `verify_requests=False`, since it only dispatches requests its web workers have
     already verified and passed on through a local socket (their signatures' five-minute
-    window may have passed by the time a backlog is worked off). `listener_executor` runs
-    the work in this process; the in-process tests give one that can tell when it is
+    window may have passed by the time a backlog is worked off). `record_work` without a
+    `work_channel` records the work and tells nobody: `deploybot work` on a dyno of its
+    own finds it in the database (WORK_ON_WEB=false, docs/adr/0019). `listener_executor`
+    runs the work in this process; the in-process tests give one that can tell when it is
     idle."""
     settings = container.settings
     if work_channel is not None:
         work_here = ChannelSender(work_channel).tell
-    if work_here is not None:
-        # The lazy functions run from the recorded request, in a work process or on the
-        # work threads, never straight from the acknowledgement.
+    recording = record_work or work_here is not None
+    if recording:
+        # The lazy functions run from the recorded request, in a work process, on the
+        # work threads or on a worker dyno, never straight from the acknowledgement.
         listener_executor = NeverRunExecutor()
     app = App(
         client=container.slack,
@@ -70,7 +74,7 @@ def build_bolt_app(
         listener_executor=listener_executor
         or ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-work"),
     )
-    if work_here is not None:
+    if recording:
         table = WorkTable(container.database, lease=timedelta(seconds=settings.work_lease_seconds))
         app.use(DurableHandOff(table, work_here).middleware)
     app.error(_answer_malformed_requests)

@@ -29,6 +29,7 @@ every idle reader, and a killed one stops the work of all the others for good).
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import multiprocessing
 import os
@@ -49,6 +50,7 @@ from slack_bolt import App, BoltRequest
 from bot.bootstrap import Bot, bootstrap
 from bot.clock.lease import holder_name
 from bot.logs import configure_logging
+from bot.memory import give_back_free_memory
 from bot.settings import Settings
 from bot.slack.app import LISTENER_THREADS
 
@@ -93,6 +95,17 @@ SWEEP_SECONDS = PARENT_CHECK_SECONDS
 # work process its web worker told (which may be slow to read it: busy, or paused in
 # the tests), and another server on the same database (tests again) must not take it.
 ORPHANED_AFTER = timedelta(seconds=5)
+# Ids a work process takes off the channel per thread of its pool before it waits for
+# one to finish: enough that no thread waits for the next id, few enough that a burst's
+# backlog stays in the channel and the database (WorkRunner.wait_for_room).
+QUEUED_PER_THREAD = 2
+# How often a work process of `deploybot work` (a worker dyno, WORK_ON_WEB=false) looks
+# for new work: no web worker tells it, so this is what a request waits at most before
+# its work starts. An idle process's look is one indexed read of an empty table.
+WORKER_POLL_SECONDS = 0.2
+# How long `deploybot work` gives its work processes to finish what they have taken once
+# told to stop: inside the 30 s Heroku waits after SIGTERM before it kills the dyno.
+WORKER_STOP_SECONDS = 25.0
 
 
 def dispatch_work(app: App, work: Work) -> None:
@@ -119,19 +132,22 @@ class WorkRunner:
         self._threads = threads
         self.holder = holder_name()
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="slack-work")
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         # Rows this process has claimed and not finished (their claims are renewed).
         self._claimed: set[int] = set()
         # Work given to the pool and not finished, claimed or not yet.
         self._outstanding = 0
         self._renewed_at = time.monotonic()
+        # Whether work has been done since the memory was last given back.
+        self._worked = False
 
     def take(self, work_id: int) -> None:
         """A web worker recorded this row: claim and do it, unless another process has."""
         self._submit(self._claim_and_do, work_id)
 
-    def sweep(self) -> None:
-        """Claim free rows (while threads are free) and renew the claims in progress."""
+    def sweep(self, older_than: timedelta = ORPHANED_AFTER) -> None:
+        """Claim free rows recorded more than `older_than` ago (while threads are free) and
+        renew the claims in progress."""
         with self._lock:
             free = self._threads - self._outstanding
         try:
@@ -143,7 +159,7 @@ class WorkRunner:
             with self._lock:
                 doing = list(self._claimed)
             for work in self._table.claim_free(
-                self.holder, free, older_than=ORPHANED_AFTER, doing=doing
+                self.holder, free, older_than=older_than, doing=doing
             ):
                 with self._lock:
                     self._claimed.add(work.id)
@@ -151,6 +167,26 @@ class WorkRunner:
         except Exception:
             # The database is down or busy: the work waits in it for the next sweep.
             log.exception("could not look for recorded work")
+
+    def wait_for_room(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds until fewer than QUEUED_PER_THREAD ids per thread
+        wait for a thread; return whether there is room. A burst then waits in the
+        channel and the database, not in this process's memory: its allocator kept the
+        high-water mark of a queue of tens of thousands of tasks (282 MiB RSS after the
+        benchmark's bursts, docs/performance.md)."""
+        with self._lock:
+            return self._lock.wait_for(
+                lambda: self._outstanding < self._threads * QUEUED_PER_THREAD, timeout
+            )
+
+    def give_back_memory_if_idle(self) -> None:
+        """Once idle after some work, give the free memory back to the system (once: an
+        idle process asks every second)."""
+        with self._lock:
+            if self._outstanding or not self._worked:
+                return
+            self._worked = False
+        give_back_free_memory()
 
     def stop(self) -> None:
         """Finish the work already taken, then return."""
@@ -166,6 +202,8 @@ class WorkRunner:
             finally:
                 with self._lock:
                     self._outstanding -= 1
+                    self._worked = True
+                    self._lock.notify_all()
 
         self._pool.submit(run)
 
@@ -214,11 +252,17 @@ class WorkProcesses:
     workers are forked, replaced when one dies, and stopped after the web workers, once
     they can no longer add work, so that work already acknowledged is finished."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, told: bool = True) -> None:
+        """`told`: web workers tell these processes of new work on the channel (the web
+        dyno); if not (`deploybot work`), they look for it in the database."""
         self._settings = settings
-        # "spawn": a work process starts from a fresh interpreter, so it inherits none of
-        # the master's sockets, signal handlers, locks or database connections.
-        self._context = multiprocessing.get_context("spawn")
+        self._told = told
+        # "fork" (docs/adr/0019): a work process shares the bot's imported code with the
+        # master, which has imported it before it starts them (a spawned one imported it
+        # all again, 80 MiB of its own). It inherits no database connection (the master
+        # never opens one) and drops what it must not keep of the master: gunicorn's
+        # signal handlers and listening sockets (forget_the_server()).
+        self._context = multiprocessing.get_context("fork")
         self._reader, self.writer = make_channel()
         # One flag per work process, 1 once it has built its Bolt app and takes work. In
         # shared memory made before gunicorn forks, so that every web worker's /healthz
@@ -253,7 +297,7 @@ class WorkProcesses:
         self.readiness[index] = 0
         process = self._context.Process(
             target=run_work_process,
-            args=(self._settings, self._reader, os.getpid(), (self.readiness, index)),
+            args=(self._settings, self._reader, os.getpid(), (self.readiness, index), self._told),
             name="deploybot-work",
         )
         process.start()
@@ -304,17 +348,53 @@ def lower_priority(nice: int) -> None:
         Path("/proc/self/autogroup").write_text(str(nice))
 
 
+# The name a work process gives itself (at most 15 bytes, the kernel's limit), so that
+# ps, top and the benchmark tell it from the gunicorn master it was forked from.
+PROCESS_NAME = "deploybot-work"
+# Signals gunicorn's master handles: a forked work process must not run the master's
+# handlers, which write to the master's wake-up pipe.
+_SERVER_SIGNALS = ("SIGHUP", "SIGQUIT", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGUSR2", "SIGWINCH")
+
+
+def forget_the_server(keep: socket.socket) -> None:
+    """In a work process forked from the gunicorn master: take a name of its own, restore
+    the default handlers of the master's signals and close the listening sockets it
+    inherited (one replaced while gunicorn runs would otherwise hold the port open)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/comm").write_text(PROCESS_NAME)
+    for name in _SERVER_SIGNALS:
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for entry in Path("/proc/self/fd").iterdir():
+        fd = int(entry.name)
+        if fd == keep.fileno():
+            continue
+        with contextlib.suppress(OSError):
+            candidate = socket.socket(fileno=fd)
+            try:
+                if candidate.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+                    candidate.close()
+                    continue
+            finally:
+                # Not ours to close: only the listening ones are.
+                if candidate.fileno() != -1:
+                    candidate.detach()
+
+
 def run_work_process(
     settings: Settings,
     reader: socket.socket,
     parent_pid: int,
     ready_flag: tuple[MutableSequence[int], int] | None = None,
+    told: bool = True,
 ) -> None:
     """The body of a work process: build the bot, then run the work it receives on a
     thread pool until told to stop or until the server that started it is gone. Sets its
-    `ready_flag` (the pool's readiness array and its index) once it can take work."""
+    `ready_flag` (the pool's readiness array and its index) once it can take work. Not
+    `told` of new work (a worker dyno), it looks for it every WORKER_POLL_SECONDS."""
     # Shutdown is the master's to order (after its web workers have stopped adding work);
     # a signal to the whole process group (Ctrl-C, Heroku's SIGTERM) must not cut it short.
+    forget_the_server(keep=reader)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     lower_priority(settings.work_nice)
@@ -322,18 +402,24 @@ def run_work_process(
 
     runner = work_runner(bootstrap(settings))
     log.info("work process %s ready", os.getpid())
-    reader.settimeout(SWEEP_SECONDS)
+    # A worker dyno's processes take any free row at once: no web worker has told one of
+    # them about it, so none is on its way to another.
+    every, older_than = (
+        (SWEEP_SECONDS, ORPHANED_AFTER) if told else (WORKER_POLL_SECONDS, timedelta(0))
+    )
+    reader.settimeout(every)
     if ready_flag is not None:
         flags, index = ready_flag
         flags[index] = 1
     swept_at = 0.0
     while True:
-        if time.monotonic() - swept_at >= SWEEP_SECONDS:
-            runner.sweep()
+        if time.monotonic() - swept_at >= every:
+            runner.sweep(older_than)
             swept_at = time.monotonic()
         try:
             message = reader.recv(MAX_MESSAGE_BYTES)
         except TimeoutError:
+            runner.give_back_memory_if_idle()
             if os.getppid() != parent_pid:
                 log.warning("the server that started this work process is gone; exiting")
                 break
@@ -341,6 +427,33 @@ def run_work_process(
         if message == STOP:
             break
         runner.take(decode_work_id(message))
+        while not runner.wait_for_room(every):
+            if time.monotonic() - swept_at >= every:
+                # Still renew the claims of the work in progress.
+                runner.sweep(older_than)
+                swept_at = time.monotonic()
     # Finish the work already taken; what is only recorded waits for the next start.
     runner.stop()
     log.info("work process %s finished", os.getpid())
+
+
+def run_worker(settings: Settings) -> None:
+    """`deploybot work`: WORK_PROCESSES work processes that do the work the web dynos
+    record (WORK_ON_WEB=false, docs/adr/0019), until SIGTERM or SIGINT; then each
+    finishes the work it has taken, and what is only recorded waits in the database."""
+    # As in the web dyno's master: the forked work processes share what is imported.
+    gc.freeze()
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        log.info("%s: stopping once the work taken is done", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    work = WorkProcesses(settings, told=False)
+    work.start()
+    while not stop.wait(PARENT_CHECK_SECONDS):
+        pass
+    work.stop(timeout=WORKER_STOP_SECONDS)
+    log.info("worker stopped")

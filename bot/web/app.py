@@ -27,15 +27,20 @@ def create_web_app(
     *,
     bolt_app: App | None = None,
     work_readiness: Sequence[int] | None = None,
+    record_work: bool = False,
 ) -> Flask:
     """The Flask app of one web worker. With `work_channel`, the work after each Slack
     acknowledgement is recorded for the work processes (docs/adr/0018); without, it runs on
-    threads in this process. `bolt_app` is one already built (bot/bootstrap.py).
-    `work_readiness` is the work processes' ready flags, for /healthz."""
+    threads in this process; with `record_work` alone, it is recorded for `deploybot work`
+    on another dyno (WORK_ON_WEB=false). `bolt_app` is one already built
+    (bot/bootstrap.py). `work_readiness` is the work processes' ready flags, for
+    /healthz."""
     web = Flask("deploybot")
 
     if container.settings.slack_bot_token:
-        bolt_app = bolt_app or build_bolt_app(container, work_channel=work_channel)
+        bolt_app = bolt_app or build_bolt_app(
+            container, work_channel=work_channel, record_work=record_work
+        )
         slack_handler = SlackRequestHandler(bolt_app)
 
         @web.post("/slack/events")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -57,8 +58,22 @@ def serve_http(settings: Settings, port: int) -> None:
     from bot.slack.work_threads import start_work_threads
 
     options = gunicorn_options(settings, port)
+    if settings.slack_bot_token:
+        # Built once here and dropped: what the bot's parts import on first use (HTTP
+        # clients, their TLS set-up) is then imported before the fork, and shared.
+        warm = bootstrap(settings)
+        warm.web_app()
+        warm.container.database.dispose()
+        del warm
+        # Its cycles freed now, not frozen for the process's life with the rest.
+        gc.collect()
+    # Everything imported so far is shared by the processes forked below (web workers and
+    # work processes) until written to; the cyclic garbage collector writes to every
+    # object it tracks when it runs in them. Frozen, those objects are left out of its
+    # runs, so their pages stay shared (docs/adr/0019).
+    gc.freeze()
     work: WorkProcesses | None = None
-    if settings.work_processes and settings.slack_bot_token:
+    if settings.work_processes and settings.slack_bot_token and settings.work_on_web:
         # Started before gunicorn forks its web workers, so that they inherit its channel
         # (docs/adr/0013); stopped after they have exited, so that nothing is added to
         # the channel while it is being worked off.
@@ -69,13 +84,15 @@ def serve_http(settings: Settings, port: int) -> None:
 
     def factory() -> Flask:
         bot = bootstrap(settings)
-        if work is None and settings.slack_bot_token:
+        if work is None and settings.slack_bot_token and settings.work_on_web:
             # WORK_PROCESSES=0: this web worker does the work on threads of its own,
             # recorded first all the same (docs/adr/0018).
             return bot.web_app(bolt_app=bot.bolt_app(work_here=start_work_threads(bot).take))
         return bot.web_app(
             work_channel=work.writer if work else None,
             work_readiness=work.readiness if work else None,
+            # WORK_ON_WEB=false: `deploybot work`, on a dyno of its own, does the work.
+            record_work=not settings.work_on_web,
         )
 
     GunicornApp(factory, options).run()

@@ -173,6 +173,29 @@ def test_a_killed_work_process_is_replaced_and_the_queued_work_is_kept(
     [second] = wait_for_work_processes(bot, 1)
     assert second != first
     assert f"work process {first} exited" in bot.log_text()
+    # Forked from the master while gunicorn serves (docs/adr/0019), the replacement must
+    # not keep the server's listening socket: the port would stay taken after a crash.
+    assert listening_sockets(bot.pid or 0), "the test cannot see the server's socket"
+    assert listening_sockets(second) == set()
+
+
+def listening_sockets(pid: int) -> set[str]:
+    """The inodes of the TCP sockets in LISTEN state that process `pid` holds."""
+    listening = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A":  # TCP_LISTEN
+                listening.add(fields[9])
+    held = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            held.add(target[len("socket:[") : -1])
+    return held & listening
 
 
 def test_stopping_the_server_finishes_the_work_already_acknowledged(

@@ -97,6 +97,9 @@ class FakeServer(Generic[CallT]):
         self._faults: list[Fault] = []
         self._delays: dict[str, float] = {}
         self._down = False
+        # Called with each call once it is recorded, on the thread that served it: the
+        # benchmark times replies with it (waiting on calls() scans them all each time).
+        self.on_call: Callable[[CallT], None] | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -288,6 +291,9 @@ class FakeServer(Generic[CallT]):
         with self._lock:
             self._calls.append(call)
             self._lock.notify_all()
+        observer = self.on_call
+        if observer is not None:
+            observer(call)
 
     # ------------------------------------------------------------------ the wire
 

@@ -27,11 +27,15 @@ def process_tree(pid: int) -> list[int]:
     return found
 
 
+# What a work process calls itself (bot/slack/work_processes.py: PROCESS_NAME); forked
+# from the gunicorn master, it has the master's command line.
+WORK_PROCESS_NAME = "deploybot-work"
+
+
 def is_work_process(pid: int) -> bool:
-    """Whether `pid` is a work process: started by multiprocessing's spawn, which is also
-    how its resource tracker starts, but through another entry point."""
+    """Whether `pid` is a work process, by the name it gives itself."""
     try:
-        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return Path(f"/proc/{pid}/comm").read_text().strip() == WORK_PROCESS_NAME
     except OSError:
         return False  # exited while we looked
 

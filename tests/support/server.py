@@ -301,19 +301,7 @@ class BotProcess(BotFacts):
         self._spawn_mark = self.log_mark()
         args = [sys.executable, "-m", self.module, "serve", "--port", str(self.port)]
         args.extend(self.serve_args)
-        with self.log_path.open("ab") as log:
-            log.write(f"--- python {' '.join(args[1:])}\n".encode())
-            log.flush()
-            self._proc = subprocess.Popen(  # noqa: S603 (our interpreter, fixed arguments)
-                args,
-                env=self.env,
-                cwd=str(self.cwd),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # Own process group, so stop() can clean up any worker processes it forks.
-                start_new_session=True,
-            )
+        self._proc = _popen_logged(args, self.env, self.cwd, self.log_path)
         _running.add(self)
 
     def wait_healthy(self, timeout: float = 30.0) -> dict[str, Any]:
@@ -349,8 +337,11 @@ class BotProcess(BotFacts):
 
     def expected_work_processes(self) -> int:
         """How many work processes this server starts (docs/adr/0013): WORK_PROCESSES
-        (default 1), none without a bot token."""
+        (default 1), none without a bot token or with WORK_ON_WEB=false (a worker dyno's
+        processes do the work, docs/adr/0019)."""
         if not self.env.get("SLACK_BOT_TOKEN"):
+            return 0
+        if self.env.get("WORK_ON_WEB", "true").strip().lower() in ("false", "0", "no", "off"):
             return 0
         try:
             return int(self.env.get("WORK_PROCESSES", "1"))
@@ -437,6 +428,80 @@ class BotProcess(BotFacts):
 
     def post(self, path: str, **kwargs: Any) -> httpx.Response:
         return httpx.post(f"{self.base_url}{path}", timeout=kwargs.pop("timeout", 10.0), **kwargs)
+
+
+class WorkerProcess:
+    """`python -m bot work`, the Procfile's `worker` (a dyno that does the work the web
+    dynos record, WORK_ON_WEB=false), with the environment given and its output in
+    ``log_path``."""
+
+    def __init__(self, env: Mapping[str, str | None], *, log_path: Path, cwd: Path) -> None:
+        self.env = child_env(env)
+        self.log_path = log_path
+        self.cwd = cwd
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._mark = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def start(self, *, timeout: float = 30.0) -> WorkerProcess:
+        """Start it and wait until each of its work processes has said it is ready."""
+        self._mark = len(self.log_text())
+        self._proc = _popen_logged(
+            [sys.executable, "-m", "bot", "work"], self.env, self.cwd, self.log_path
+        )
+        expected = int(self.env.get("WORK_PROCESSES", "1"))
+        deadline = time.monotonic() + timeout
+        while len(_WORK_PROCESS_READY.findall(self.log_text()[self._mark :])) < expected:
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                raise BotStartError(f"worker not ready. Output:\n{_tail(self.log_text())}")
+            time.sleep(0.1)
+        return self
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM, as Heroku stops a dyno; its exit code (raises if it does not exit)."""
+        assert self._proc is not None, "never started"
+        self._proc.send_signal(signal.SIGTERM)
+        try:
+            return self._proc.wait(timeout=timeout)
+        finally:
+            self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL it and every process under it (idempotent)."""
+        if self._proc is not None:
+            members = process_tree(self._proc.pid) if self._proc.poll() is None else []
+            _kill_tree(self._proc)
+            self._proc.wait(timeout=5)
+            _end_stragglers(members, grace=0)
+
+
+def _popen_logged(
+    args: list[str], env: dict[str, str], cwd: Path, log_path: Path
+) -> subprocess.Popen[bytes]:
+    """Start `args` with its output appended to `log_path`, after a line naming it."""
+    with log_path.open("ab") as log:
+        log.write(f"--- python {' '.join(args[1:])}\n".encode())
+        log.flush()
+        return subprocess.Popen(  # noqa: S603 (our interpreter, fixed arguments)
+            args,
+            env=env,
+            cwd=str(cwd),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Own process group, so stop() can clean up any processes it forks.
+            start_new_session=True,
+        )
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
