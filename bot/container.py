@@ -35,6 +35,7 @@ from bot.runbook.flows import RunbookFlows
 from bot.runbook.service import RunbookService, landing_guard
 from bot.settings import Settings
 from bot.slack.client import build_web_client
+from bot.slack.outbox import Outbox
 from bot.windows.blocks import blackout_events, join_sections, override_section, state_line
 from bot.windows.rules import parse_seed
 from bot.windows.service import WindowService
@@ -52,6 +53,9 @@ class Container:
     # the review-app messages all send through it.
     slack: WebClient
     database: Database
+    # Channel notices, announcement posts and updates and DMs wait here until Slack
+    # takes them (docs/adr/0019).
+    outbox: Outbox
     bookings: BookingService
     github: GitHubClient
     review_apps: ReviewAppService
@@ -111,6 +115,7 @@ def build_container(
     describe; nothing else in the bot constructs any of them."""
     database = database or Database(settings.database_url)
     slack = slack or build_web_client(settings)
+    outbox = Outbox(database, slack, now=clock)
     policy = BookingPolicy(
         min_lead=timedelta(minutes=settings.min_lead_minutes),
         max_duration=timedelta(minutes=settings.max_duration_minutes),
@@ -148,6 +153,7 @@ def build_container(
     )
     announcer = Announcer(
         approvals,
+        outbox,
         settings.deploy_channel,
         describe=lambda booking: join_sections(
             announcement_operations(gate.analyses_of(booking.pull_requests or ())),
@@ -164,23 +170,24 @@ def build_container(
         windows=windows,
     )
     runbooks = RunbookService(database, now=clock)
-    booking_freezes = BookingFreezes(freezes, freeze_enforcer, slack, settings.deploy_channel)
+    booking_freezes = BookingFreezes(freezes, freeze_enforcer, outbox, settings.deploy_channel)
     runbook_flows = RunbookFlows(
-        runbooks, booking_freezes, slack, settings.deploy_channel, settings.repo_of_app
+        runbooks, booking_freezes, outbox, settings.deploy_channel, settings.repo_of_app
     )
-    flows = DeployFlows(deploys, announcer, runbook_flows, slack, settings.deploy_channel)
+    flows = DeployFlows(deploys, announcer, runbook_flows, outbox, settings.deploy_channel)
     # Asked for a release's commit only when its webhook names none (HEROKU_API_TOKEN).
     heroku = (
         HerokuClient(settings.heroku_api_token, str(settings.heroku_api_url))
         if settings.heroku_api_token
         else None
     )
-    releases = ReleaseService(database, github, settings, flows, slack, now=clock, heroku=heroku)
+    releases = ReleaseService(database, github, settings, flows, outbox, now=clock, heroku=heroku)
     return Container(
         settings=settings,
         clock=clock,
         slack=slack,
         database=database,
+        outbox=outbox,
         bookings=bookings,
         plans=PlanService(bookings),
         github=github,

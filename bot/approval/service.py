@@ -96,14 +96,6 @@ class ApprovalService:
                 return NotAllowed(str(refused))
             return Announced(self._view(session, booking), *previous)
 
-    def record_announcement(self, booking_id: int, channel: str, ts: str) -> None:
-        with self.database.transaction() as session:
-            session.execute(
-                sa.update(Booking)
-                .where(Booking.id == booking_id)
-                .values(announcement_channel=channel, announcement_ts=ts)
-            )
-
     def approve(
         self, short_id: str, *, clicked_round: int, approver_id: str, is_approver: bool
     ) -> DecisionOutcome:

@@ -93,10 +93,8 @@ class ApprovalSlack:
     ) -> None:
         match self.service.announce(short_id, user_id=user_id):
             case Announced(view, previous_channel, previous_ts):
-                self.announcer.mark_superseded(
-                    client, previous_channel, previous_ts, view.booking.short_id
-                )
-                self.announcer.post(client, view)
+                self.announcer.mark_superseded(previous_channel, previous_ts, view.booking.short_id)
+                self.announcer.post(view)
                 needed = still_needed(view.required, len(view.approvers))
                 tell(
                     f"Announced `{view.booking.short_id}` in <#{self.settings.deploy_channel}>; "
@@ -106,6 +104,10 @@ class ApprovalSlack:
                 tell(f"There is no booking `{missing}`; `/deploy list` shows the ids.")
             case NotAllowed(reason):
                 tell(f"Not announced: {reason}")
+
+    def _direct_message(self, user_id: str, text: str) -> None:
+        """A DM through the outbox (ADR 0019): sent now, or once Slack answers again."""
+        self.announcer.outbox.post(user_id, text)
 
     # -- deciding ------------------------------------------------------------------------
 
@@ -136,7 +138,7 @@ class ApprovalSlack:
             # Someone clicked a button that should no longer be there: the update after
             # an earlier decision may never have reached Slack (the process died, Slack
             # failed). Bring the announcement back to the truth.
-            self.announcer.sync(client, short_id)
+            self.announcer.sync(short_id)
         elif verdict in REFUSALS:
             tell(REFUSALS[verdict])
 
@@ -161,10 +163,9 @@ class ApprovalSlack:
             return
         verdict, view = outcome.verdict, outcome.view
         if verdict in (Verdict.COUNTED, Verdict.QUORUM):
-            self.announcer.sync(client, view.booking.short_id)
+            self.announcer.sync(view.booking.short_id)
         if verdict is Verdict.QUORUM:
-            _direct_message(
-                client,
+            self._direct_message(
                 view.booking.requester_id,
                 f":white_check_mark: `{view.booking.short_id}` ({view.booking.title}) is "
                 f"approved by {', '.join(mention(a) for a in view.approvers)}. Start it when "
@@ -219,7 +220,7 @@ class ApprovalSlack:
         metadata = json.loads(view.get("private_metadata") or "{}")
 
         def tell(text: str) -> None:
-            _direct_message(client, user_id, text)
+            self._direct_message(user_id, text)
 
         run_reporting_database_outage(
             lambda: self._request_changes(client, user_id, metadata["value"], reason, tell), tell
@@ -245,9 +246,8 @@ class ApprovalSlack:
             return
         verdict, booking = outcome.verdict, outcome.view.booking
         if verdict is Verdict.COUNTED:
-            self.announcer.sync(client, booking.short_id)
-            _direct_message(
-                client,
+            self.announcer.sync(booking.short_id)
+            self._direct_message(
                 booking.requester_id,
                 f":hand: {mention(user_id)} requested changes on `{booking.short_id}` "
                 f"({booking.title}): {reason}\nApprovals so far are void. When it's ready, "
@@ -262,10 +262,3 @@ class ApprovalSlack:
                 "there is nothing to request changes on",
                 tell,
             )
-
-
-def _direct_message(client: WebClient, user_id: str, text: str) -> None:
-    try:
-        client.chat_postMessage(channel=user_id, text=text)
-    except SlackApiError as exc:
-        log.warning("could not message %s: %s", user_id, exc.response.get("error"))

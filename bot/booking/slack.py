@@ -40,6 +40,7 @@ from bot.slack.commands import (
     run_reporting_database_outage,
 )
 from bot.slack.notices import post_notice
+from bot.slack.outbox import Outbox
 from bot.slack.users import is_approver, user_timezone
 from bot.windows.blocks import outside_text, override_notice, state_line
 from bot.windows.rules import WindowState, parse_override_flag
@@ -63,9 +64,12 @@ class BookingSlack:
         annotate: Annotator | None = None,
         guess_kind: KindGuesser | None = None,
         window_state: WindowStateReader | None = None,
+        *,
+        outbox: Outbox,
     ) -> None:
         self.service = service
         self.settings = settings
+        self.outbox = outbox
         self.annotate = annotate
         self.guess_kind = guess_kind
         self.window_state = window_state
@@ -189,10 +193,10 @@ class BookingSlack:
                 if tell(text, confirmation):
                     self.service.answered(request_key)
                 notice_text, notice = blocks.booked_channel_notice(booking)
-                post_notice(client, self.settings.deploy_channel, notice_text, blocks=notice)
+                post_notice(self.outbox, self.settings.deploy_channel, notice_text, blocks=notice)
                 if window_override is not None:
                     post_notice(
-                        client,
+                        self.outbox,
                         self.settings.deploy_channel,
                         override_notice(booking.short_id, user_id, window_override),
                     )
@@ -327,7 +331,7 @@ class BookingSlack:
             case Cancelled(booking):
                 ctx.reply(f"Cancelled `{booking.short_id}`.")
                 post_notice(
-                    ctx.client,
+                    self.outbox,
                     self.settings.deploy_channel,
                     blocks.cancelled_channel_notice(booking, ctx.user_id),
                 )

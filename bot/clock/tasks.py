@@ -33,7 +33,7 @@ def build_tasks(container: Container) -> list[ClockTask]:
     settings = container.settings
     bookings = BookingClock(
         container.database,
-        container.slack,
+        container.outbox,
         container.announcer,
         channel=settings.deploy_channel,
         required_approvals=settings.required_approvals,
@@ -41,9 +41,12 @@ def build_tasks(container: Container) -> list[ClockTask]:
         expire_after=timedelta(hours=settings.expire_after_hours),
     )
     slack = container.slack
-    runbooks = RunbookClock(container.database, slack, settings.deploy_channel)
+    outbox = container.outbox
+    runbooks = RunbookClock(container.database, outbox, settings.deploy_channel)
     reminder_every = timedelta(hours=settings.freeze_reminder_hours)
     return [
+        # First: what Slack did not take earlier goes out before anything new.
+        ClockTask("slack-outbox", outbox.deliver_due),
         ClockTask("booking-reminders", bookings.send_reminders),
         ClockTask("booking-expiry", bookings.expire),
         ClockTask("es-next-day-cleanup", runbooks.next_day_reminders),
@@ -54,7 +57,7 @@ def build_tasks(container: Container) -> list[ClockTask]:
             "freeze-reminders",
             lambda now: send_freeze_reminders(
                 container.freezes,
-                slack,
+                outbox,
                 every=reminder_every,
                 fallback_channel=settings.deploy_channel,
                 now=now,
@@ -76,7 +79,7 @@ def build_tasks(container: Container) -> list[ClockTask]:
                 container.gate,
                 container.freezes,
                 container.freeze_enforcer,
-                slack,
+                outbox,
                 channel=settings.deploy_channel,
                 now=now,
             ),

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from slack_sdk import WebClient
-
 from bot.audit.model import SYSTEM_ACTOR
 from bot.freeze import blocks
 from bot.freeze.enforcement import FreezeEnforcer
@@ -19,6 +17,7 @@ from bot.freeze.service import (
     Unfrozen,
 )
 from bot.slack.notices import post_notice
+from bot.slack.outbox import Outbox
 
 
 class BookingFreezes:
@@ -26,12 +25,12 @@ class BookingFreezes:
         self,
         service: FreezeService,
         enforcer: FreezeEnforcer,
-        slack: WebClient,
+        outbox: Outbox,
         channel: str | None,
     ) -> None:
         self.service = service
         self.enforcer = enforcer
-        self.slack = slack
+        self.outbox = outbox
         self.channel = channel
 
     def freeze_for_booking(
@@ -56,7 +55,7 @@ class BookingFreezes:
         # A repeated request (docs/adr/0018) posted its notice the first time.
         if isinstance(outcome, Frozen) and not outcome.repeated:
             text, notice = blocks.freeze_notice(outcome.freeze)
-            post_notice(self.slack, self.channel, text, blocks=notice)
+            post_notice(self.outbox, self.channel, text, blocks=notice)
             self.enforcer.safe_enforce()
         return outcome
 
@@ -77,6 +76,6 @@ class BookingFreezes:
             request_key=request_key,
         )
         if isinstance(outcome, Unfrozen) and not outcome.repeated:
-            post_notice(self.slack, self.channel, blocks.unfreeze_notice(outcome.freeze))
+            post_notice(self.outbox, self.channel, blocks.unfreeze_notice(outcome.freeze))
             self.enforcer.safe_enforce()
         return outcome

@@ -37,6 +37,7 @@ from bot.slack.commands import (
 )
 from bot.slack.format import slack_date
 from bot.slack.notices import post_notice
+from bot.slack.outbox import Outbox
 from bot.slack.users import is_approver, user_timezone
 
 log = logging.getLogger(__name__)
@@ -59,10 +60,13 @@ class FreezeSlack:
         settings: Settings,
         schedule_end: ScheduleEnd | None = None,
         scheduled_end: Callable[[int], datetime | None] | None = None,
+        *,
+        outbox: Outbox,
     ) -> None:
         self.service = service
         self.enforcer = enforcer
         self.settings = settings
+        self.outbox = outbox
         self.schedule_end = schedule_end
         # When the clock lifts freeze `id` by itself (bot/windows), if it does.
         self.scheduled_end = scheduled_end
@@ -132,7 +136,7 @@ class FreezeSlack:
                     )
                 if ctx.reply(reply):
                     self.service.answered(ctx.request_key)
-                self._announce_freeze(ctx.client, freeze)
+                self._announce_freeze(freeze)
                 # After the answer and the notice: GitHub may be slow, people should not
                 # wait for it.
                 self.enforcer.safe_enforce()
@@ -203,7 +207,9 @@ class FreezeSlack:
             case Unfrozen(freeze):
                 if (done or tell)(blocks.unfrozen_reply(freeze)):
                     self.service.answered(request_key)
-                post_notice(client, self.settings.deploy_channel, blocks.unfreeze_notice(freeze))
+                post_notice(
+                    self.outbox, self.settings.deploy_channel, blocks.unfreeze_notice(freeze)
+                )
                 self.enforcer.safe_enforce()
             case NotFrozen(last):
                 (done or tell)(blocks.not_frozen_reply(self.service.branch, last))
@@ -249,6 +255,6 @@ class FreezeSlack:
             log.warning("could not read the approver group: %s", exc.response.get("error"))
             return False
 
-    def _announce_freeze(self, client: WebClient, freeze: Freeze) -> None:
+    def _announce_freeze(self, freeze: Freeze) -> None:
         text, notice = blocks.freeze_notice(freeze)
-        post_notice(client, self.settings.deploy_channel, text, blocks=notice)
+        post_notice(self.outbox, self.settings.deploy_channel, text, blocks=notice)

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slack_sdk import WebClient
-
 from bot.approval.announcer import Announcer
 from bot.booking.lifecycle import Action
 from bot.booking.model import Booking
@@ -29,6 +27,7 @@ from bot.deploys.service import (
 )
 from bot.runbook.flows import RunbookFlows
 from bot.slack.notices import post_notice
+from bot.slack.outbox import Outbox
 
 
 @dataclass(frozen=True)
@@ -47,13 +46,13 @@ class DeployFlows:
         deploys: DeployService,
         announcer: Announcer,
         runbooks: RunbookFlows,
-        slack: WebClient,
+        outbox: Outbox,
         channel: str | None,
     ) -> None:
         self.deploys = deploys
         self.announcer = announcer
         self.runbooks = runbooks
-        self.slack = slack
+        self.outbox = outbox
         self.channel = channel
 
     def start(self, short_id: str, *, user_id: str, override_reason: str | None = None) -> Outcome:
@@ -63,8 +62,8 @@ class DeployFlows:
         return outcome
 
     def started(self, booking: Booking, user_id: str) -> None:
-        post_notice(self.slack, self.channel, blocks.started_notice(booking, user_id))
-        self.announcer.sync(self.slack, booking.short_id)
+        post_notice(self.outbox, self.channel, blocks.started_notice(booking, user_id))
+        self.announcer.sync(booking.short_id)
         self.runbooks.started(booking, user_id)
 
     def finish(
@@ -89,19 +88,19 @@ class DeployFlows:
             return outcome
         booking = outcome.booking
         if action is Action.LAND:
-            post_notice(self.slack, self.channel, blocks.landed_notice(booking, user_id, via))
+            post_notice(self.outbox, self.channel, blocks.landed_notice(booking, user_id, via))
             self.runbooks.landed(booking)
         elif action is Action.FAIL:
             post_notice(
-                self.slack,
+                self.outbox,
                 self.channel,
                 failure_text(booking, via),
                 thread_ts=booking.announcement_ts,
             )
             self.runbooks.failed(booking)
         else:
-            post_notice(self.slack, self.channel, blocks.rolled_back_notice(booking, user_id))
-        self.announcer.sync(self.slack, booking.short_id)
+            post_notice(self.outbox, self.channel, blocks.rolled_back_notice(booking, user_id))
+        self.announcer.sync(booking.short_id)
         return outcome
 
     def edit(self, short_id: str, *, user_id: str, changes: Changes) -> Outcome:
@@ -109,12 +108,12 @@ class DeployFlows:
         if isinstance(outcome, Done):
             booking = outcome.booking
             post_notice(
-                self.slack,
+                self.outbox,
                 self.channel,
                 blocks.edited_notice(booking, user_id, outcome.voided),
             )
             if outcome.voided:
-                self.announcer.sync(self.slack, booking.short_id)
+                self.announcer.sync(booking.short_id)
         return outcome
 
 

@@ -84,8 +84,9 @@ def build_bolt_app(
         annotate=plan_notes,
         guess_kind=lambda refs: container.gate.booking_kind(refs),
         window_state=container.windows.state,
+        outbox=container.outbox,
     ).register(app, router)
-    PlanSlack(plans, settings).register(app, router)
+    PlanSlack(plans, settings, container.outbox).register(app, router)
     ApprovalSlack(container.approvals, container.announcer, settings).register(app, router)
     FreezeSlack(
         container.freezes,
@@ -93,13 +94,16 @@ def build_bolt_app(
         settings,
         schedule_end=container.windows.schedule_unfreeze,
         scheduled_end=container.windows.scheduled_end,
+        outbox=container.outbox,
     ).register(app, router)
     RunbookSlack(container.runbooks).register(app, router)
     DeploySlack(container.flows, settings).register(app, router)
-    GateSlack(container.gate, settings).register(app, router)
+    GateSlack(container.gate, settings, container.outbox).register(app, router)
     HomeSlack(container.home, settings).register(app, router)
     ReleaseSlack(container.releases).register(app, router)
-    WindowSlack(container.windows, container.announcer, settings).register(app, router)
+    WindowSlack(container.windows, container.announcer, settings, container.outbox).register(
+        app, router
+    )
     return app
 
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from slack_sdk import WebClient
-
 from bot.audit.model import SYSTEM_ACTOR
 from bot.clock.sent_once import Due, deliver
 from bot.freeze import blocks as freeze_blocks
@@ -23,6 +21,7 @@ from bot.freeze.enforcement import FreezeEnforcer
 from bot.freeze.service import FreezeService, Frozen, Unfrozen
 from bot.gate.service import GateService
 from bot.slack.notices import post_notice
+from bot.slack.outbox import Outbox
 from bot.windows.service import WindowService
 
 log = logging.getLogger(__name__)
@@ -33,14 +32,14 @@ def run_windows(
     gate: GateService,
     freezes: FreezeService,
     enforcer: FreezeEnforcer,
-    slack: WebClient,
+    outbox: Outbox,
     *,
     channel: str | None,
     now: datetime,
 ) -> int:
     done = _reevaluate_gate(windows, gate, now)
-    done += _freeze_for_blackout(windows, freezes, enforcer, slack, channel, now)
-    done += _scheduled_unfreezes(windows, freezes, enforcer, slack, channel, now)
+    done += _freeze_for_blackout(windows, freezes, enforcer, outbox, channel, now)
+    done += _scheduled_unfreezes(windows, freezes, enforcer, outbox, channel, now)
     return done
 
 
@@ -64,7 +63,7 @@ def _freeze_for_blackout(
     windows: WindowService,
     freezes: FreezeService,
     enforcer: FreezeEnforcer,
-    slack: WebClient,
+    outbox: Outbox,
     channel: str | None,
     now: datetime,
 ) -> int:
@@ -82,7 +81,7 @@ def _freeze_for_blackout(
         return 0
     windows.attach_freeze(row_id, outcome.freeze.id)
     text, notice = freeze_blocks.freeze_notice(outcome.freeze)
-    post_notice(slack, channel, text, blocks=notice)
+    post_notice(outbox, channel, text, blocks=notice)
     enforcer.safe_enforce()
     return 1
 
@@ -91,7 +90,7 @@ def _scheduled_unfreezes(
     windows: WindowService,
     freezes: FreezeService,
     enforcer: FreezeEnforcer,
-    slack: WebClient,
+    outbox: Outbox,
     channel: str | None,
     now: datetime,
 ) -> int:
@@ -102,7 +101,7 @@ def _scheduled_unfreezes(
         # for this schedule to do.
         windows.mark_unfrozen(freeze_id)
         if isinstance(outcome, Unfrozen):
-            post_notice(slack, channel, freeze_blocks.unfreeze_notice(outcome.freeze))
+            post_notice(outbox, channel, freeze_blocks.unfreeze_notice(outcome.freeze))
             enforcer.safe_enforce()
             done += 1
     return done
