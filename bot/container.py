@@ -115,7 +115,9 @@ def build_container(
     describe; nothing else in the bot constructs any of them."""
     database = database or Database(settings.database_url)
     slack = slack or build_web_client(settings)
-    outbox = Outbox(database, slack, now=clock)
+    outbox = Outbox(
+        database, slack, now=clock, lease=timedelta(seconds=settings.outbox_lease_seconds)
+    )
     policy = BookingPolicy(
         min_lead=timedelta(minutes=settings.min_lead_minutes),
         max_duration=timedelta(minutes=settings.max_duration_minutes),

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     # How long a `deploybot clock` holds its lease in the database without renewing it:
     # a second clock takes over at most this plus a third of it after the first dies.
     clock_lease_seconds: Annotated[int, Field(ge=3, le=300)] = 30
+    # How long a process's claim on an outgoing Slack message lasts (docs/adr/0019):
+    # longer than any send takes with the client's own retries, since a claim that runs
+    # out mid-send lets another process send it again; a process killed mid-send holds
+    # back the rest of that channel's messages this long.
+    outbox_lease_seconds: Annotated[int, Field(ge=3, le=600)] = 120
 
     # Channels
     deploy_channel: str | None = None

@@ -96,11 +96,11 @@ def build_bolt_app(
         scheduled_end=container.windows.scheduled_end,
         outbox=container.outbox,
     ).register(app, router)
-    RunbookSlack(container.runbooks).register(app, router)
+    RunbookSlack(container.runbooks, container.outbox).register(app, router)
     DeploySlack(container.flows, settings).register(app, router)
     GateSlack(container.gate, settings, container.outbox).register(app, router)
     HomeSlack(container.home, settings).register(app, router)
-    ReleaseSlack(container.releases).register(app, router)
+    ReleaseSlack(container.releases, container.outbox).register(app, router)
     WindowSlack(container.windows, container.announcer, settings, container.outbox).register(
         app, router
     )

@@ -47,8 +47,6 @@ log = logging.getLogger(__name__)
 PENDING, SENT, FAILED, COLLAPSED = "pending", "sent", "failed", "collapsed"
 POST, UPDATE = "post", "update"
 
-# Longer than any one send takes (the client's own retries included).
-CLAIM_LEASE = timedelta(minutes=2)
 # Retries after a transient failure: 15 s, 30 s, 1 min, 2 min, then every 5 minutes, so a
 # message waits at most 5 minutes (and a clock tick) once Slack answers again.
 FIRST_BACKOFF = timedelta(seconds=15)
@@ -138,9 +136,12 @@ class Outbox:
         client: WebClient,
         *,
         now: Callable[[], datetime] = utcnow,
+        lease: timedelta = timedelta(minutes=2),
         holder: str | None = None,
     ) -> None:
         self.database = database
+        # Longer than any one send takes (the client's own retries included).
+        self.lease = lease
         self.client = client
         self.now = now
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
@@ -373,7 +374,7 @@ class Outbox:
                 )
                 .values(
                     claimed_by=self.holder,
-                    claimed_until=now + CLAIM_LEASE,
+                    claimed_until=now + self.lease,
                     attempts=OutboxMessage.attempts + 1,
                 )
                 .returning(

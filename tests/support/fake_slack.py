@@ -354,6 +354,11 @@ class FakeSlack:
                 _Fault(status=status, retry_after=retry_after, error=error, remaining=times)
             )
 
+    def clear_faults(self) -> None:
+        """Answer every method normally again (Slack is back), keeping calls and state."""
+        with self._lock:
+            self._state.faults.clear()
+
     def set_delay(self, method: str, seconds: float) -> None:
         """Answer ``method`` (or ``"*"``) only after ``seconds``; 0 removes the delay."""
         with self._lock:
