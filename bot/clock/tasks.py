@@ -84,4 +84,6 @@ def build_tasks(container: Container) -> list[ClockTask]:
                 now=now,
             ),
         ),
+        # Last: what this tick recorded (reminders) goes out now, not at the next tick.
+        ClockTask("slack-outbox-tick", outbox.deliver_due),
     ]

@@ -37,8 +37,8 @@ def send_freeze_reminders(
             channel = item.freeze.frozen_by
             if channel == SYSTEM_ACTOR:
                 channel = fallback_channel or channel
-            # The outbox sends it, now or once Slack answers again.
-            outbox.post(channel, text, blocks=message)
+            # The outbox sends it at the end of this tick, or once Slack answers again.
+            outbox.post(channel, text, blocks=message, send_now=False)
 
         return Due(item.key, item.due_at, send)
 

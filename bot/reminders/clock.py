@@ -104,8 +104,8 @@ class BookingClock:
             else:
                 channel = self.channel
                 text = blocks.slot_passed_unapproved(booking, late)
-            # The outbox sends it, now or once Slack answers again.
-            self.outbox.post(channel, text)
+            # The outbox sends it at the end of this tick, or once Slack answers again.
+            self.outbox.post(channel, text, send_now=False)
 
         return send
 
@@ -159,7 +159,9 @@ class BookingClock:
 
             def send(late: bool, booking: Booking = booking) -> None:
                 if self.channel:
-                    self.outbox.post(self.channel, blocks.expired_notice(booking, late))
+                    self.outbox.post(
+                        self.channel, blocks.expired_notice(booking, late), send_now=False
+                    )
                 self.announcer.sync(booking.short_id)
 
             due.append(

@@ -43,7 +43,9 @@ class RunbookClock:
 
             def send(late: bool, booking: Booking = booking) -> None:
                 assert self.channel is not None  # noqa: S101 -- checked above
-                self.outbox.post(self.channel, blocks.next_day_reminder(booking, late))
+                self.outbox.post(
+                    self.channel, blocks.next_day_reminder(booking, late), send_now=False
+                )
 
             assert booking.finished_at is not None  # noqa: S101 -- by the query
             due.append(

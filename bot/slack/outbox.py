@@ -163,14 +163,18 @@ class Outbox:
         thread_ts: str | None = None,
         key: str | None = None,
         session: Session | None = None,
+        send_now: bool = True,
     ) -> None:
         """Record a message to `conversation` (a channel, or a user id for a DM) and, when
         `session` is None, send it now. With a `session` it is recorded in that
-        transaction; its owner calls `deliver` once it has committed."""
+        transaction; its owner calls `deliver` once it has committed. `send_now=False`
+        leaves it to the clock's next outbox pass (the clock's own sent-once messages,
+        whose sent mark must follow the recording at once, ADR 0007)."""
         if not conversation:
             return
         self._record(
             session,
+            send_now,
             OutboxMessage(
                 conversation=conversation,
                 kind=POST,
@@ -199,6 +203,7 @@ class Outbox:
             return
         self._record(
             session,
+            True,
             OutboxMessage(
                 conversation=conversation,
                 kind=UPDATE,
@@ -236,13 +241,14 @@ class Outbox:
             "attempts": 0,
         }
 
-    def _record(self, session: Session | None, row: OutboxMessage) -> None:
+    def _record(self, session: Session | None, send_now: bool, row: OutboxMessage) -> None:
         if session is not None:
             session.add(row)
             return
         with self.database.transaction() as own:
             own.add(row)
-        self.deliver([row.conversation])
+        if send_now:
+            self.deliver([row.conversation])
 
     # -- delivering ---------------------------------------------------------------------
 
