@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from bot.approval.announcer import Announcer
 from bot.approval.service import ApprovalService
 from bot.audit.model import SYSTEM_ACTOR
+from bot.booking.notices import BookingNotices
 from bot.booking.rules import BookingPolicy
 from bot.booking.service import BookingService
 from bot.db import Database, utcnow
@@ -126,7 +127,13 @@ def build_container(
     public_url = str(settings.public_url).rstrip("/") if settings.public_url else None
     approvals = ApprovalService(database, settings.required_approvals, now=clock)
     windows = WindowService(database, seed=parse_seed(settings.deploy_windows), now=clock)
-    bookings = BookingService(database, policy, now=clock, windows=windows)
+    bookings = BookingService(
+        database,
+        policy,
+        now=clock,
+        windows=windows,
+        notices=BookingNotices(outbox, settings.deploy_channel),
+    )
     freezes = FreezeService(database, settings.freeze_branch, now=clock)
     # GITHUB_REPO and every app's repository of APPS (docs/adr/0017): their pull
     # requests are gated and frozen alike.

@@ -504,7 +504,6 @@ class ReleaseService:
                 key=f"{NOTES_KEY}{release_id}",
                 session=session,
             )
-        self.outbox.deliver([self.channel])
 
     def _notes_posted(self, session: Session, key: str, channel: str, ts: str) -> None:
         session.execute(
@@ -673,8 +672,6 @@ class ReleaseService:
                     session=session,
                 )
             posted += 1
-        if posted:
-            self.outbox.deliver([self.channel])
         return posted
 
     def _alert_posted(self, session: Session, key: str, channel: str, ts: str) -> None:

@@ -84,7 +84,6 @@ def build_bolt_app(
         annotate=plan_notes,
         guess_kind=lambda refs: container.gate.booking_kind(refs),
         window_state=container.windows.state,
-        outbox=container.outbox,
     ).register(app, router)
     PlanSlack(plans, settings, container.outbox).register(app, router)
     ApprovalSlack(container.approvals, container.announcer, settings).register(app, router)

@@ -244,11 +244,30 @@ class Outbox:
     def _record(self, session: Session | None, send_now: bool, row: OutboxMessage) -> None:
         if session is not None:
             session.add(row)
+            if send_now:
+                self._deliver_after_commit(session, row.conversation)
             return
         with self.database.transaction() as own:
             own.add(row)
         if send_now:
             self.deliver([row.conversation])
+
+    def _deliver_after_commit(self, session: Session, conversation: str) -> None:
+        """Send what `session` records once its transaction has committed (never before:
+        Slack must not hear of a change that is then rolled back)."""
+        waiting: set[str] | None = session.info.get(_AFTER_COMMIT)
+        if waiting is None:
+            waiting = session.info[_AFTER_COMMIT] = set()
+
+            def committed(_session: Session) -> None:
+                self.deliver(sorted(session.info.pop(_AFTER_COMMIT, ())))
+
+            def rolled_back(_session: Session, _previous: object) -> None:
+                session.info.pop(_AFTER_COMMIT, None)
+
+            sa.event.listen(session, "after_commit", committed, once=True)
+            sa.event.listen(session, "after_soft_rollback", rolled_back, once=True)
+        waiting.add(conversation)
 
     # -- delivering ---------------------------------------------------------------------
 
@@ -515,6 +534,10 @@ class Outbox:
                     next_attempt_at=refused.retry_at,
                 )
             )
+
+
+# The session.info entry of the conversations a transaction recorded messages for.
+_AFTER_COMMIT = "outbox_after_commit"
 
 
 class _RateLimited(Exception):
