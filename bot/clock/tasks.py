@@ -51,6 +51,7 @@ def build_tasks(container: Container) -> list[ClockTask]:
         ClockTask("booking-expiry", bookings.expire),
         ClockTask("es-next-day-cleanup", runbooks.next_day_reminders),
         ClockTask("prune-processed-requests", lambda now: prune_processed_requests(container, now)),
+        ClockTask("prune-outbox", outbox.prune),
         # PR titles and labels GitHub could not give when a review app reported itself.
         ClockTask("review-app-pr-details", container.review_apps.complete_pr_details),
         ClockTask(

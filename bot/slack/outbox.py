@@ -53,6 +53,10 @@ FIRST_BACKOFF = timedelta(seconds=15)
 MAX_BACKOFF = timedelta(minutes=5)
 # A message Slack has not taken for this long is given up: what it said is stale.
 GIVE_UP_AFTER = timedelta(days=2)
+# Sent rows are kept this long (the ts of a message is on its own row by then: the
+# booking's announcement_ts, a checklist's message_ts), refused ones longer, to be seen.
+KEEP_SENT = timedelta(days=7)
+KEEP_FAILED = timedelta(days=30)
 # Conversations one pass of the clock looks at; the rest wait for the next tick.
 CONVERSATIONS_PER_PASS = 200
 
@@ -319,6 +323,25 @@ class Outbox:
             )
             session.expunge_all()
             return rows
+
+    def prune(self, now: datetime) -> int:
+        """Delete what was sent or collapsed a week ago and what failed a month ago."""
+        with self.database.transaction() as session:
+            result = session.execute(
+                sa.delete(OutboxMessage).where(
+                    sa.or_(
+                        sa.and_(
+                            OutboxMessage.state.in_((SENT, COLLAPSED)),
+                            OutboxMessage.created_at < now - KEEP_SENT,
+                        ),
+                        sa.and_(
+                            OutboxMessage.state == FAILED,
+                            OutboxMessage.created_at < now - KEEP_FAILED,
+                        ),
+                    )
+                )
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
 
     def pending(self) -> int:
         with self.database.transaction() as session:

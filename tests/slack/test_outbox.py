@@ -175,6 +175,21 @@ def test_what_is_stored_fits_slacks_limits(outbox: Outbox, fake_slack: FakeSlack
     assert row.state == "sent"
 
 
+def test_sent_rows_are_pruned_after_a_week_failed_ones_after_a_month(
+    outbox: Outbox, fake_slack: FakeSlack, clock: Clock
+) -> None:
+    fake_slack.fail_next("chat.postMessage", status=200, error="channel_not_found")
+    outbox.post(CHANNEL, "refused")
+    outbox.post(CHANNEL, "sent")
+    fake_slack.fail_next("chat.postMessage", status=503, retry_after=None)
+    outbox.post(CHANNEL, "waiting")
+    assert outbox.prune(clock.now + timedelta(days=6)) == 0
+    assert outbox.prune(clock.now + timedelta(days=8)) == 1
+    assert [r.text for r in rows(outbox)] == ["refused", "waiting"]
+    assert outbox.prune(clock.now + timedelta(days=31)) == 1
+    assert [r.text for r in rows(outbox)] == ["waiting"]
+
+
 def test_two_deliverers_at_once_send_every_message_once_and_in_order(
     url: str, fake_slack: FakeSlack, clock: Clock
 ) -> None:
