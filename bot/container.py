@@ -221,6 +221,7 @@ def build_container(
             open_alerts=lambda: [AlertSummary(a.id, a.text) for a in releases.open_alerts()],
             now=clock,
             window_line=lambda: state_line(windows.state()) if windows.windows() else None,
+            undelivered=outbox.refusals,
         ),
         calendar=CalendarFeed(
             database,

@@ -40,7 +40,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.db import Base, Database, UTCDateTime, utcnow
-from bot.slack.limits import fit_blocks, fit_text
+from bot.slack.limits import fit_blocks, fit_text, shorten
 
 log = logging.getLogger(__name__)
 
@@ -310,19 +310,23 @@ class Outbox:
                 break
         return sent
 
-    def failed(self, limit: int = 20) -> list[OutboxMessage]:
+    def failed(self, limit: int = 20, since: datetime | None = None) -> list[OutboxMessage]:
         """The latest messages Slack refused for good (for logs and people)."""
+        query = sa.select(OutboxMessage).where(OutboxMessage.state == FAILED)
+        if since is not None:
+            query = query.where(OutboxMessage.created_at >= since)
         with self.database.transaction() as session:
-            rows = list(
-                session.scalars(
-                    sa.select(OutboxMessage)
-                    .where(OutboxMessage.state == FAILED)
-                    .order_by(OutboxMessage.id.desc())
-                    .limit(limit)
-                )
-            )
+            rows = list(session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit)))
             session.expunge_all()
             return rows
+
+    def refusals(self) -> list[str]:
+        """The App Home's lines about messages Slack refused in the last day."""
+        return [
+            f"`{row.error}` from Slack for a message to <#{row.conversation}>: "
+            f"{shorten(row.text, 200)}"
+            for row in self.failed(limit=5, since=self.now() - timedelta(days=1))
+        ]
 
     def prune(self, now: datetime) -> int:
         """Delete what was sent or collapsed a week ago and what failed a month ago."""
