@@ -20,6 +20,7 @@ from bot.db import Database, utcnow
 from bot.deploys.service import DeployService
 from bot.freeze.enforcement import FreezeEnforcer
 from bot.freeze.flows import BookingFreezes
+from bot.freeze.notices import FreezeNotices
 from bot.freeze.service import FreezeService
 from bot.gate.blocks import announcement_operations
 from bot.gate.service import GateService, watch_bookings
@@ -134,7 +135,12 @@ def build_container(
         windows=windows,
         notices=BookingNotices(outbox, settings.deploy_channel),
     )
-    freezes = FreezeService(database, settings.freeze_branch, now=clock)
+    freezes = FreezeService(
+        database,
+        settings.freeze_branch,
+        now=clock,
+        notices=FreezeNotices(outbox, settings.deploy_channel),
+    )
     # GITHUB_REPO and every app's repository of APPS (docs/adr/0017): their pull
     # requests are gated and frozen alike.
     repos = settings.github_repos
@@ -179,7 +185,7 @@ def build_container(
         windows=windows,
     )
     runbooks = RunbookService(database, now=clock)
-    booking_freezes = BookingFreezes(freezes, freeze_enforcer, outbox, settings.deploy_channel)
+    booking_freezes = BookingFreezes(freezes, freeze_enforcer)
     runbook_flows = RunbookFlows(
         runbooks, booking_freezes, outbox, settings.deploy_channel, settings.repo_of_app
     )

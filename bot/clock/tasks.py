@@ -80,8 +80,6 @@ def build_tasks(container: Container) -> list[ClockTask]:
                 container.gate,
                 container.freezes,
                 container.freeze_enforcer,
-                outbox,
-                channel=settings.deploy_channel,
                 now=now,
             ),
         ),

@@ -36,8 +36,6 @@ from bot.slack.commands import (
     run_reporting_database_outage,
 )
 from bot.slack.format import slack_date
-from bot.slack.notices import post_notice
-from bot.slack.outbox import Outbox
 from bot.slack.users import is_approver, user_timezone
 
 log = logging.getLogger(__name__)
@@ -60,13 +58,10 @@ class FreezeSlack:
         settings: Settings,
         schedule_end: ScheduleEnd | None = None,
         scheduled_end: Callable[[int], datetime | None] | None = None,
-        *,
-        outbox: Outbox,
     ) -> None:
         self.service = service
         self.enforcer = enforcer
         self.settings = settings
-        self.outbox = outbox
         self.schedule_end = schedule_end
         # When the clock lifts freeze `id` by itself (bot/windows), if it does.
         self.scheduled_end = scheduled_end
@@ -136,9 +131,8 @@ class FreezeSlack:
                     )
                 if ctx.reply(reply):
                     self.service.answered(ctx.request_key)
-                self._announce_freeze(freeze)
-                # After the answer and the notice: GitHub may be slow, people should not
-                # wait for it.
+                # The channel's notice was recorded with the freeze (bot/freeze/notices.py).
+                # After the answer: GitHub may be slow, people should not wait for it.
                 self.enforcer.safe_enforce()
             case AlreadyFrozen(freeze):
                 ctx.reply(blocks.already_frozen_reply(freeze))
@@ -207,9 +201,6 @@ class FreezeSlack:
             case Unfrozen(freeze):
                 if (done or tell)(blocks.unfrozen_reply(freeze)):
                     self.service.answered(request_key)
-                post_notice(
-                    self.outbox, self.settings.deploy_channel, blocks.unfreeze_notice(freeze)
-                )
                 self.enforcer.safe_enforce()
             case NotFrozen(last):
                 (done or tell)(blocks.not_frozen_reply(self.service.branch, last))
@@ -254,7 +245,3 @@ class FreezeSlack:
             # Refusing is the safe side: the person who froze it can still unfreeze.
             log.warning("could not read the approver group: %s", exc.response.get("error"))
             return False
-
-    def _announce_freeze(self, freeze: Freeze) -> None:
-        text, notice = blocks.freeze_notice(freeze)
-        post_notice(self.outbox, self.settings.deploy_channel, text, blocks=notice)

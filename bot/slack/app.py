@@ -93,7 +93,6 @@ def build_bolt_app(
         settings,
         schedule_end=container.windows.schedule_unfreeze,
         scheduled_end=container.windows.scheduled_end,
-        outbox=container.outbox,
     ).register(app, router)
     RunbookSlack(container.runbooks, container.outbox).register(app, router)
     DeploySlack(container.flows, settings).register(app, router)
