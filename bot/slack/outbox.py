@@ -253,8 +253,13 @@ class Outbox:
             return
         with self.database.transaction() as own:
             own.add(row)
+            own.flush()
+            # Claimed in the recording's own transaction: one commit fewer on the
+            # normal path (ADR 0019's figures). Usually this very row; an older one of
+            # the conversation if it is waiting and due.
+            claimed = self._claim_in(own, row.conversation, self.now()) if send_now else None
         if send_now:
-            self.deliver([row.conversation])
+            self._deliver_safely(row.conversation, claimed)
 
     def _deliver_after_commit(self, session: Session, conversation: str) -> None:
         """Send what `session` records once its transaction has committed (never before:
@@ -280,13 +285,21 @@ class Outbox:
         raises: what Slack does not take waits for the clock."""
         sent = 0
         for conversation in dict.fromkeys(conversations):
-            try:
-                sent += self._deliver_conversation(conversation, self.now())
-            except _RateLimited:
+            done, rate_limited = self._deliver_safely(conversation)
+            sent += done
+            if rate_limited:
                 break
-            except Exception:
-                log.exception("could not deliver the outbox of %s; the clock retries", conversation)
         return sent
+
+    def _deliver_safely(self, conversation: str, first: _Claimed | None = None) -> tuple[int, bool]:
+        """(how many were sent, whether Slack rate-limited us)."""
+        try:
+            return self._deliver_conversation(conversation, self.now(), first), False
+        except _RateLimited:
+            return 0, True
+        except Exception:
+            log.exception("could not deliver the outbox of %s; the clock retries", conversation)
+            return 0, False
 
     def deliver_due(self, now: datetime | None = None) -> int:
         """The clock's pass: every conversation whose oldest waiting message is due."""
@@ -358,11 +371,20 @@ class Outbox:
                 or 0
             )
 
-    def _deliver_conversation(self, conversation: str, now: datetime) -> int:
+    def _deliver_conversation(
+        self, conversation: str, now: datetime, first: _Claimed | None = None
+    ) -> int:
+        """Send `conversation`'s due messages in order, starting with `first` when the
+        caller has claimed it already."""
         sent = 0
-        # Each claim asks the time afresh: a row recorded while this loop sent the one
-        # before it is due by then, and this loop is the one that sends it.
-        while (row := self._claim_head(conversation, max(now, self.now()))) is not None:
+        claimed = first
+        while True:
+            # Each claim asks the time afresh: a row recorded while this loop sent the
+            # one before it is due by then, and this loop is the one that sends it.
+            row = claimed or self._claim_head(conversation, max(now, self.now()))
+            claimed = None
+            if row is None:
+                break
             if self._collapsed(row):
                 continue
             target = self._target(row)
@@ -398,6 +420,10 @@ class Outbox:
 
     def _claim_head(self, conversation: str, now: datetime) -> _Claimed | None:
         """Claim the oldest waiting row of `conversation` if it is due and free."""
+        with self.database.transaction() as session:
+            return self._claim_in(session, conversation, now)
+
+    def _claim_in(self, session: Session, conversation: str, now: datetime) -> _Claimed | None:
         head = (
             sa.select(sa.func.min(OutboxMessage.id))
             .where(OutboxMessage.conversation == conversation)
@@ -410,41 +436,25 @@ class Outbox:
             OutboxMessage.next_attempt_at <= now,
             sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
         )
-        with self.database.transaction() as session:
-            query = sa.select(OutboxMessage.id).where(free)
-            if self._postgres:
-                query = query.with_for_update(skip_locked=True)
-            found = session.scalar(query)
-            if found is None:
-                return None
-            row = session.execute(
-                sa.update(OutboxMessage)
-                .where(OutboxMessage.id == found)
-                .where(OutboxMessage.state == PENDING)
-                .where(
-                    sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
-                )
-                .values(
-                    claimed_by=self.holder,
-                    claimed_until=now + self.lease,
-                    attempts=OutboxMessage.attempts + 1,
-                )
-                .returning(
-                    OutboxMessage.id,
-                    OutboxMessage.kind,
-                    OutboxMessage.conversation,
-                    OutboxMessage.key,
-                    OutboxMessage.collapse_key,
-                    OutboxMessage.target_ts,
-                    OutboxMessage.target_key,
-                    OutboxMessage.thread_ts,
-                    OutboxMessage.text,
-                    OutboxMessage.blocks,
-                    OutboxMessage.attempts,
-                    OutboxMessage.created_at,
-                )
-            ).one_or_none()
-        return None if row is None else _Claimed(**row._mapping)
+        query = sa.select(OutboxMessage.id).where(free)
+        if self._postgres:
+            query = query.with_for_update(skip_locked=True)
+        found = session.scalar(query)
+        if found is None:
+            return None
+        claimed = session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == found)
+            .where(OutboxMessage.state == PENDING)
+            .where(sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
+            .values(
+                claimed_by=self.holder,
+                claimed_until=now + self.lease,
+                attempts=OutboxMessage.attempts + 1,
+            )
+            .returning(*(getattr(OutboxMessage, name) for name in _Claimed.__dataclass_fields__))
+        ).one_or_none()
+        return None if claimed is None else _Claimed(**claimed._mapping)
 
     def _collapsed(self, row: _Claimed) -> bool:
         """Mark `row` collapsed if a newer row makes it stale: any newer row of its
