@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 
 from bot.approval.announcer import Announcer
+from bot.approval.notices import DecisionNotices
 from bot.approval.service import ApprovalService
 from bot.audit.model import SYSTEM_ACTOR
 from bot.booking.notices import BookingNotices
@@ -126,7 +127,9 @@ def build_container(
     )
     github = github or GitHubClient(settings.github_token, str(settings.github_api_url))
     public_url = str(settings.public_url).rstrip("/") if settings.public_url else None
-    approvals = ApprovalService(database, settings.required_approvals, now=clock)
+    approvals = ApprovalService(
+        database, settings.required_approvals, now=clock, notices=DecisionNotices(outbox)
+    )
     windows = WindowService(database, seed=parse_seed(settings.deploy_windows), now=clock)
     bookings = BookingService(
         database,

@@ -29,7 +29,6 @@ from bot.slack.commands import (
     acknowledge,
     run_reporting_database_outage,
 )
-from bot.slack.format import mention
 from bot.slack.limits import CHANGES_REASON_MAX
 from bot.slack.users import is_approver
 
@@ -164,14 +163,9 @@ class ApprovalSlack:
         verdict, view = outcome.verdict, outcome.view
         if verdict in (Verdict.COUNTED, Verdict.QUORUM):
             self.announcer.sync(view.booking.short_id)
-        if verdict is Verdict.QUORUM:
-            self._direct_message(
-                view.booking.requester_id,
-                f":white_check_mark: `{view.booking.short_id}` ({view.booking.title}) is "
-                f"approved by {', '.join(mention(a) for a in view.approvers)}. Start it when "
-                f"its slot comes with `/deploy start {view.booking.short_id}`.",
-            )
-        else:
+        # On the quorum, the requester's DM was recorded with the decision
+        # (bot/approval/notices.py).
+        if verdict is not Verdict.QUORUM:
             self._explain(
                 client,
                 verdict,
@@ -246,13 +240,8 @@ class ApprovalSlack:
             return
         verdict, booking = outcome.verdict, outcome.view.booking
         if verdict is Verdict.COUNTED:
+            # The requester's DM was recorded with the decision (approval/notices.py).
             self.announcer.sync(booking.short_id)
-            self._direct_message(
-                booking.requester_id,
-                f":hand: {mention(user_id)} requested changes on `{booking.short_id}` "
-                f"({booking.title}): {reason}\nApprovals so far are void. When it's ready, "
-                f"announce it again with `/deploy ready {booking.short_id}`.",
-            )
         else:
             self._explain(
                 client,
