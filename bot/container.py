@@ -11,14 +11,17 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 
 from bot.approval.announcer import Announcer
+from bot.approval.notices import DecisionNotices
 from bot.approval.service import ApprovalService
 from bot.audit.model import SYSTEM_ACTOR
+from bot.booking.notices import BookingNotices
 from bot.booking.rules import BookingPolicy
 from bot.booking.service import BookingService
 from bot.db import Database, utcnow
 from bot.deploys.service import DeployService
 from bot.freeze.enforcement import FreezeEnforcer
 from bot.freeze.flows import BookingFreezes
+from bot.freeze.notices import FreezeNotices
 from bot.freeze.service import FreezeService
 from bot.gate.blocks import announcement_operations
 from bot.gate.service import GateService, watch_bookings
@@ -35,6 +38,7 @@ from bot.runbook.flows import RunbookFlows
 from bot.runbook.service import RunbookService, landing_guard
 from bot.settings import Settings
 from bot.slack.client import build_web_client
+from bot.slack.outbox import Outbox
 from bot.windows.blocks import blackout_events, join_sections, override_section, state_line
 from bot.windows.rules import parse_seed
 from bot.windows.service import WindowService
@@ -52,6 +56,9 @@ class Container:
     # the review-app messages all send through it.
     slack: WebClient
     database: Database
+    # Channel notices, announcement posts and updates and DMs wait here until Slack
+    # takes them (docs/adr/0019).
+    outbox: Outbox
     bookings: BookingService
     github: GitHubClient
     review_apps: ReviewAppService
@@ -111,16 +118,32 @@ def build_container(
     describe; nothing else in the bot constructs any of them."""
     database = database or Database(settings.database_url)
     slack = slack or build_web_client(settings)
+    outbox = Outbox(
+        database, slack, now=clock, lease=timedelta(seconds=settings.outbox_lease_seconds)
+    )
     policy = BookingPolicy(
         min_lead=timedelta(minutes=settings.min_lead_minutes),
         max_duration=timedelta(minutes=settings.max_duration_minutes),
     )
     github = github or GitHubClient(settings.github_token, str(settings.github_api_url))
     public_url = str(settings.public_url).rstrip("/") if settings.public_url else None
-    approvals = ApprovalService(database, settings.required_approvals, now=clock)
+    approvals = ApprovalService(
+        database, settings.required_approvals, now=clock, notices=DecisionNotices(outbox)
+    )
     windows = WindowService(database, seed=parse_seed(settings.deploy_windows), now=clock)
-    bookings = BookingService(database, policy, now=clock, windows=windows)
-    freezes = FreezeService(database, settings.freeze_branch, now=clock)
+    bookings = BookingService(
+        database,
+        policy,
+        now=clock,
+        windows=windows,
+        notices=BookingNotices(outbox, settings.deploy_channel),
+    )
+    freezes = FreezeService(
+        database,
+        settings.freeze_branch,
+        now=clock,
+        notices=FreezeNotices(outbox, settings.deploy_channel),
+    )
     # GITHUB_REPO and every app's repository of APPS (docs/adr/0017): their pull
     # requests are gated and frozen alike.
     repos = settings.github_repos
@@ -148,6 +171,7 @@ def build_container(
     )
     announcer = Announcer(
         approvals,
+        outbox,
         settings.deploy_channel,
         describe=lambda booking: join_sections(
             announcement_operations(gate.analyses_of(booking.pull_requests or ())),
@@ -164,23 +188,24 @@ def build_container(
         windows=windows,
     )
     runbooks = RunbookService(database, now=clock)
-    booking_freezes = BookingFreezes(freezes, freeze_enforcer, slack, settings.deploy_channel)
+    booking_freezes = BookingFreezes(freezes, freeze_enforcer)
     runbook_flows = RunbookFlows(
-        runbooks, booking_freezes, slack, settings.deploy_channel, settings.repo_of_app
+        runbooks, booking_freezes, outbox, settings.deploy_channel, settings.repo_of_app
     )
-    flows = DeployFlows(deploys, announcer, runbook_flows, slack, settings.deploy_channel)
+    flows = DeployFlows(deploys, announcer, runbook_flows, outbox, settings.deploy_channel)
     # Asked for a release's commit only when its webhook names none (HEROKU_API_TOKEN).
     heroku = (
         HerokuClient(settings.heroku_api_token, str(settings.heroku_api_url))
         if settings.heroku_api_token
         else None
     )
-    releases = ReleaseService(database, github, settings, flows, slack, now=clock, heroku=heroku)
+    releases = ReleaseService(database, github, settings, flows, outbox, now=clock, heroku=heroku)
     return Container(
         settings=settings,
         clock=clock,
         slack=slack,
         database=database,
+        outbox=outbox,
         bookings=bookings,
         plans=PlanService(bookings),
         github=github,
@@ -205,6 +230,7 @@ def build_container(
             open_alerts=lambda: [AlertSummary(a.id, a.text) for a in releases.open_alerts()],
             now=clock,
             window_line=lambda: state_line(windows.state()) if windows.windows() else None,
+            undelivered=outbox.refusals,
         ),
         calendar=CalendarFeed(
             database,

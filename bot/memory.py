@@ -1,4 +1,4 @@
-"""Memory settings of the bot's long-running processes (docs/adr/0019).
+"""Memory settings of the bot's long-running processes (docs/adr/0020).
 
 glibc's malloc gives each thread that contends for the main heap an arena of its own, up
 to eight per CPU, and memory freed in an arena is seldom given back to the system. A

@@ -13,6 +13,7 @@ from bot.plans.model import DeployPlan, PlanStep
 from bot.releases.model import DeployAlert, HerokuRelease, MergedPull
 from bot.review_apps.model import ReviewApp
 from bot.runbook.model import RunbookChecklist, RunbookStep
+from bot.slack.outbox import OutboxMessage
 from bot.slack.work_table import SlackWork
 from bot.windows.model import DeployWindow, ScheduledUnfreeze, WindowOverride
 
@@ -28,6 +29,7 @@ __all__ = [
     "HerokuRelease",
     "Lease",
     "MergedPull",
+    "OutboxMessage",
     "PlanStep",
     "ProcessedRequest",
     "PullRequestAnalysisRow",

@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     # Whether the web dyno does that work (the default, one dyno). False: the web workers
     # only record each request's work and acknowledge it, and `deploybot work` (the
     # Procfile's `worker`, on dynos of its own) does it, in WORK_PROCESSES processes
-    # (docs/adr/0019). WORK_PROCESSES=0 (the work on the web workers' threads) cannot
+    # (docs/adr/0020). WORK_PROCESSES=0 (the work on the web workers' threads) cannot
     # be combined with it.
     work_on_web: bool = True
     # How long a work process's claim on recorded work lasts without being renewed
@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     # How long a `deploybot clock` holds its lease in the database without renewing it:
     # a second clock takes over at most this plus a third of it after the first dies.
     clock_lease_seconds: Annotated[int, Field(ge=3, le=300)] = 30
+    # How long a process's claim on an outgoing Slack message lasts (docs/adr/0019):
+    # longer than any send takes with the client's own retries, since a claim that runs
+    # out mid-send lets another process send it again; a process killed mid-send holds
+    # back the rest of that channel's messages this long.
+    outbox_lease_seconds: Annotated[int, Field(ge=3, le=600)] = 120
 
     # Channels
     deploy_channel: str | None = None

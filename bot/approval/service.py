@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -60,13 +61,29 @@ AnnounceOutcome = Announced | NotFound | NotAllowed
 DecisionOutcome = Decided | NotFound
 
 
+class Notices(Protocol):
+    """The requester's DMs about decisions (bot/approval/notices.py), recorded in the
+    transaction of the decision (docs/adr/0019)."""
+
+    def approved(self, session: Session, view: AnnouncementView) -> None: ...
+
+    def changes_requested(
+        self, session: Session, booking: Booking, reviewer_id: str, reason: str
+    ) -> None: ...
+
+
 class ApprovalService:
     def __init__(
-        self, database: Database, required: int, now: Callable[[], datetime] = utcnow
+        self,
+        database: Database,
+        required: int,
+        now: Callable[[], datetime] = utcnow,
+        notices: Notices | None = None,
     ) -> None:
         self.database = database
         self.required = required
         self.now = now
+        self.notices = notices
 
     def announce(self, short_id: str, *, user_id: str) -> AnnounceOutcome:
         with self.database.transaction() as session:
@@ -95,14 +112,6 @@ class ApprovalService:
             except TransitionRefused as refused:
                 return NotAllowed(str(refused))
             return Announced(self._view(session, booking), *previous)
-
-    def record_announcement(self, booking_id: int, channel: str, ts: str) -> None:
-        with self.database.transaction() as session:
-            session.execute(
-                sa.update(Booking)
-                .where(Booking.id == booking_id)
-                .values(announcement_channel=channel, announcement_ts=ts)
-            )
 
     def approve(
         self, short_id: str, *, clicked_round: int, approver_id: str, is_approver: bool
@@ -154,7 +163,10 @@ class ApprovalService:
                     )
                 booking.touch()
                 session.flush()
-            return Decided(verdict, self._view(session, booking))
+            view = self._view(session, booking)
+            if verdict is Verdict.QUORUM and self.notices is not None:
+                self.notices.approved(session, view)
+            return Decided(verdict, view)
 
     def request_changes(
         self, short_id: str, *, clicked_round: int, reviewer_id: str, is_approver: bool, reason: str
@@ -205,6 +217,8 @@ class ApprovalService:
                     reason=reason,
                     at=now,
                 )
+                if self.notices is not None:
+                    self.notices.changes_requested(session, booking, reviewer_id, reason)
             return Decided(verdict, self._view(session, booking))
 
     def view(self, short_id: str) -> AnnouncementView | None:

@@ -11,7 +11,6 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.approval import blocks
 from bot.approval.announcer import Announcer
@@ -30,7 +29,6 @@ from bot.slack.commands import (
     acknowledge,
     run_reporting_database_outage,
 )
-from bot.slack.format import mention
 from bot.slack.limits import CHANGES_REASON_MAX
 from bot.slack.replies import reply_privately
 from bot.slack.users import APPROVER_UNKNOWN_TEXT, is_approver
@@ -88,10 +86,8 @@ class ApprovalSlack:
     ) -> None:
         match self.service.announce(short_id, user_id=user_id):
             case Announced(view, previous_channel, previous_ts):
-                self.announcer.mark_superseded(
-                    client, previous_channel, previous_ts, view.booking.short_id
-                )
-                self.announcer.post(client, view)
+                self.announcer.mark_superseded(previous_channel, previous_ts, view.booking.short_id)
+                self.announcer.post(view)
                 needed = still_needed(view.required, len(view.approvers))
                 tell(
                     f"Announced `{view.booking.short_id}` in <#{self.settings.deploy_channel}>; "
@@ -101,6 +97,10 @@ class ApprovalSlack:
                 tell(f"There is no booking `{missing}`; `/deploy list` shows the ids.")
             case NotAllowed(reason):
                 tell(f"Not announced: {reason}")
+
+    def _direct_message(self, user_id: str, text: str) -> None:
+        """A DM through the outbox (ADR 0019): sent now, or once Slack answers again."""
+        self.announcer.outbox.post(user_id, text)
 
     # -- deciding ------------------------------------------------------------------------
 
@@ -124,7 +124,7 @@ class ApprovalSlack:
             # Someone clicked a button that should no longer be there: the update after
             # an earlier decision may never have reached Slack (the process died, Slack
             # failed). Bring the announcement back to the truth.
-            self.announcer.sync(client, short_id)
+            self.announcer.sync(short_id)
         elif verdict in REFUSALS:
             tell(REFUSALS[verdict])
 
@@ -149,16 +149,10 @@ class ApprovalSlack:
             return
         verdict, view = outcome.verdict, outcome.view
         if verdict in (Verdict.COUNTED, Verdict.QUORUM):
-            self.announcer.sync(client, view.booking.short_id)
-        if verdict is Verdict.QUORUM:
-            _direct_message(
-                client,
-                view.booking.requester_id,
-                f":white_check_mark: `{view.booking.short_id}` ({view.booking.title}) is "
-                f"approved by {', '.join(mention(a) for a in view.approvers)}. Start it when "
-                f"its slot comes with `/deploy start {view.booking.short_id}`.",
-            )
-        else:
+            self.announcer.sync(view.booking.short_id)
+        # On the quorum, the requester's DM was recorded with the decision
+        # (bot/approval/notices.py).
+        if verdict is not Verdict.QUORUM:
             self._explain(
                 client,
                 verdict,
@@ -207,7 +201,7 @@ class ApprovalSlack:
         metadata = json.loads(view.get("private_metadata") or "{}")
 
         def tell(text: str) -> None:
-            _direct_message(client, user_id, text)
+            self._direct_message(user_id, text)
 
         run_reporting_database_outage(
             lambda: self._request_changes(client, user_id, metadata["value"], reason, tell), tell
@@ -238,14 +232,8 @@ class ApprovalSlack:
             return
         verdict, booking = outcome.verdict, outcome.view.booking
         if verdict is Verdict.COUNTED:
-            self.announcer.sync(client, booking.short_id)
-            _direct_message(
-                client,
-                booking.requester_id,
-                f":hand: {mention(user_id)} requested changes on `{booking.short_id}` "
-                f"({booking.title}): {reason}\nApprovals so far are void. When it's ready, "
-                f"announce it again with `/deploy ready {booking.short_id}`.",
-            )
+            # The requester's DM was recorded with the decision (approval/notices.py).
+            self.announcer.sync(booking.short_id)
         else:
             self._explain(
                 client,
@@ -255,10 +243,3 @@ class ApprovalSlack:
                 "there is nothing to request changes on",
                 tell,
             )
-
-
-def _direct_message(client: WebClient, user_id: str, text: str) -> None:
-    try:
-        client.chat_postMessage(channel=user_id, text=text)
-    except SlackApiError as exc:
-        log.warning("could not message %s: %s", user_id, exc.response.get("error"))

@@ -103,6 +103,15 @@ class NotAllowed:
 CancelOutcome = Cancelled | NotFound | NotAllowed
 
 
+class Notices(Protocol):
+    """The channel's notices of bookings (bot/booking/notices.py), recorded in the
+    transaction of the change they tell of (docs/adr/0019)."""
+
+    def booked(self, session: Session, booking: Booking, window_override: str | None) -> None: ...
+
+    def cancelled(self, session: Session, booking: Booking, user_id: str) -> None: ...
+
+
 class BookingService:
     def __init__(
         self,
@@ -110,10 +119,12 @@ class BookingService:
         policy: BookingPolicy,
         now: Callable[[], datetime] = utcnow,
         windows: WindowRules | None = None,
+        notices: Notices | None = None,
     ) -> None:
         self.database = database
         self.policy = policy
         self.now = now
+        self.notices = notices
         # Every booking is a tricky deploy, so every booking is held to the windows.
         self.windows = windows
 
@@ -160,6 +171,8 @@ class BookingService:
                     self.windows.record_override(
                         session, booking, by=requester_id, reason=window_override
                     )
+                if self.notices is not None:
+                    self.notices.booked(session, booking, window_override)
             return Booked(booking)
         except AlreadyProcessed:
             return self._repeated(request_key)
@@ -221,6 +234,8 @@ class BookingService:
                 transition(session, booking, Action.CANCEL, actor_id=user_id, at=self.now())
             except TransitionRefused:
                 return NotAllowed(booking, f"it is already {Status(booking.status).label}")
+            if self.notices is not None:
+                self.notices.cancelled(session, booking, user_id)
             return Cancelled(booking)
 
     # -- helpers ---------------------------------------------------------------------

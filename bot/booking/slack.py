@@ -39,9 +39,8 @@ from bot.slack.commands import (
     CommandRouter,
     run_reporting_database_outage,
 )
-from bot.slack.notices import post_notice
 from bot.slack.users import APPROVER_UNKNOWN_TEXT, is_approver, user_timezone
-from bot.windows.blocks import outside_text, override_notice, state_line
+from bot.windows.blocks import outside_text, state_line
 from bot.windows.rules import WindowState, parse_override_flag
 
 log = logging.getLogger(__name__)
@@ -192,14 +191,7 @@ class BookingSlack:
                 text, confirmation = blocks.booked_confirmation(booking)
                 if tell(text, confirmation):
                     self.service.answered(request_key)
-                notice_text, notice = blocks.booked_channel_notice(booking)
-                post_notice(client, self.settings.deploy_channel, notice_text, blocks=notice)
-                if window_override is not None:
-                    post_notice(
-                        client,
-                        self.settings.deploy_channel,
-                        override_notice(booking.short_id, user_id, window_override),
-                    )
+                # Its channel notices were recorded with it (bot/booking/notices.py).
             case OutsideWindow() as outside:
                 tell(outside_text(outside))
             case Refused(problems):
@@ -329,12 +321,8 @@ class BookingSlack:
             return
         match self.service.cancel(ctx.args.split()[0], user_id=ctx.user_id):
             case Cancelled(booking):
+                # Its channel notice was recorded with it (bot/booking/notices.py).
                 ctx.reply(f"Cancelled `{booking.short_id}`.")
-                post_notice(
-                    ctx.client,
-                    self.settings.deploy_channel,
-                    blocks.cancelled_channel_notice(booking, ctx.user_id),
-                )
             case NotFound(short_id):
                 ctx.reply(
                     f"There is no booking `{short_id}`. `/deploy list` shows the ids, "

@@ -33,7 +33,7 @@ def build_tasks(container: Container) -> list[ClockTask]:
     settings = container.settings
     bookings = BookingClock(
         container.database,
-        container.slack,
+        container.outbox,
         container.announcer,
         channel=settings.deploy_channel,
         required_approvals=settings.required_approvals,
@@ -41,20 +41,24 @@ def build_tasks(container: Container) -> list[ClockTask]:
         expire_after=timedelta(hours=settings.expire_after_hours),
     )
     slack = container.slack
-    runbooks = RunbookClock(container.database, slack, settings.deploy_channel)
+    outbox = container.outbox
+    runbooks = RunbookClock(container.database, outbox, settings.deploy_channel)
     reminder_every = timedelta(hours=settings.freeze_reminder_hours)
     return [
+        # First: what Slack did not take earlier goes out before anything new.
+        ClockTask("slack-outbox", outbox.deliver_due),
         ClockTask("booking-reminders", bookings.send_reminders),
         ClockTask("booking-expiry", bookings.expire),
         ClockTask("es-next-day-cleanup", runbooks.next_day_reminders),
         ClockTask("prune-processed-requests", lambda now: prune_processed_requests(container, now)),
+        ClockTask("prune-outbox", outbox.prune),
         # PR titles and labels GitHub could not give when a review app reported itself.
         ClockTask("review-app-pr-details", container.review_apps.complete_pr_details),
         ClockTask(
             "freeze-reminders",
             lambda now: send_freeze_reminders(
                 container.freezes,
-                slack,
+                outbox,
                 every=reminder_every,
                 fallback_channel=settings.deploy_channel,
                 now=now,
@@ -76,9 +80,9 @@ def build_tasks(container: Container) -> list[ClockTask]:
                 container.gate,
                 container.freezes,
                 container.freeze_enforcer,
-                slack,
-                channel=settings.deploy_channel,
                 now=now,
             ),
         ),
+        # Last: what this tick recorded (reminders) goes out now, not at the next tick.
+        ClockTask("slack-outbox-tick", outbox.deliver_due),
     ]

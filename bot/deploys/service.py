@@ -77,6 +77,11 @@ class Changes:
         return bool(self.starts_at or self.duration or self.pull_requests)
 
 
+# Records what the channel is told of a move, in the move's own transaction
+# (docs/adr/0019): the lifecycle flows (bot/lifecycle/flows.py) pass one.
+Notify = Callable[[Session, Booking], None]
+
+
 class DeployService:
     def __init__(
         self,
@@ -97,7 +102,15 @@ class DeployService:
         self.now = now
         self.windows = windows
 
-    def start(self, short_id: str, *, user_id: str, override_reason: str | None = None) -> Outcome:
+    def start(
+        self,
+        short_id: str,
+        *,
+        user_id: str,
+        override_reason: str | None = None,
+        notify: Notify | None = None,
+    ) -> Outcome:
+        """Start the deploy; `notify` records its notice in the start's own transaction."""
         override = override_reason is not None
         if override and not self.allow_override:
             return Refused("emergency override is turned off here (ALLOW_EMERGENCY_OVERRIDE)")
@@ -174,6 +187,8 @@ class DeployService:
                     )
                 except TransitionRefused as refused:
                     return Refused(str(refused))
+                if notify is not None:
+                    notify(session, booking)
                 session.expunge(booking)
                 return Done(booking)
         except sa.exc.IntegrityError:
@@ -188,10 +203,11 @@ class DeployService:
         may_act: bool,
         action: Action,
         reason: str | None = None,
+        notify: Notify | None = None,
     ) -> FinishOutcome:
         """Land, fail or roll back: the requester, or an approver, may record it (and the
         bot itself, `may_act`, on a Heroku release). `reason` goes into the audit entry
-        (which release moved it)."""
+        (which release moved it); `notify` records its notice in the same transaction."""
         with self.database.transaction() as session:
             booking = locked_booking(session, short_id)
             if booking is None:
@@ -229,6 +245,8 @@ class DeployService:
             transition(
                 session, booking, action, actor_id=user_id, at=now, also=finished, reason=reason
             )
+            if notify is not None:
+                notify(session, booking)
             session.expunge(booking)
             return Done(booking)
 

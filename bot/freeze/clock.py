@@ -6,20 +6,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from slack_sdk import WebClient
-
 from bot.audit.model import SYSTEM_ACTOR
 from bot.clock.sent_once import Due, deliver
 from bot.freeze import blocks
 from bot.freeze.enforcement import FreezeEnforcer
 from bot.freeze.service import DueReminder, FreezeService
+from bot.slack.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
 
 def send_freeze_reminders(
     service: FreezeService,
-    client: WebClient,
+    outbox: Outbox,
     *,
     every: timedelta,
     fallback_channel: str | None,
@@ -38,7 +37,8 @@ def send_freeze_reminders(
             channel = item.freeze.frozen_by
             if channel == SYSTEM_ACTOR:
                 channel = fallback_channel or channel
-            client.chat_postMessage(channel=channel, text=text, blocks=message)
+            # The outbox sends it at the end of this tick, or once Slack answers again.
+            outbox.post(channel, text, blocks=message, send_now=False)
 
         return Due(item.key, item.due_at, send)
 

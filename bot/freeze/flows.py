@@ -6,10 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from slack_sdk import WebClient
-
 from bot.audit.model import SYSTEM_ACTOR
-from bot.freeze import blocks
 from bot.freeze.enforcement import FreezeEnforcer
 from bot.freeze.service import (
     FreezeOutcome,
@@ -18,21 +15,12 @@ from bot.freeze.service import (
     UnfreezeOutcome,
     Unfrozen,
 )
-from bot.slack.notices import post_notice
 
 
 class BookingFreezes:
-    def __init__(
-        self,
-        service: FreezeService,
-        enforcer: FreezeEnforcer,
-        slack: WebClient,
-        channel: str | None,
-    ) -> None:
+    def __init__(self, service: FreezeService, enforcer: FreezeEnforcer) -> None:
         self.service = service
         self.enforcer = enforcer
-        self.slack = slack
-        self.channel = channel
 
     def freeze_for_booking(
         self,
@@ -54,9 +42,8 @@ class BookingFreezes:
             request_key=request_key,
         )
         # A repeated request (docs/adr/0018) posted its notice the first time.
+        # Its channel notice was recorded with it (bot/freeze/notices.py).
         if isinstance(outcome, Frozen) and not outcome.repeated:
-            text, notice = blocks.freeze_notice(outcome.freeze)
-            post_notice(self.slack, self.channel, text, blocks=notice)
             self.enforcer.safe_enforce()
         return outcome
 
@@ -77,6 +64,5 @@ class BookingFreezes:
             request_key=request_key,
         )
         if isinstance(outcome, Unfrozen) and not outcome.repeated:
-            post_notice(self.slack, self.channel, blocks.unfreeze_notice(outcome.freeze))
             self.enforcer.safe_enforce()
         return outcome

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -90,13 +91,27 @@ class DueReminder:
         return f"freeze:{self.freeze.id}:remind:{self.number}"
 
 
+class Notices(Protocol):
+    """The channel's notices of freezes (bot/freeze/notices.py), recorded in the
+    transaction of the freeze or unfreeze they tell of (docs/adr/0019)."""
+
+    def frozen(self, session: Session, freeze: Freeze) -> None: ...
+
+    def unfrozen(self, session: Session, freeze: Freeze) -> None: ...
+
+
 class FreezeService:
     def __init__(
-        self, database: Database, branch: str, now: Callable[[], datetime] = utcnow
+        self,
+        database: Database,
+        branch: str,
+        now: Callable[[], datetime] = utcnow,
+        notices: Notices | None = None,
     ) -> None:
         self.database = database
         self.branch = branch
         self.now = now
+        self.notices = notices
 
     # -- freezing --------------------------------------------------------------------
 
@@ -143,6 +158,8 @@ class FreezeService:
                     after=freeze.snapshot(),
                     reason=freeze.reason or None,
                 )
+                if self.notices is not None:
+                    self.notices.frozen(session, freeze)
             return Frozen(freeze)
         except AlreadyProcessed:
             repeated = self._owed(request_key)
@@ -233,6 +250,8 @@ class FreezeService:
                     before=before,
                     after=current.snapshot(),
                 )
+                if self.notices is not None:
+                    self.notices.unfrozen(session, current)
                 return Unfrozen(current)
         except AlreadyProcessed:
             repeated = self._owed(request_key)

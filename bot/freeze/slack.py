@@ -36,7 +36,6 @@ from bot.slack.commands import (
     run_reporting_database_outage,
 )
 from bot.slack.format import slack_date
-from bot.slack.notices import post_notice
 from bot.slack.replies import reply_privately
 from bot.slack.users import is_approver, user_timezone
 
@@ -133,9 +132,8 @@ class FreezeSlack:
                     )
                 if ctx.reply(reply):
                     self.service.answered(ctx.request_key)
-                self._announce_freeze(ctx.client, freeze)
-                # After the answer and the notice: GitHub may be slow, people should not
-                # wait for it.
+                # The channel's notice was recorded with the freeze (bot/freeze/notices.py).
+                # After the answer: GitHub may be slow, people should not wait for it.
                 self.enforcer.safe_enforce()
             case AlreadyFrozen(freeze):
                 ctx.reply(blocks.already_frozen_reply(freeze))
@@ -203,7 +201,6 @@ class FreezeSlack:
             case Unfrozen(freeze):
                 if (done or tell)(blocks.unfrozen_reply(freeze)):
                     self.service.answered(request_key)
-                post_notice(client, self.settings.deploy_channel, blocks.unfreeze_notice(freeze))
                 self.enforcer.safe_enforce()
             case NotFrozen(last):
                 (done or tell)(blocks.not_frozen_reply(self.service.branch, last))
@@ -240,7 +237,3 @@ class FreezeSlack:
     def _last(self) -> Freeze | None:
         history = self.service.history(limit=1)
         return history[0] if history else None
-
-    def _announce_freeze(self, client: WebClient, freeze: Freeze) -> None:
-        text, notice = blocks.freeze_notice(freeze)
-        post_notice(client, self.settings.deploy_channel, text, blocks=notice)

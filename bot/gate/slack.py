@@ -21,6 +21,7 @@ from bot.gate.service import Allowed, Ambiguous, GateService
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter, acknowledge
 from bot.slack.notices import post_notice
+from bot.slack.outbox import Outbox
 from bot.slack.users import APPROVER_UNKNOWN_TEXT, is_approver
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,10 @@ def display_name(client: WebClient, user_id: str) -> str:
 
 
 class GateSlack:
-    def __init__(self, service: GateService, settings: Settings) -> None:
+    def __init__(self, service: GateService, settings: Settings, outbox: Outbox) -> None:
         self.service = service
         self.settings = settings
+        self.outbox = outbox
 
     def register(self, app: App, router: CommandRouter) -> None:
         router.add(
@@ -90,7 +92,7 @@ class GateSlack:
         view = outcome.view
         ctx.reply(f"Marked #{number} routine until its next push; its check turns green.")
         post_notice(
-            ctx.client,
+            self.outbox,
             self.settings.deploy_channel,
             blocks.allowed_notice(view, ctx.user_id, reason),
         )

@@ -109,6 +109,11 @@ def home_view(view: HomeView, approver: ApproverStatus, approver_group: str | No
         for alert in view.alerts:
             blocks += alert_blocks(alert.id, alert.text, None)
         blocks.append({"type": "divider"})
+    if view.undelivered:
+        # Messages the channel never got (ADR 0019): someone should fix the channel.
+        blocks.append(_header("Messages Slack refused"))
+        blocks += [_context(line) for line in view.undelivered]
+        blocks.append({"type": "divider"})
     blocks += [_header("Freeze"), *_freeze(view.freeze), {"type": "divider"}]
     if view.windows is not None:
         blocks += [_header("Deploy windows"), _section(view.windows), {"type": "divider"}]

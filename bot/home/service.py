@@ -83,6 +83,8 @@ class HomeView:
     alerts: tuple[AlertSummary, ...] = ()
     # The current and next deploy window, in words (bot/windows); None: no windows.
     windows: str | None = None
+    # Channel messages Slack refused for good lately, in words (bot/slack/outbox.py).
+    undelivered: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -165,8 +167,10 @@ class HomeService:
         open_alerts: OpenAlerts = no_alerts,
         now: Callable[[], datetime] = utcnow,
         window_line: Callable[[], str | None] | None = None,
+        undelivered: Callable[[], list[str]] = list,
     ) -> None:
         self.database = database
+        self.undelivered = undelivered
         self.required_approvals = required_approvals
         self.current_freeze = current_freeze
         self.open_alerts = open_alerts
@@ -198,6 +202,7 @@ class HomeService:
             required_approvals=self.required_approvals,
             alerts=tuple(self.open_alerts()),
             windows=self.window_line() if self.window_line is not None else None,
+            undelivered=tuple(self.undelivered()),
         )
 
     def _listing(self, session: Session, query: sa.Select[Booking], limit: int) -> Listing:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot.approval.announcer import Announcer
 from bot.booking.lifecycle import Action
@@ -29,6 +29,7 @@ from bot.deploys.service import (
 )
 from bot.runbook.flows import RunbookFlows
 from bot.slack.notices import post_notice
+from bot.slack.outbox import Outbox
 
 
 @dataclass(frozen=True)
@@ -47,24 +48,33 @@ class DeployFlows:
         deploys: DeployService,
         announcer: Announcer,
         runbooks: RunbookFlows,
-        slack: WebClient,
+        outbox: Outbox,
         channel: str | None,
     ) -> None:
         self.deploys = deploys
         self.announcer = announcer
         self.runbooks = runbooks
-        self.slack = slack
+        self.outbox = outbox
         self.channel = channel
 
     def start(self, short_id: str, *, user_id: str, override_reason: str | None = None) -> Outcome:
-        outcome = self.deploys.start(short_id, user_id=user_id, override_reason=override_reason)
+        outcome = self.deploys.start(
+            short_id,
+            user_id=user_id,
+            override_reason=override_reason,
+            notify=lambda session, booking: self._started_notice(session, booking, user_id),
+        )
         if isinstance(outcome, Done):
-            self.started(outcome.booking, user_id)
+            self._after_start(outcome.booking, user_id)
         return outcome
 
-    def started(self, booking: Booking, user_id: str) -> None:
-        post_notice(self.slack, self.channel, blocks.started_notice(booking, user_id))
-        self.announcer.sync(self.slack, booking.short_id)
+    def _started_notice(self, session: Session, booking: Booking, user_id: str) -> None:
+        post_notice(
+            self.outbox, self.channel, blocks.started_notice(booking, user_id), session=session
+        )
+
+    def _after_start(self, booking: Booking, user_id: str) -> None:
+        self.announcer.sync(booking.short_id)
         self.runbooks.started(booking, user_id)
 
     def finish(
@@ -78,30 +88,33 @@ class DeployFlows:
     ) -> FinishOutcome:
         """Land, fail or roll back, then everything that follows. `via` says what moved
         it when no person did (a Heroku release)."""
+
+        def notice(session: Session, booking: Booking) -> None:
+            # Recorded in the move's own transaction (docs/adr/0019).
+            if action is Action.LAND:
+                text, thread_ts = blocks.landed_notice(booking, user_id, via), None
+            elif action is Action.FAIL:
+                text, thread_ts = failure_text(booking, via), booking.announcement_ts
+            else:
+                text, thread_ts = blocks.rolled_back_notice(booking, user_id), None
+            post_notice(self.outbox, self.channel, text, thread_ts=thread_ts, session=session)
+
         outcome = self.deploys.finish(
             short_id,
             user_id=user_id,
             may_act=may_act,
             action=action,
             reason=via.description if via else None,
+            notify=notice,
         )
         if not isinstance(outcome, Done):
             return outcome
         booking = outcome.booking
         if action is Action.LAND:
-            post_notice(self.slack, self.channel, blocks.landed_notice(booking, user_id, via))
             self.runbooks.landed(booking)
         elif action is Action.FAIL:
-            post_notice(
-                self.slack,
-                self.channel,
-                failure_text(booking, via),
-                thread_ts=booking.announcement_ts,
-            )
             self.runbooks.failed(booking)
-        else:
-            post_notice(self.slack, self.channel, blocks.rolled_back_notice(booking, user_id))
-        self.announcer.sync(self.slack, booking.short_id)
+        self.announcer.sync(booking.short_id)
         return outcome
 
     def edit(self, short_id: str, *, user_id: str, changes: Changes) -> Outcome:
@@ -109,12 +122,12 @@ class DeployFlows:
         if isinstance(outcome, Done):
             booking = outcome.booking
             post_notice(
-                self.slack,
+                self.outbox,
                 self.channel,
                 blocks.edited_notice(booking, user_id, outcome.voided),
             )
             if outcome.voided:
-                self.announcer.sync(self.slack, booking.short_id)
+                self.announcer.sync(booking.short_id)
         return outcome
 
 

@@ -27,15 +27,17 @@ from bot.plans.service import PlanBooked, PlanConflict, PlanDuplicate, PlanRefus
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter
 from bot.slack.notices import post_notice
+from bot.slack.outbox import Outbox
 from bot.slack.users import user_timezone
 
 _EVERY = re.compile(r"\bevery\s+(\S+)", re.IGNORECASE)
 
 
 class PlanSlack:
-    def __init__(self, service: PlanService, settings: Settings) -> None:
+    def __init__(self, service: PlanService, settings: Settings, outbox: Outbox) -> None:
         self.service = service
         self.settings = settings
+        self.outbox = outbox
 
     def register(self, app: App, router: CommandRouter) -> None:
         router.add(
@@ -113,7 +115,7 @@ class PlanSlack:
                 text = blocks.booked_text(plan, booked)
                 if ctx.reply(text):
                     self.service.answered(ctx.request_key)
-                post_notice(ctx.client, self.settings.deploy_channel, text)
+                post_notice(self.outbox, self.settings.deploy_channel, text)
             case PlanRefused(refused):
                 self._refuse(ctx, refused)
             case PlanConflict(step, conflicting, next_slot):

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.audit.model import SYSTEM_ACTOR, record
@@ -45,11 +43,15 @@ from bot.releases.model import DeployAlert, HerokuRelease, MergedPull
 from bot.releases.rules import MergeEvent, ReleaseEvent, status_moves
 from bot.settings import App, Settings
 from bot.slack.notices import post_notice
+from bot.slack.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
 # Migration files of an unexplained release read at most (one request each).
 MAX_RANGE_MIGRATIONS = 50
+# Outbox keys of the messages whose ts is kept: a release's notes, a deploy alert.
+NOTES_KEY = "release-notes:"
+ALERT_KEY = "deploy-alert:"
 # Releases one clock tick works off at most.
 RELEASE_BATCH = 20
 # A release that fails to match this many times in a row (GitHub refusing) is given up.
@@ -80,7 +82,7 @@ class ReleaseService:
         github: GitHubClient,
         settings: Settings,
         flows: DeployFlows,
-        slack: WebClient,
+        outbox: Outbox,
         now: Callable[[], datetime] = utcnow,
         heroku: HerokuClient | None = None,
     ) -> None:
@@ -91,7 +93,9 @@ class ReleaseService:
         self.heroku = heroku
         self.settings = settings
         self.flows = flows
-        self.slack = slack
+        self.outbox = outbox
+        outbox.on_posted(NOTES_KEY, self._notes_posted)
+        outbox.on_posted(ALERT_KEY, self._alert_posted)
         self.channel = settings.deploy_channel
         self.branch = settings.freeze_branch
         self.wait = timedelta(minutes=settings.release_wait_minutes)
@@ -383,7 +387,7 @@ class ReleaseService:
         if isinstance(outcome, Refused) and booking.kind == Kind.ES_MAPPING.value:
             # An ES mapping change lands when its checklist is done, not on release.
             post_notice(
-                self.slack,
+                self.outbox,
                 self.channel,
                 f":hourglass: `{booking.short_id}` is released ({via.description}); "
                 "finish the runbook checklist, then `/deploy done "
@@ -491,18 +495,22 @@ class ReleaseService:
             text = blocks.release_notes(
                 row.heroku_app, row.version, row.commit_sha, row.status, pulls, row.deployed_by
             )
-        posted = post_notice(
-            self.slack,
-            self.channel,
-            text,
-            thread_ts=booking.announcement_ts if booking is not None else None,
-        )
-        with self.database.transaction() as session:
-            session.execute(
-                sa.update(HerokuRelease)
-                .where(HerokuRelease.id == release_id)
-                .values(notes_ts=str(posted["ts"]) if posted is not None else "-")
+            # Recorded with the claim; its ts becomes notes_ts once Slack has it.
+            post_notice(
+                self.outbox,
+                self.channel,
+                text,
+                thread_ts=booking.announcement_ts if booking is not None else None,
+                key=f"{NOTES_KEY}{release_id}",
+                session=session,
             )
+
+    def _notes_posted(self, session: Session, key: str, channel: str, ts: str) -> None:
+        session.execute(
+            sa.update(HerokuRelease)
+            .where(HerokuRelease.id == int(key.removeprefix(NOTES_KEY)))
+            .values(notes_ts=ts)
+        )
 
     def _pulls_in(
         self,
@@ -655,30 +663,23 @@ class ReleaseService:
                 alert = session.get(DeployAlert, alert_id)
                 if alert is None:
                     continue
-                text = alert.text
-            try:
-                response = self.slack.chat_postMessage(
-                    channel=self.channel,
-                    text=text,
-                    blocks=blocks.alert_blocks(alert_id, text, None),
-                )
-            except SlackApiError as exc:
-                log.warning("could not post a deploy alert: %s", exc.response.get("error"))
-                with self.database.transaction() as session:
-                    session.execute(
-                        sa.update(DeployAlert)
-                        .where(DeployAlert.id == alert_id)
-                        .values(message_ts=None)
-                    )
-                continue
-            with self.database.transaction() as session:
-                session.execute(
-                    sa.update(DeployAlert)
-                    .where(DeployAlert.id == alert_id)
-                    .values(message_ts=str(response["ts"]), channel=str(response["channel"]))
+                # Recorded with the claim; its ts is the alert's once Slack has it.
+                self.outbox.post(
+                    self.channel,
+                    alert.text,
+                    blocks=blocks.alert_blocks(alert_id, alert.text, None),
+                    key=f"{ALERT_KEY}{alert_id}",
+                    session=session,
                 )
             posted += 1
         return posted
+
+    def _alert_posted(self, session: Session, key: str, channel: str, ts: str) -> None:
+        session.execute(
+            sa.update(DeployAlert)
+            .where(DeployAlert.id == int(key.removeprefix(ALERT_KEY)))
+            .values(message_ts=ts, channel=channel)
+        )
 
     def open_alerts(self, limit: int = 5) -> list[OpenAlert]:
         with self.database.transaction() as session:

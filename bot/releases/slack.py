@@ -7,25 +7,25 @@ import logging
 from typing import Any
 
 from slack_bolt import App, Respond
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.releases import blocks
 from bot.releases.service import ReleaseService
 from bot.slack.commands import CommandRouter, acknowledge, run_reporting_database_outage
+from bot.slack.outbox import Outbox
 from bot.slack.replies import reply_privately
 
 log = logging.getLogger(__name__)
 
 
 class ReleaseSlack:
-    def __init__(self, service: ReleaseService) -> None:
+    def __init__(self, service: ReleaseService, outbox: Outbox) -> None:
         self.service = service
+        self.outbox = outbox
 
     def register(self, app: App, router: CommandRouter) -> None:
         app.action(blocks.ACK_ACTION)(ack=acknowledge, lazy=[self.click_acknowledge])
 
-    def click_acknowledge(self, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+    def click_acknowledge(self, body: dict[str, Any], respond: Respond) -> None:
         def tell(text: str) -> None:
             # A click in the App Home carries no response URL: nothing to answer there
             # (the tab drops the alert when it is next drawn).
@@ -38,23 +38,18 @@ class ReleaseSlack:
         except (KeyError, IndexError, TypeError, ValueError):
             log.warning("ignored an Acknowledge click with an unreadable value")
             return
-        run_reporting_database_outage(
-            lambda: self._acknowledge(client, alert_id, user_id, tell), tell
-        )
+        run_reporting_database_outage(lambda: self._acknowledge(alert_id, user_id, tell), tell)
 
-    def _acknowledge(self, client: WebClient, alert_id: int, user_id: str, tell: Any) -> None:
+    def _acknowledge(self, alert_id: int, user_id: str, tell: Any) -> None:
         alert = self.service.acknowledge(alert_id, user_id)
         if alert is None:
             tell("That alert was already acknowledged.")
             return
         tell("Acknowledged: it leaves the App Home.")
         if alert.channel and alert.message_ts:
-            try:
-                client.chat_update(
-                    channel=alert.channel,
-                    ts=alert.message_ts,
-                    text=alert.text,
-                    blocks=blocks.alert_blocks(alert.id, alert.text, user_id),
-                )
-            except SlackApiError as exc:
-                log.warning("could not update a deploy alert: %s", exc.response.get("error"))
+            self.outbox.update(
+                alert.channel,
+                alert.text,
+                blocks=blocks.alert_blocks(alert.id, alert.text, user_id),
+                ts=alert.message_ts,
+            )

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from slack_sdk import WebClient
 
 from bot.approval.announcer import Announcer
 from bot.approval.model import Approval, Decision
@@ -30,6 +29,7 @@ from bot.reminders.rules import (
     reminder_key,
     should_expire,
 )
+from bot.slack.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class BookingClock:
     def __init__(
         self,
         database: Database,
-        client: WebClient,
+        outbox: Outbox,
         announcer: Announcer,
         *,
         channel: str | None,
@@ -51,7 +51,7 @@ class BookingClock:
         expire_after: timedelta,
     ) -> None:
         self.database = database
-        self.client = client
+        self.outbox = outbox
         self.announcer = announcer
         self.channel = channel
         self.required = required_approvals
@@ -104,7 +104,8 @@ class BookingClock:
             else:
                 channel = self.channel
                 text = blocks.slot_passed_unapproved(booking, late)
-            self.client.chat_postMessage(channel=channel, text=text)
+            # The outbox sends it at the end of this tick, or once Slack answers again.
+            self.outbox.post(channel, text, send_now=False)
 
         return send
 
@@ -158,10 +159,10 @@ class BookingClock:
 
             def send(late: bool, booking: Booking = booking) -> None:
                 if self.channel:
-                    self.client.chat_postMessage(
-                        channel=self.channel, text=blocks.expired_notice(booking, late)
+                    self.outbox.post(
+                        self.channel, blocks.expired_notice(booking, late), send_now=False
                     )
-                self.announcer.sync(self.client, booking.short_id)
+                self.announcer.sync(booking.short_id)
 
             due.append(
                 Due(f"booking:{booking.id}:expired", booking.ends_at + self.expire_after, send)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from slack_sdk import WebClient
 
 from bot.booking.model import Booking
 from bot.booking.rules import Kind, Status
 from bot.clock.sent_once import Due, deliver
 from bot.db import Database
 from bot.runbook import blocks
+from bot.slack.outbox import Outbox
 
 NEXT_DAY = timedelta(days=1)
 # A reminder more than a week overdue is no longer useful.
@@ -19,9 +19,9 @@ LOOK_BACK = timedelta(days=7)
 
 
 class RunbookClock:
-    def __init__(self, database: Database, client: WebClient, channel: str | None) -> None:
+    def __init__(self, database: Database, outbox: Outbox, channel: str | None) -> None:
         self.database = database
-        self.client = client
+        self.outbox = outbox
         self.channel = channel
 
     def next_day_reminders(self, now: datetime) -> int:
@@ -43,8 +43,8 @@ class RunbookClock:
 
             def send(late: bool, booking: Booking = booking) -> None:
                 assert self.channel is not None  # noqa: S101 -- checked above
-                self.client.chat_postMessage(
-                    channel=self.channel, text=blocks.next_day_reminder(booking, late)
+                self.outbox.post(
+                    self.channel, blocks.next_day_reminder(booking, late), send_now=False
                 )
 
             assert booking.finished_at is not None  # noqa: S101 -- by the query

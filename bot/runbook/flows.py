@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot.booking.model import Booking
 from bot.booking.rules import Kind
 from bot.freeze.flows import BookingFreezes
 from bot.runbook import blocks
-from bot.runbook.service import RunbookService
+from bot.runbook.service import RunbookService, record_message
 from bot.slack.notices import post_notice
+from bot.slack.outbox import Outbox
+
+CHECKLIST_KEY = "runbook-checklist:"
 
 
 class RunbookFlows:
@@ -23,14 +26,15 @@ class RunbookFlows:
         self,
         service: RunbookService,
         freezes: BookingFreezes,
-        slack: WebClient,
+        outbox: Outbox,
         channel: str | None,
         repo_of_app: Callable[[str], str | None],
     ) -> None:
         self.service = service
         self.freezes = freezes
-        self.slack = slack
+        self.outbox = outbox
         self.channel = channel
+        outbox.on_posted(CHECKLIST_KEY, self._posted)
         # The repository of a booked app (GITHUB_REPO, or the app's own with APPS).
         self.repo_of_app = repo_of_app
 
@@ -49,24 +53,31 @@ class RunbookFlows:
         if view is None:
             return
         text, checklist = blocks.checklist(view)
-        posted = post_notice(
-            self.slack, self.channel, text, blocks=checklist, thread_ts=booking.announcement_ts
+        # Its ts is recorded once Slack has it (`_posted`): the ticks update the message.
+        post_notice(
+            self.outbox,
+            self.channel,
+            text,
+            blocks=checklist,
+            thread_ts=booking.announcement_ts,
+            key=f"{CHECKLIST_KEY}{booking.id}",
         )
-        if posted is not None:
-            self.service.record_message(booking.id, str(posted["channel"]), str(posted["ts"]))
+
+    def _posted(self, session: Session, key: str, channel: str, ts: str) -> None:
+        record_message(session, int(key.removeprefix(CHECKLIST_KEY)), channel, ts)
 
     def landed(self, booking: Booking) -> None:
         if booking.kind != Kind.ES_MAPPING.value:
             return
         self.freezes.unfreeze_for_booking(booking_short_id=booking.short_id)
-        post_notice(self.slack, self.channel, blocks.stuck_the_landing(booking))
+        post_notice(self.outbox, self.channel, blocks.stuck_the_landing(booking))
 
     def failed(self, booking: Booking) -> None:
         if booking.kind != Kind.ES_MAPPING.value:
             return
         self.freezes.unfreeze_for_booking(booking_short_id=booking.short_id)
         post_notice(
-            self.slack, self.channel, blocks.aborted(booking), thread_ts=booking.announcement_ts
+            self.outbox, self.channel, blocks.aborted(booking), thread_ts=booking.announcement_ts
         )
 
     def _own_pulls(self, booking: Booking) -> list[int]:

@@ -61,14 +61,6 @@ class RunbookService:
             if session.get(RunbookChecklist, booking_id) is None:
                 session.add(RunbookChecklist(booking_id=booking_id, opened_at=self.now()))
 
-    def record_message(self, booking_id: int, channel: str, ts: str) -> None:
-        with self.database.transaction() as session:
-            session.execute(
-                sa.update(RunbookChecklist)
-                .where(RunbookChecklist.booking_id == booking_id)
-                .values(channel=channel, message_ts=ts)
-            )
-
     def check_off(self, short_id: str, step: int, *, user_id: str) -> Checked | Refused:
         with self.database.transaction() as session:
             booking = locked_booking(session, short_id)
@@ -115,3 +107,12 @@ class RunbookService:
             channel=checklist.channel if checklist else None,
             message_ts=checklist.message_ts if checklist else None,
         )
+
+
+def record_message(session: Session, booking_id: int, channel: str, ts: str) -> None:
+    """Where a booking's checklist was posted (once Slack has taken it)."""
+    session.execute(
+        sa.update(RunbookChecklist)
+        .where(RunbookChecklist.booking_id == booking_id)
+        .values(channel=channel, message_ts=ts)
+    )

@@ -9,12 +9,11 @@ from functools import partial
 from typing import Any
 
 from slack_bolt import App, Respond
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.runbook import blocks
 from bot.runbook.service import Checked, RunbookService
 from bot.slack.commands import CommandRouter, acknowledge, run_reporting_database_outage
+from bot.slack.outbox import Outbox
 from bot.slack.replies import reply_privately
 
 log = logging.getLogger(__name__)
@@ -23,8 +22,9 @@ log = logging.getLogger(__name__)
 class RunbookSlack:
     """Registers the step button."""
 
-    def __init__(self, service: RunbookService) -> None:
+    def __init__(self, service: RunbookService, outbox: Outbox) -> None:
         self.service = service
+        self.outbox = outbox
 
     def register(self, app: App, router: CommandRouter) -> None:
         # No subcommand of its own: the runbook is driven by its checklist's buttons.
@@ -32,20 +32,15 @@ class RunbookSlack:
 
     # -- the step button --------------------------------------------------------------------
 
-    def click_step(self, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+    def click_step(self, body: dict[str, Any], respond: Respond) -> None:
         tell = partial(reply_privately, respond)
         short_id, step = blocks.parse_step_value(body["actions"][0]["value"])
         run_reporting_database_outage(
-            lambda: self._check_off(client, short_id, step, body["user"]["id"], tell), tell
+            lambda: self._check_off(short_id, step, body["user"]["id"], tell), tell
         )
 
     def _check_off(
-        self,
-        client: WebClient,
-        short_id: str,
-        step: int,
-        user_id: str,
-        tell: Callable[[str], object],
+        self, short_id: str, step: int, user_id: str, tell: Callable[[str], object]
     ) -> None:
         outcome = self.service.check_off(short_id, step, user_id=user_id)
         if not isinstance(outcome, Checked):
@@ -54,11 +49,12 @@ class RunbookSlack:
         view = outcome.view
         if view.channel and view.message_ts:
             text, checklist = blocks.checklist(view)
-            try:
-                client.chat_update(
-                    channel=view.channel, ts=view.message_ts, text=text, blocks=checklist
-                )
-            except SlackApiError as exc:
-                log.warning(
-                    "could not update the runbook of %s: %s", short_id, exc.response.get("error")
-                )
+            # Through the outbox (ADR 0019): quick clicks while Slack is away collapse
+            # to the last state of the checklist.
+            self.outbox.update(
+                view.channel,
+                text,
+                blocks=checklist,
+                ts=view.message_ts,
+                collapse_key=f"runbook-checklist:{view.message_ts}",
+            )

@@ -51,7 +51,7 @@ def build_bolt_app(
     already verified and passed on through a local socket (their signatures' five-minute
     window may have passed by the time a backlog is worked off). `record_work` without a
     `work_channel` records the work and tells nobody: `deploybot work` on a dyno of its
-    own finds it in the database (WORK_ON_WEB=false, docs/adr/0019). `listener_executor`
+    own finds it in the database (WORK_ON_WEB=false, docs/adr/0020). `listener_executor`
     runs the work in this process; the in-process tests give one that can tell when it is
     idle."""
     settings = container.settings
@@ -96,7 +96,7 @@ def build_bolt_app(
         guess_kind=lambda refs: container.gate.booking_kind(refs),
         window_state=container.windows.state,
     ).register(app, router)
-    PlanSlack(plans, settings).register(app, router)
+    PlanSlack(plans, settings, container.outbox).register(app, router)
     ApprovalSlack(container.approvals, container.announcer, settings).register(app, router)
     FreezeSlack(
         container.freezes,
@@ -105,12 +105,14 @@ def build_bolt_app(
         schedule_end=container.windows.schedule_unfreeze,
         scheduled_end=container.windows.scheduled_end,
     ).register(app, router)
-    RunbookSlack(container.runbooks).register(app, router)
+    RunbookSlack(container.runbooks, container.outbox).register(app, router)
     DeploySlack(container.flows, settings).register(app, router)
-    GateSlack(container.gate, settings).register(app, router)
+    GateSlack(container.gate, settings, container.outbox).register(app, router)
     HomeSlack(container.home, settings).register(app, router)
-    ReleaseSlack(container.releases).register(app, router)
-    WindowSlack(container.windows, container.announcer, settings).register(app, router)
+    ReleaseSlack(container.releases, container.outbox).register(app, router)
+    WindowSlack(container.windows, container.announcer, settings, container.outbox).register(
+        app, router
+    )
     return app
 
 

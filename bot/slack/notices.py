@@ -2,37 +2,27 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web import SlackResponse
+from sqlalchemy.orm import Session
 
-log = logging.getLogger(__name__)
+from bot.slack.outbox import Outbox
 
 
 def post_notice(
-    client: WebClient,
+    outbox: Outbox,
     channel: str | None,
     text: str,
     *,
     blocks: list[dict[str, Any]] | None = None,
     thread_ts: str | None = None,
-) -> SlackResponse | None:
+    key: str | None = None,
+    session: Session | None = None,
+) -> None:
     """Post a notice to `channel` (the deploy channel); nothing when none is configured.
 
-    A notice is a courtesy: what it tells of (a booking, a freeze, a deploy's progress) has
-    been recorded whether or not Slack takes it, so a refusal is logged and None returned,
-    never raised into the work that has already succeeded."""
-    if not channel:
-        return None
-    try:
-        return client.chat_postMessage(
-            channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
-        )
-    except SlackApiError as exc:
-        log.warning(
-            "could not post to the deploy channel (%.60s): %s", text, exc.response.get("error")
-        )
-        return None
+    A notice goes through the outbox (ADR 0019): recorded in the bot's database (in
+    `session`'s transaction when given, its owner then delivers it after the commit),
+    sent at once when Slack answers, and by the clock later when it does not. It never
+    raises into the work that has already succeeded."""
+    outbox.post(channel, text, blocks=blocks, thread_ts=thread_ts, key=key, session=session)

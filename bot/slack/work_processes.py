@@ -257,7 +257,7 @@ class WorkProcesses:
         dyno); if not (`deploybot work`), they look for it in the database."""
         self._settings = settings
         self._told = told
-        # "fork" (docs/adr/0019): a work process shares the bot's imported code with the
+        # "fork" (docs/adr/0020): a work process shares the bot's imported code with the
         # master, which has imported it before it starts them (a spawned one imported it
         # all again, 80 MiB of its own). It inherits no database connection (the master
         # never opens one) and drops what it must not keep of the master: gunicorn's
@@ -439,7 +439,7 @@ def run_work_process(
 
 def run_worker(settings: Settings) -> None:
     """`deploybot work`: WORK_PROCESSES work processes that do the work the web dynos
-    record (WORK_ON_WEB=false, docs/adr/0019), until SIGTERM or SIGINT; then each
+    record (WORK_ON_WEB=false, docs/adr/0020), until SIGTERM or SIGINT; then each
     finishes the work it has taken, and what is only recorded waits in the database."""
     # As in the web dyno's master: the forked work processes share what is imported.
     gc.freeze()

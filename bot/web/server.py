@@ -70,7 +70,7 @@ def serve_http(settings: Settings, port: int) -> None:
     # Everything imported so far is shared by the processes forked below (web workers and
     # work processes) until written to; the cyclic garbage collector writes to every
     # object it tracks when it runs in them. Frozen, those objects are left out of its
-    # runs, so their pages stay shared (docs/adr/0019).
+    # runs, so their pages stay shared (docs/adr/0020).
     gc.freeze()
     work: WorkProcesses | None = None
     if settings.work_processes and settings.slack_bot_token and settings.work_on_web:

@@ -14,15 +14,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from slack_sdk import WebClient
-
 from bot.audit.model import SYSTEM_ACTOR
 from bot.clock.sent_once import Due, deliver
-from bot.freeze import blocks as freeze_blocks
 from bot.freeze.enforcement import FreezeEnforcer
 from bot.freeze.service import FreezeService, Frozen, Unfrozen
 from bot.gate.service import GateService
-from bot.slack.notices import post_notice
 from bot.windows.service import WindowService
 
 log = logging.getLogger(__name__)
@@ -33,14 +29,13 @@ def run_windows(
     gate: GateService,
     freezes: FreezeService,
     enforcer: FreezeEnforcer,
-    slack: WebClient,
     *,
-    channel: str | None,
     now: datetime,
 ) -> int:
+    # The freezes' channel notices are recorded with them (bot/freeze/notices.py).
     done = _reevaluate_gate(windows, gate, now)
-    done += _freeze_for_blackout(windows, freezes, enforcer, slack, channel, now)
-    done += _scheduled_unfreezes(windows, freezes, enforcer, slack, channel, now)
+    done += _freeze_for_blackout(windows, freezes, enforcer, now)
+    done += _scheduled_unfreezes(windows, freezes, enforcer, now)
     return done
 
 
@@ -64,8 +59,6 @@ def _freeze_for_blackout(
     windows: WindowService,
     freezes: FreezeService,
     enforcer: FreezeEnforcer,
-    slack: WebClient,
-    channel: str | None,
     now: datetime,
 ) -> int:
     occurrence = windows.blackout_to_freeze(now)
@@ -81,8 +74,6 @@ def _freeze_for_blackout(
         # Frozen already (by someone, for something): that freeze stays as it is.
         return 0
     windows.attach_freeze(row_id, outcome.freeze.id)
-    text, notice = freeze_blocks.freeze_notice(outcome.freeze)
-    post_notice(slack, channel, text, blocks=notice)
     enforcer.safe_enforce()
     return 1
 
@@ -91,8 +82,6 @@ def _scheduled_unfreezes(
     windows: WindowService,
     freezes: FreezeService,
     enforcer: FreezeEnforcer,
-    slack: WebClient,
-    channel: str | None,
     now: datetime,
 ) -> int:
     done = 0
@@ -102,7 +91,6 @@ def _scheduled_unfreezes(
         # for this schedule to do.
         windows.mark_unfrozen(freeze_id)
         if isinstance(outcome, Unfrozen):
-            post_notice(slack, channel, freeze_blocks.unfreeze_notice(outcome.freeze))
             enforcer.safe_enforce()
             done += 1
     return done

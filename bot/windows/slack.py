@@ -12,6 +12,7 @@ from bot.outcomes import NotFound
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter
 from bot.slack.notices import post_notice
+from bot.slack.outbox import Outbox
 from bot.slack.users import APPROVER_UNKNOWN_TEXT, is_approver
 from bot.windows import blocks
 from bot.windows.rules import ADD_EXAMPLES, OVERRIDE_REASON_MAX, QUOTES, WindowError, parse_window
@@ -28,10 +29,13 @@ log = logging.getLogger(__name__)
 
 
 class WindowSlack:
-    def __init__(self, service: WindowService, announcer: Announcer, settings: Settings) -> None:
+    def __init__(
+        self, service: WindowService, announcer: Announcer, settings: Settings, outbox: Outbox
+    ) -> None:
         self.service = service
         self.announcer = announcer
         self.settings = settings
+        self.outbox = outbox
 
     def register(self, app: App, router: CommandRouter) -> None:
         router.add(
@@ -85,7 +89,7 @@ class WindowSlack:
             case Added(stored):
                 ctx.reply(blocks.added_text(stored))
                 post_notice(
-                    ctx.client,
+                    self.outbox,
                     self.settings.deploy_channel,
                     blocks.added_notice(stored, ctx.user_id),
                 )
@@ -107,7 +111,7 @@ class WindowSlack:
             case Removed(window):
                 ctx.reply(f"Removed window `{window.id}` (“{window.description}”).")
                 post_notice(
-                    ctx.client,
+                    self.outbox,
                     self.settings.deploy_channel,
                     blocks.removed_notice(window, ctx.user_id),
                 )
@@ -133,9 +137,9 @@ class WindowSlack:
             case Overridden(booking, why):
                 notice = blocks.override_notice(booking.short_id, ctx.user_id, why)
                 ctx.reply(notice)
-                post_notice(ctx.client, self.settings.deploy_channel, notice)
+                post_notice(self.outbox, self.settings.deploy_channel, notice)
                 # The announcement shows the override to the approvers.
-                self.announcer.sync(ctx.client, booking.short_id)
+                self.announcer.sync(booking.short_id)
             case NotFound(missing):
                 ctx.reply(f"There is no booking `{missing}`; `/deploy list` shows the ids.")
             case OverrideRefused(why):

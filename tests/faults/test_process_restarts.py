@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from bot.approval.model import Approval
 from bot.clock.runner import ClockTask, tick
 from bot.clock.sent_once import CLAIM_LEASE, SentNotification
+from bot.slack.outbox import OutboxMessage
 from faults.common import REMINDER_PHRASES, assert_acknowledged, due_bookings, reminder_of
 from support.db import Database
 from support.fake_slack import FakeSlack
@@ -93,11 +94,17 @@ def test_the_clock_killed_mid_tick_loses_nothing_and_repeats_at_most_the_send_in
             row.key
             for row in session.query(SentNotification)
             if row.sent_at is None and row.claimed_at is not None
+        } | {
+            # A reminder recorded in the outbox and being sent by it (ADR 0019).
+            f"outbox:{row.id}"
+            for row in session.query(OutboxMessage)
+            if row.state == "pending" and row.claimed_until is not None
         }
     assert len(in_flight) <= 1  # one clock sends one message at a time
 
-    # Restarted at once: everything else goes out; the claim in flight is left alone
-    # until its lease runs out, since that clock might only be slow, not dead.
+    # Restarted at once: everything else goes out, but for what waits behind the claim
+    # in flight, which is left alone until its lease runs out, since that clock might
+    # only be slow, not dead.
     result = bot_cli("clock", "--once", **bot_env)
     assert result.returncode == 0, result.stderr
     # ... and once the lease has run out, a later tick takes it over.
@@ -124,7 +131,9 @@ def test_the_web_process_killed_mid_approval_records_all_or_nothing_and_converge
     db_backend: Database,
     kill: str,
 ) -> None:
-    process = start_bot()
+    # The announcement's update the killed process had claimed holds the channel's
+    # outbox back for this long (ADR 0019); then the next update goes out.
+    process = start_bot(OUTBOX_LEASE_SECONDS="3")
     with SignedClient.for_bot(process, fake_slack) as slack:
         booked = book(slack, fake_slack, db_engine)
         reply_to(fake_slack, slack.command(f"ready {booked.short_id}"))

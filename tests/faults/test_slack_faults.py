@@ -2,8 +2,8 @@
 delivered exactly once, never lost and never duplicated.
 
 The bot's WebClient retries rate limits and server errors itself (slack_sdk's retry
-handlers, bot/slack/app.py); the clock's sent-once claims retry a failed send on the next
-tick (ADR 0007). The fake Slack records every attempt, so the tests count both.
+handlers, bot/slack/app.py); what it still cannot send waits in the outbox, which the
+clock retries (ADR 0019). The fake Slack records every attempt, so the tests count both.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock.runner import ClockTask, tick
 from bot.clock.sent_once import SentNotification
+from bot.slack.outbox import OutboxMessage
 from faults.common import PR, assert_acknowledged
 from support.fake_slack import FakeSlack, SlackCall
 from support.slack_requests import ALICE, BOB, SignedClient
@@ -101,13 +102,16 @@ def test_a_clock_reminder_slack_refuses_is_sent_on_a_later_tick_once(
     fake_slack.reset()
     due = booked.starts_at - timedelta(minutes=60)
 
-    # More failures than the client retries (3 attempts): this tick gives up on it.
+    # More failures than the client retries (3 attempts): the reminder is handed to the
+    # outbox (sent once as far as the clock is concerned) and waits there.
     fake_slack.fail_next("chat.postMessage", status=429, retry_after=1, times=3)
     tick(clock_tasks, due)
     assert delivered(fake_slack.calls("chat.postMessage")) == []
     with Session(db_engine) as session:
         [claim] = session.query(SentNotification).all()
-        assert (claim.sent_at, claim.claimed_at, claim.attempts) == (None, None, 1)
+        assert claim.sent_at is not None and claim.attempts == 1
+        [waiting] = session.query(OutboxMessage).filter_by(conversation=ALICE).all()
+        assert (waiting.state, waiting.attempts, waiting.error) == ("pending", 1, "ratelimited")
 
     # The next tick, 30 seconds later: Slack is unwell once more, the client's own retry
     # gets it through.
@@ -123,4 +127,6 @@ def test_a_clock_reminder_slack_refuses_is_sent_on_a_later_tick_once(
     assert len(delivered(hour_reminders)) == 1
     with Session(db_engine) as session:
         [claim] = session.query(SentNotification).all()
-        assert claim.sent_at is not None and claim.attempts == 2
+        assert claim.attempts == 1
+        [sent] = session.query(OutboxMessage).filter_by(conversation=ALICE).all()
+        assert (sent.state, sent.attempts) == ("sent", 2)

@@ -23,6 +23,7 @@ FREEZE = "Freeze"
 MINE = "Your upcoming deploys"
 TO_APPROVE = "Waiting for your approval"
 WEEK = "Booked for the next 7 days"
+REFUSED = "Messages Slack refused"
 
 
 def in_days(days: int, at: str = "10:00") -> str:
@@ -222,3 +223,15 @@ def test_history_is_not_upcoming(
         session.commit()
     home = open_home(slack, fake_slack, ALICE)
     assert ids_in(home[MINE]) == [] and ids_in(home[WEEK]) == []
+
+
+def test_a_notice_slack_refused_for_good_is_shown_until_a_day_has_passed(
+    bot: Any, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    assert REFUSED not in open_home(slack, fake_slack, ALICE)
+    fake_slack.fail_next("chat.postMessage", status=200, error="not_in_channel")
+    gone = book(slack, fake_slack, db_engine)
+    home = open_home(slack, fake_slack, BOB)
+    assert "`not_in_channel`" in home[REFUSED] and gone.short_id in home[REFUSED]
+    bot.clock.advance(days=1, minutes=1)
+    assert REFUSED not in open_home(slack, fake_slack, BOB)

@@ -173,7 +173,7 @@ def test_a_killed_work_process_is_replaced_and_the_queued_work_is_kept(
     [second] = wait_for_work_processes(bot, 1)
     assert second != first
     assert f"work process {first} exited" in bot.log_text()
-    # Forked from the master while gunicorn serves (docs/adr/0019), the replacement must
+    # Forked from the master while gunicorn serves (docs/adr/0020), the replacement must
     # not keep the server's listening socket: the port would stay taken after a crash.
     assert listening_sockets(bot.pid or 0), "the test cannot see the server's socket"
     assert listening_sockets(second) == set()

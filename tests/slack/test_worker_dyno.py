@@ -1,4 +1,4 @@
-"""A `worker` dyno (`python -m bot work`, WORK_ON_WEB=false, docs/adr/0019): the web
+"""A `worker` dyno (`python -m bot work`, WORK_ON_WEB=false, docs/adr/0020): the web
 dyno only records and acknowledges; the worker finds the recorded work in the database,
 does it, and stops cleanly on Heroku's SIGTERM."""
 

@@ -338,7 +338,7 @@ class BotProcess(BotFacts):
     def expected_work_processes(self) -> int:
         """How many work processes this server starts (docs/adr/0013): WORK_PROCESSES
         (default 1), none without a bot token or with WORK_ON_WEB=false (a worker dyno's
-        processes do the work, docs/adr/0019)."""
+        processes do the work, docs/adr/0020)."""
         if not self.env.get("SLACK_BOT_TOKEN"):
             return 0
         if self.env.get("WORK_ON_WEB", "true").strip().lower() in ("false", "0", "no", "off"):

@@ -1,0 +1,39 @@
+"""The deploy channel's notices about bookings, recorded in the outbox in the booking's
+own transaction (docs/adr/0019): a booking that commits has its notice on its way, and
+one that rolls back has none. Wired into BookingService by the composition root."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bot.booking import blocks
+from bot.booking.model import Booking
+from bot.slack.notices import post_notice
+from bot.slack.outbox import Outbox
+from bot.windows.blocks import override_notice
+
+
+class BookingNotices:
+    def __init__(self, outbox: Outbox, channel: str | None) -> None:
+        self.outbox = outbox
+        self.channel = channel
+
+    def booked(self, session: Session, booking: Booking, window_override: str | None) -> None:
+        text, notice = blocks.booked_channel_notice(booking)
+        post_notice(self.outbox, self.channel, text, blocks=notice, session=session)
+        if window_override is not None:
+            # Booked outside the windows by an approver: said in the channel, with why.
+            post_notice(
+                self.outbox,
+                self.channel,
+                override_notice(booking.short_id, booking.requester_id, window_override),
+                session=session,
+            )
+
+    def cancelled(self, session: Session, booking: Booking, user_id: str) -> None:
+        post_notice(
+            self.outbox,
+            self.channel,
+            blocks.cancelled_channel_notice(booking, user_id),
+            session=session,
+        )

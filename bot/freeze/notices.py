@@ -1,0 +1,25 @@
+"""The deploy channel's notices of freezes, recorded in the outbox in the freeze's own
+transaction (docs/adr/0019), whoever froze or lifted it: a command, a booked ES change,
+a blackout window, a scheduled end. Wired into FreezeService by the composition root."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bot.freeze import blocks
+from bot.freeze.model import Freeze
+from bot.slack.notices import post_notice
+from bot.slack.outbox import Outbox
+
+
+class FreezeNotices:
+    def __init__(self, outbox: Outbox, channel: str | None) -> None:
+        self.outbox = outbox
+        self.channel = channel
+
+    def frozen(self, session: Session, freeze: Freeze) -> None:
+        text, notice = blocks.freeze_notice(freeze)
+        post_notice(self.outbox, self.channel, text, blocks=notice, session=session)
+
+    def unfrozen(self, session: Session, freeze: Freeze) -> None:
+        post_notice(self.outbox, self.channel, blocks.unfreeze_notice(freeze), session=session)
