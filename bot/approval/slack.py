@@ -30,7 +30,7 @@ from bot.slack.commands import (
     run_reporting_database_outage,
 )
 from bot.slack.limits import CHANGES_REASON_MAX
-from bot.slack.replies import reply_privately
+from bot.slack.replies import reply_in_dm, reply_privately
 from bot.slack.users import APPROVER_UNKNOWN_TEXT, is_approver
 
 log = logging.getLogger(__name__)
@@ -97,10 +97,6 @@ class ApprovalSlack:
                 tell(f"There is no booking `{missing}`; `/deploy list` shows the ids.")
             case NotAllowed(reason):
                 tell(f"Not announced: {reason}")
-
-    def _direct_message(self, user_id: str, text: str) -> None:
-        """A DM through the outbox (ADR 0019): sent now, or once Slack answers again."""
-        self.announcer.outbox.post(user_id, text)
 
     # -- deciding ------------------------------------------------------------------------
 
@@ -200,9 +196,8 @@ class ApprovalSlack:
         user_id = body["user"]["id"]
         metadata = json.loads(view.get("private_metadata") or "{}")
 
-        def tell(text: str) -> None:
-            self._direct_message(user_id, text)
-
+        # An answer, not a notice: straight to Slack, even while the database is down.
+        tell = partial(reply_in_dm, client, user_id)
         run_reporting_database_outage(
             lambda: self._request_changes(client, user_id, metadata["value"], reason, tell), tell
         )
