@@ -62,7 +62,8 @@ def test_environment_is_isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert env["PYTHONUNBUFFERED"] == "1"
     assert env["XDG_RUNTIME_DIR"].startswith(str(tmp_path))  # private gunicorn socket dir
     assert set(child_env({})) <= {"PATH", "HOME", "PYTHONUNBUFFERED", "PYTHONPATH"} | {
-        "COVERAGE_PROCESS_START"
+        "COVERAGE_PROCESS_START",
+        "COVERAGE_PROCESS_CONFIG",
     }
 
 
