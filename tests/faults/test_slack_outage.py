@@ -26,6 +26,9 @@ from support.inprocess import InProcessBot
 from support.slack_requests import ALICE, BOB, CAROL, SignedClient
 from support.tcp_proxy import TcpProxy
 
+# Two hours of outage, moved through with the clock but sent for real: about 35 s.
+pytestmark = pytest.mark.slow
+
 OUTAGE = ("chat.postMessage", "chat.update")
 
 
