@@ -126,22 +126,23 @@ def test_two_clocks_running_by_mistake_send_each_reminder_once(
     db_engine: Engine,
     clock_tasks: list[ClockTask],
     db_backend: ScratchDatabase,
+    request: pytest.FixtureRequest,
 ) -> None:
     for when in ("10:00", "12:00", "14:40", "15:30"):
         book(slack, fake_slack, db_engine, when=f"tomorrow {when}")
     with Session(db_engine) as session:
         starts = sorted(b.starts_at for b in session.query(Booking))
     fake_slack.reset()
-    second_clock = build_tasks(
-        build_container(
-            Settings(
-                database_url=db_backend.url,
-                slack_api_url=fake_slack.base_url,  # type: ignore[arg-type]
-                slack_bot_token=BOT_TOKEN,
-                deploy_channel=DEPLOY_CHANNEL,
-            )
+    second = build_container(
+        Settings(
+            database_url=db_backend.url,
+            slack_api_url=fake_slack.base_url,  # type: ignore[arg-type]
+            slack_bot_token=BOT_TOKEN,
+            deploy_channel=DEPLOY_CHANNEL,
         )
     )
+    request.addfinalizer(second.database.dispose)  # not left to the garbage collector
+    second_clock = build_tasks(second)
     now = starts[-1] - timedelta(minutes=14)  # every reminder of every booking is due
     barrier = threading.Barrier(2)
 

@@ -28,14 +28,20 @@ def channel() -> Iterator[socket.socket]:
 
 
 def test_healthz_says_starting_until_a_work_process_is_ready(
-    bot_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, channel: socket.socket
+    bot_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    channel: socket.socket,
+    request: pytest.FixtureRequest,
 ) -> None:
     for name, value in bot_env.items():
         monkeypatch.setenv(name, value)
     flags = RawArray("b", 2)
-    web = create_web_app(
-        build_container(load_settings()), channel, work_readiness=flags
-    ).test_client()
+    container = build_container(load_settings())
+    # Let go of the session's SQLite file when done: a connection left to the garbage
+    # collector closed at some later moment, while other processes wrote the same file.
+    request.addfinalizer(container.database.dispose)
+    request.addfinalizer(container.close)
+    web = create_web_app(container, channel, work_readiness=flags).test_client()
 
     starting = web.get("/healthz")
     assert starting.status_code == 503
