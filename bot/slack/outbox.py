@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +37,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from bot.clock.lease import holder_name
 from bot.db import Base, Database, UTCDateTime, utcnow
 from bot.slack.limits import fit_blocks, fit_text, shorten
 
@@ -148,7 +147,7 @@ class Outbox:
         self.lease = lease
         self.client = client
         self.now = now
-        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.holder = holder or holder_name()
         self._postgres = database.engine.dialect.name == "postgresql"
         self._posted: dict[str, PostedHandler] = {}
 

@@ -41,12 +41,11 @@ _WORK_PROCESS_READY = re.compile(r"work process \d+ ready")
 
 @functools.cache
 def _head_revision() -> str:
-    from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    config = Config(str(REPO_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(REPO_ROOT / "alembic"))
-    head = ScriptDirectory.from_config(config).get_current_head()
+    from bot.migrations import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
     assert head is not None
     return head
 
