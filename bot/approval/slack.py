@@ -9,7 +9,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from bot.approval import blocks
@@ -30,6 +30,7 @@ from bot.slack.commands import (
     run_reporting_database_outage,
 )
 from bot.slack.limits import CHANGES_REASON_MAX
+from bot.slack.listeners import Listeners
 from bot.slack.replies import reply_in_dm, reply_privately
 from bot.slack.users import APPROVER_UNKNOWN_TEXT, is_approver
 
@@ -50,7 +51,7 @@ class ApprovalSlack:
         self.announcer = announcer
         self.settings = settings
 
-    def register(self, app: App, router: CommandRouter) -> None:
+    def register(self, listeners: Listeners, router: CommandRouter) -> None:
         router.add(
             "ready",
             self.ready_command,
@@ -59,12 +60,14 @@ class ApprovalSlack:
         )
         # Acknowledge on the request thread, work afterwards (docs/adr/0012). Approve
         # first: it is the button many people click at once (see build_bolt_app).
-        app.action(blocks.APPROVE_ACTION)(ack=acknowledge, lazy=[self.approve_button])
-        app.action(READY_ACTION)(ack=acknowledge, lazy=[self.ready_button])
-        app.action(blocks.REQUEST_CHANGES_ACTION)(
-            ack=acknowledge, lazy=[self.request_changes_button]
+        listeners.action(blocks.APPROVE_ACTION, ack=acknowledge, work=self.approve_button)
+        listeners.action(READY_ACTION, ack=acknowledge, work=self.ready_button)
+        listeners.action(
+            blocks.REQUEST_CHANGES_ACTION, ack=acknowledge, work=self.request_changes_button
         )
-        app.view(blocks.CHANGES_MODAL_CALLBACK)(ack=self.check_changes, lazy=[self.submit_changes])
+        listeners.view(
+            blocks.CHANGES_MODAL_CALLBACK, ack=self.check_changes, work=self.submit_changes
+        )
 
     # -- announcing ----------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from bot.booking import blocks
@@ -39,6 +39,7 @@ from bot.slack.commands import (
     CommandRouter,
     run_reporting_database_outage,
 )
+from bot.slack.listeners import Listeners
 from bot.slack.users import APPROVER_UNKNOWN_TEXT, is_approver, user_timezone
 from bot.windows.blocks import outside_text, state_line
 from bot.windows.rules import WindowState, parse_override_flag
@@ -69,7 +70,7 @@ class BookingSlack:
         self.guess_kind = guess_kind
         self.window_state = window_state
 
-    def register(self, app: App, router: CommandRouter) -> None:
+    def register(self, listeners: Listeners, router: CommandRouter) -> None:
         router.add(
             "schedule",
             self.schedule,
@@ -83,7 +84,7 @@ class BookingSlack:
             summary="upcoming booked deploys, soonest first",
         )
         router.add("cancel", self.cancel, usage="/deploy cancel ID", summary="cancel your booking")
-        app.view(blocks.SCHEDULE_MODAL_CALLBACK)(ack=self.check_modal, lazy=[self.submit_modal])
+        listeners.view(blocks.SCHEDULE_MODAL_CALLBACK, ack=self.check_modal, work=self.submit_modal)
 
     @property
     def defaults(self) -> ParseDefaults:

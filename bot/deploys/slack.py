@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from slack_bolt import App
-
 from bot.booking.lifecycle import Action
 from bot.booking.parsing import EDIT_EXAMPLE, ScheduleParseError, parse_edit_text
 from bot.booking.rules import Status
@@ -16,6 +14,7 @@ from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter
 from bot.slack.format import mention
 from bot.slack.limits import OVERRIDE_REASON_MAX
+from bot.slack.listeners import Listeners
 from bot.slack.users import is_approver, user_timezone
 from bot.windows.blocks import outside_start_text
 
@@ -31,7 +30,7 @@ class DeploySlack:
         self.service = flows.deploys
         self.settings = settings
 
-    def register(self, app: App, router: CommandRouter) -> None:
+    def register(self, listeners: Listeners, router: CommandRouter) -> None:
         router.add(
             "start",
             self.start,

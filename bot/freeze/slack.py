@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from slack_bolt import App, Respond
+from slack_bolt import Respond
 from slack_sdk import WebClient
 
 from bot.booking.parsing import parse_when
@@ -36,6 +36,7 @@ from bot.slack.commands import (
     run_reporting_database_outage,
 )
 from bot.slack.format import slack_date
+from bot.slack.listeners import Listeners
 from bot.slack.replies import reply_privately
 from bot.slack.users import is_approver, user_timezone
 
@@ -67,7 +68,7 @@ class FreezeSlack:
         # When the clock lifts freeze `id` by itself (bot/windows), if it does.
         self.scheduled_end = scheduled_end
 
-    def register(self, app: App, router: CommandRouter) -> None:
+    def register(self, listeners: Listeners, router: CommandRouter) -> None:
         branch = self.service.branch
         router.add(
             "freeze",
@@ -87,7 +88,7 @@ class FreezeSlack:
             usage="/deploy status",
             summary=f"is {branch} frozen, by whom and why",
         )
-        app.action(blocks.UNFREEZE_ACTION)(ack=acknowledge, lazy=[self.click_unfreeze])
+        listeners.action(blocks.UNFREEZE_ACTION, ack=acknowledge, work=self.click_unfreeze)
 
     # -- /deploy freeze ---------------------------------------------------------------
 

@@ -9,7 +9,6 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -20,6 +19,7 @@ from bot.gate.rules import AllowParseError, parse_allow_target
 from bot.gate.service import Allowed, Ambiguous, GateService
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter, acknowledge
+from bot.slack.listeners import Listeners
 from bot.slack.notices import post_notice
 from bot.slack.outbox import Outbox
 from bot.slack.users import APPROVER_UNKNOWN_TEXT, is_approver
@@ -44,16 +44,16 @@ class GateSlack:
         self.settings = settings
         self.outbox = outbox
 
-    def register(self, app: App, router: CommandRouter) -> None:
+    def register(self, listeners: Listeners, router: CommandRouter) -> None:
         router.add(
             "allow",
             self.allow,
             usage='/deploy allow #PR "reason"',
             summary="approvers: mark a pull request routine until its next push",
         )
-        app.action(blocks.BOOK_IT_ACTION)(ack=acknowledge, lazy=[self.book_it])
+        listeners.action(blocks.BOOK_IT_ACTION, ack=acknowledge, work=self.book_it)
         # The Full analysis button is a link; Slack still sends the click.
-        app.action("gate_open_analysis")(acknowledge)
+        listeners.action("gate_open_analysis", ack=acknowledge)
 
     def allow(self, ctx: CommandContext) -> None:
         try:

@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 import sqlalchemy as sa
-from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -15,6 +14,7 @@ from bot.home.blocks import ApproverStatus
 from bot.home.service import AlreadyShown, HomeService
 from bot.settings import Settings
 from bot.slack.commands import CommandRouter, acknowledge
+from bot.slack.listeners import Listeners
 from bot.slack.users import is_approver
 
 log = logging.getLogger(__name__)
@@ -25,10 +25,10 @@ class HomeSlack:
         self.service = service
         self.settings = settings
 
-    def register(self, app: App, router: CommandRouter) -> None:
+    def register(self, listeners: Listeners, router: CommandRouter) -> None:
         # No subcommand of its own: the Home tab is drawn when it is opened.
         # Drawn after the acknowledgement, like every other listener (docs/adr/0012).
-        app.event("app_home_opened")(ack=acknowledge, lazy=[self.home_opened])
+        listeners.event("app_home_opened", ack=acknowledge, work=self.home_opened)
 
     def home_opened(self, event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         # The same event fires for the Messages tab; only the Home tab is ours to draw.

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from slack_bolt import App
-
 from bot.booking.blocks import refusal_text
 from bot.booking.parsing import (
     ParseDefaults,
@@ -26,6 +24,7 @@ from bot.plans.rules import (
 from bot.plans.service import PlanBooked, PlanConflict, PlanDuplicate, PlanRefused, PlanService
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter
+from bot.slack.listeners import Listeners
 from bot.slack.notices import post_notice
 from bot.slack.outbox import Outbox
 from bot.slack.users import user_timezone
@@ -39,7 +38,7 @@ class PlanSlack:
         self.settings = settings
         self.outbox = outbox
 
-    def register(self, app: App, router: CommandRouter) -> None:
+    def register(self, listeners: Listeners, router: CommandRouter) -> None:
         router.add(
             "plan",
             self.plan,

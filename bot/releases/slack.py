@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App, Respond
+from slack_bolt import Respond
 
 from bot.releases import blocks
 from bot.releases.service import ReleaseService
 from bot.slack.commands import CommandRouter, acknowledge, run_reporting_database_outage
+from bot.slack.listeners import Listeners
 from bot.slack.outbox import Outbox
 from bot.slack.replies import reply_privately
 
@@ -22,8 +23,8 @@ class ReleaseSlack:
         self.service = service
         self.outbox = outbox
 
-    def register(self, app: App, router: CommandRouter) -> None:
-        app.action(blocks.ACK_ACTION)(ack=acknowledge, lazy=[self.click_acknowledge])
+    def register(self, listeners: Listeners, router: CommandRouter) -> None:
+        listeners.action(blocks.ACK_ACTION, ack=acknowledge, work=self.click_acknowledge)
 
     def click_acknowledge(self, body: dict[str, Any], respond: Respond) -> None:
         def tell(text: str) -> None:

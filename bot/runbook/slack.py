@@ -8,11 +8,12 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from slack_bolt import App, Respond
+from slack_bolt import Respond
 
 from bot.runbook import blocks
 from bot.runbook.service import Checked, RunbookService
 from bot.slack.commands import CommandRouter, acknowledge, run_reporting_database_outage
+from bot.slack.listeners import Listeners
 from bot.slack.outbox import Outbox
 from bot.slack.replies import reply_privately
 
@@ -26,9 +27,9 @@ class RunbookSlack:
         self.service = service
         self.outbox = outbox
 
-    def register(self, app: App, router: CommandRouter) -> None:
+    def register(self, listeners: Listeners, router: CommandRouter) -> None:
         # No subcommand of its own: the runbook is driven by its checklist's buttons.
-        app.action(blocks.STEP_ACTION)(ack=acknowledge, lazy=[self.click_step])
+        listeners.action(blocks.STEP_ACTION, ack=acknowledge, work=self.click_step)
 
     # -- the step button --------------------------------------------------------------------
 

@@ -24,7 +24,8 @@ from bot.plans.slack import PlanSlack
 from bot.releases.slack import ReleaseSlack
 from bot.runbook.slack import RunbookSlack
 from bot.slack.commands import CommandRouter
-from bot.slack.handoff import ChannelSender, DurableHandOff, NeverRunExecutor
+from bot.slack.handoff import ChannelSender, DurableHandOff
+from bot.slack.listeners import Listeners
 from bot.slack.work_table import WorkTable
 from bot.windows.slack import WindowSlack
 
@@ -57,11 +58,10 @@ def build_bolt_app(
     settings = container.settings
     if work_channel is not None:
         work_here = ChannelSender(work_channel).tell
+    # A process that records the work registers no lazy functions: the work runs from
+    # the recorded request, in a work process, on the work threads or on a worker dyno,
+    # never straight from the acknowledgement (bot/slack/listeners.py).
     recording = record_work or work_here is not None
-    if recording:
-        # The lazy functions run from the recorded request, in a work process, on the
-        # work threads or on a worker dyno, never straight from the acknowledgement.
-        listener_executor = NeverRunExecutor()
     app = App(
         client=container.slack,
         signing_secret=settings.slack_signing_secret,
@@ -83,7 +83,8 @@ def build_bolt_app(
     # much as a tenth of the whole acknowledgement (it builds the listener's arguments
     # afresh for each matcher). So `/deploy`, which every command comes through, goes
     # first; the subcommands the packages add below are looked up when a command arrives.
-    router.register(app)
+    listeners = Listeners(app, with_work=not recording)
+    router.register(listeners)
     plans = container.plans
 
     def plan_notes(booking_ids: list[int]) -> dict[int, str]:
@@ -95,23 +96,23 @@ def build_bolt_app(
         annotate=plan_notes,
         guess_kind=lambda refs: container.gate.booking_kind(refs),
         window_state=container.windows.state,
-    ).register(app, router)
-    PlanSlack(plans, settings, container.outbox).register(app, router)
-    ApprovalSlack(container.approvals, container.announcer, settings).register(app, router)
+    ).register(listeners, router)
+    PlanSlack(plans, settings, container.outbox).register(listeners, router)
+    ApprovalSlack(container.approvals, container.announcer, settings).register(listeners, router)
     FreezeSlack(
         container.freezes,
         container.freeze_enforcer,
         settings,
         schedule_end=container.windows.schedule_unfreeze,
         scheduled_end=container.windows.scheduled_end,
-    ).register(app, router)
-    RunbookSlack(container.runbooks, container.outbox).register(app, router)
-    DeploySlack(container.flows, settings).register(app, router)
-    GateSlack(container.gate, settings, container.outbox).register(app, router)
-    HomeSlack(container.home, settings).register(app, router)
-    ReleaseSlack(container.releases, container.outbox).register(app, router)
+    ).register(listeners, router)
+    RunbookSlack(container.runbooks, container.outbox).register(listeners, router)
+    DeploySlack(container.flows, settings).register(listeners, router)
+    GateSlack(container.gate, settings, container.outbox).register(listeners, router)
+    HomeSlack(container.home, settings).register(listeners, router)
+    ReleaseSlack(container.releases, container.outbox).register(listeners, router)
     WindowSlack(container.windows, container.announcer, settings, container.outbox).register(
-        app, router
+        listeners, router
     )
     return app
 

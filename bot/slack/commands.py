@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
+from bot.slack.listeners import Listeners
 from bot.slack.replies import reply_privately
 
 log = logging.getLogger(__name__)
@@ -117,8 +118,8 @@ class CommandRouter:
         )
         run_reporting_database_outage(lambda: subcommand.handler(context), context.reply)
 
-    def register(self, app: App) -> None:
-        app.command("/deploy")(ack=self.acknowledge, lazy=[self.handle])
+    def register(self, listeners: Listeners) -> None:
+        listeners.command("/deploy", ack=self.acknowledge, work=self.handle)
 
 
 def acknowledge(ack: Ack) -> None:

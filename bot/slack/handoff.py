@@ -7,8 +7,8 @@ channel (bot/slack/work_processes.py), or the work threads of this same process
 Only Bolt's public API: a global middleware gives each request an `Ack` of ours, which
 records the work when a listener acknowledges with a bare `ack()` (a listener that
 answers with content, help text or a form's field errors, has answered in full: there is
-nothing to record). The web worker's Bolt app is given an executor that never runs the
-lazy functions: a work process runs them, from the recorded request.
+nothing to record). The web worker's Bolt app has no lazy functions at all
+(bot/slack/listeners.py): a work process runs them, from the recorded request.
 
 ADR 0012 holds: recording has `RECORD_SECONDS`; a database that is down, unreachable or
 too slow gets the person a "try again" inside Slack's 3 seconds, and nothing is kept (a
@@ -22,19 +22,19 @@ import atexit
 import collections
 import json
 import logging
+import queue
 import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import Executor, Future
 from typing import Any, ParamSpec, TypeVar
 
 from slack_bolt import Ack, BoltRequest, BoltResponse
 from slack_sdk.webhook import WebhookClient
 
 from bot.slack.commands import DATABASE_UNAVAILABLE, DB_DOWN_TEXT
-from bot.slack.work_table import WorkTable
+from bot.slack.work_table import NewWork, WorkTable
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,9 @@ FLUSH_SECONDS = 5.0
 RECORD_SECONDS = 1.5
 # How often a web worker that could not record checks whether the database can write.
 PROBE_SECONDS = 0.5
-# Recordings at once per web worker: as many as gunicorn gives it request threads.
-RECORD_THREADS = 8
+# The most recordings written in one transaction (see GroupRecorder): more than a web
+# worker has request threads, so in practice every waiting one.
+MAX_BATCH = 64
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -130,16 +131,6 @@ class ChannelSender:
                 self._ready.notify_all()
 
 
-class NeverRunExecutor(Executor):
-    """The web worker's executor for Bolt's lazy functions: they are not run here (a work
-    process runs them from the recorded request), so each submission is dropped."""
-
-    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        future: Future[T] = Future()
-        future.cancel()
-        return future
-
-
 class InlineExecutor(Executor):
     """A work process's executor for Bolt's lazy functions: runs them on the thread that
     dispatched the request, so that the dispatch returns once the work is done (and only
@@ -158,18 +149,118 @@ class _Recording:
     """One request's recording, racing its deadline: whichever of the two comes second
     (the commit, or the acknowledgement giving up) settles what happens to the row."""
 
-    def __init__(self) -> None:
+    def __init__(self, work: NewWork) -> None:
+        self.work = work
         self.lock = threading.Lock()
         self.abandoned = False
         self.committed = False
-
-
-class _Abandoned(Exception):
-    """The acknowledgement stopped waiting before the commit: roll back."""
+        self.done = threading.Event()
+        self.work_id: int | None = None
+        self.error: BaseException | None = None
 
 
 class _Unrecordable(Exception):
     """This request could not be recorded for a reason of its own, not the database's."""
+
+
+class GroupRecorder:
+    """Records the acknowledgements' work in batches: one thread of the web worker takes
+    every recording waiting at that moment and writes them in one transaction (a group
+    commit), while each request thread waits for its own, up to its deadline.
+
+    Why: a transaction of its own per acknowledgement cost a web worker most of its CPU
+    per request (a pool check-out, BEGIN, the insert, COMMIT), and under load the
+    acknowledgements queued for it. Batched, the transaction's fixed cost is shared by
+    as many requests as arrived while the previous batch was being written, which is
+    many exactly when it matters (docs/adr/0022). Alone, a request is written at once,
+    as before."""
+
+    def __init__(self, table: WorkTable) -> None:
+        self._table = table
+        self._waiting: queue.SimpleQueue[_Recording] = queue.SimpleQueue()
+        self._start = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, work: NewWork) -> _Recording:
+        self._ensure_thread()
+        recording = _Recording(work)
+        self._waiting.put(recording)
+        return recording
+
+    def _ensure_thread(self) -> None:
+        # Started on first use, and again in a process forked after that (gunicorn forks
+        # its web workers from a master that has built the app): a fork keeps only the
+        # thread that forked.
+        with self._start:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._write_forever, name="work-record", daemon=True
+                )
+                self._thread.start()
+
+    def _write_forever(self) -> None:
+        while True:
+            batch = [self._waiting.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._waiting.get_nowait())
+                except queue.Empty:
+                    break
+            live = [r for r in batch if not r.abandoned]
+            for recording in batch:
+                if recording.abandoned:
+                    recording.done.set()
+            if live:
+                self._write(live)
+
+    def _write(self, batch: list[_Recording]) -> None:
+        def before_commit() -> set[str]:
+            # Those whose acknowledgement has given up are left out of the commit.
+            # (A key is left out only if every request of that body has given up: Slack's
+            # retry of a request can arrive while the first is waiting.)
+            given_up: set[str] = set()
+            waiting: set[str] = set()
+            for recording in batch:
+                with recording.lock:
+                    (given_up if recording.abandoned else waiting).add(recording.work.key)
+            return given_up - waiting
+
+        try:
+            ids = self._table.record_many([r.work for r in batch], before_commit=before_commit)
+        except DATABASE_UNAVAILABLE as exc:
+            self._fail(batch, exc)
+            return
+        except Exception as exc:
+            if len(batch) == 1:
+                self._fail(batch, exc)
+                return
+            # Not the database's availability (a body it cannot store, say): one request
+            # must not cost the others theirs, so each is written on its own.
+            log.warning("a batch of Slack work could not be recorded (%s); one by one", exc)
+            for recording in batch:
+                self._write([recording])
+            return
+        for recording in batch:
+            with recording.lock:
+                recording.committed = True
+                abandoned = recording.abandoned
+                recording.work_id = ids.get(recording.work.key)
+            if abandoned and recording.work_id is not None:
+                # Committed after the person was told to try again: take it back, unless
+                # a work process has already started it (then it is done, once).
+                withdrawn = self._table.withdraw(recording.work_id)
+                log.warning(
+                    "work %s was recorded after its deadline; %s",
+                    recording.work_id,
+                    "withdrawn" if withdrawn else "already taken by a work process",
+                )
+            recording.done.set()
+
+    @staticmethod
+    def _fail(batch: list[_Recording], error: BaseException) -> None:
+        for recording in batch:
+            recording.error = error
+            recording.done.set()
 
 
 class DurableHandOff:
@@ -187,7 +278,7 @@ class DurableHandOff:
         self._table = table
         self._tell = tell
         self._deadline = deadline
-        self._pool = ThreadPoolExecutor(RECORD_THREADS, thread_name_prefix="work-record")
+        self._recorder = GroupRecorder(table)
         # Once a recording has failed, the database is taken to be unavailable until a
         # probe in the background can write again: meanwhile every request is told to try
         # again at once, instead of each holding a request thread for the whole deadline.
@@ -240,53 +331,26 @@ class DurableHandOff:
 
     def _record(self, request: BoltRequest) -> bool:
         raw_body, content_type = recorded_body(request)
-        recording = _Recording()
-
-        def before_commit() -> None:
-            with recording.lock:
-                if recording.abandoned:
-                    raise _Abandoned
-
-        def run() -> int:
-            work_id = self._table.record(raw_body, content_type, before_commit=before_commit)
-            with recording.lock:
-                recording.committed = True
-                abandoned = recording.abandoned
-            if abandoned:
-                # Committed after the person was told to try again: take it back, unless
-                # a work process has already started it (then it is done, once).
-                withdrawn = self._table.withdraw(work_id)
-                log.warning(
-                    "work %s was recorded after its deadline; %s",
-                    work_id,
-                    "withdrawn" if withdrawn else "already taken by a work process",
-                )
-            return work_id
-
-        future = self._pool.submit(run)
-        try:
-            work_id = future.result(timeout=self._deadline)
-        except FutureTimeout:
+        recording = self._recorder.submit(NewWork(raw_body, content_type))
+        if not recording.done.wait(self._deadline):
             with recording.lock:
                 if not recording.committed:
                     recording.abandoned = True
             if recording.abandoned:
-                future.cancel()
                 log.warning("could not record Slack work within %.1f s", self._deadline)
                 return False
-            work_id = future.result()
-        except _Abandoned:
-            return False
-        except DATABASE_UNAVAILABLE:
-            log.exception("could not record Slack work")
-            return False
-        except Exception:
-            # Not the database's availability (a body it cannot store, say): this request
-            # is refused, and the others go on being recorded.
-            log.exception("could not record this Slack request's work")
-            raise _Unrecordable from None
+            recording.done.wait()  # committed just now: its id is on its way
+        if recording.error is not None:
+            if isinstance(recording.error, DATABASE_UNAVAILABLE):
+                log.error("could not record Slack work", exc_info=recording.error)
+                return False
+            # This request is refused, and the others go on being recorded.
+            log.error("could not record this Slack request's work", exc_info=recording.error)
+            raise _Unrecordable from recording.error
+        if recording.work_id is None:
+            return False  # abandoned in the moment of the commit, and left out of it
         if self._tell is not None:
-            self._tell(work_id)
+            self._tell(recording.work_id)
         return True
 
 
@@ -307,11 +371,6 @@ class RecordingAck(Ack):
         super().__init__()  # type: ignore[no-untyped-call]
         self._handoff = handoff
         self._request = request
-
-    def __deepcopy__(self, memo: dict[int, object]) -> RecordingAck:
-        # Bolt copies each request for its lazy functions, context and all. Here the copy
-        # goes to NeverRunExecutor, and this object's recording pool cannot be copied.
-        return self
 
     def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
         if args or any(value not in (None, "") for value in kwargs.values()):

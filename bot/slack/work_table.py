@@ -19,11 +19,13 @@ key taken.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, Database, UTCDateTime, utcnow
@@ -50,6 +52,18 @@ class SlackWork(Base):
 
 
 @dataclass(frozen=True)
+class NewWork:
+    """A request's work, to be recorded."""
+
+    body: str
+    content_type: str
+
+    @cached_property
+    def key(self) -> str:
+        return work_key(self.body)
+
+
+@dataclass(frozen=True)
 class Work:
     id: int
     body: str
@@ -67,6 +81,7 @@ class WorkTable:
         self._database = database
         self.lease = lease
         self._postgres = database.engine.dialect.name == "postgresql"
+        self._insert = postgresql.insert if self._postgres else sqlite.insert
 
     # -- the web worker's side ----------------------------------------------------------
 
@@ -79,24 +94,73 @@ class WorkTable:
     ) -> int:
         """Record one request's work; return its id (that of the first recording, for a
         retried request). `before_commit`, if given, is called just before the commit and
-        may raise to abandon it (the acknowledgement's deadline has passed)."""
-        key = work_key(raw_body)
-        try:
-            with self._database.transaction() as session:
-                row = SlackWork(
-                    key=key, body=raw_body, content_type=content_type, created_at=utcnow()
-                )
-                session.add(row)
-                session.flush()
-                if before_commit is not None:
-                    before_commit()
-                return row.id
-        except sa.exc.IntegrityError:
-            with self._database.transaction() as session:
-                found = session.scalar(sa.select(SlackWork.id).where(SlackWork.key == key))
-            if found is None:
-                raise
-            return int(found)
+        may raise to abandon it."""
+        work = NewWork(raw_body, content_type)
+
+        def check() -> Collection[str]:
+            if before_commit is not None:
+                before_commit()
+            return ()
+
+        return self.record_many([work], before_commit=check)[work.key]
+
+    def record_many(
+        self,
+        works: Sequence[NewWork],
+        *,
+        before_commit: Callable[[], Collection[str]] | None = None,
+    ) -> dict[str, int]:
+        """Record the work of several requests in one transaction (the acknowledgements
+        of one web worker that arrived together, bot/slack/handoff.py); return the row id
+        of each key. A request already recorded (Slack's retry: the same body) keeps its
+        row. `before_commit`, called just before the commit, returns the keys whose new
+        rows are to be left out after all (their acknowledgements gave up waiting); those
+        keys are missing from the result.
+
+        Core statements, not the ORM: this runs for every acknowledgement, and a
+        session's unit of work cost more CPU than the insert itself (docs/adr/0022)."""
+        now = utcnow()
+        unique = {work.key: work for work in works}
+        insert = (
+            self._insert(SlackWork)
+            .on_conflict_do_nothing(index_elements=[SlackWork.key])
+            .returning(SlackWork.key, SlackWork.id)
+        )
+        with self._database.engine.begin() as connection:
+
+            def add(keys: Collection[str]) -> dict[str, int]:
+                rows = [
+                    {
+                        "key": key,
+                        "body": unique[key].body,
+                        "content_type": unique[key].content_type,
+                        "created_at": now,
+                        "attempts": 0,
+                    }
+                    for key in keys
+                ]
+                return {r.key: r.id for r in connection.execute(insert, rows)} if rows else {}
+
+            inserted = add(unique)
+            existing = self._ids(connection, [key for key in unique if key not in inserted])
+            # A retry's first row finished and deleted between the two statements is
+            # recorded again (the work's idempotency key still keeps its effect once).
+            inserted |= add([key for key in unique if key not in inserted | existing])
+            dropped = set(before_commit()) if before_commit is not None else set()
+            withdrawn = [inserted.pop(key) for key in dropped if key in inserted]
+            if withdrawn:
+                connection.execute(sa.delete(SlackWork).where(SlackWork.id.in_(withdrawn)))
+        missing = set(unique) - set(inserted) - set(existing) - dropped
+        if missing:
+            raise RuntimeError(f"{len(missing)} Slack request(s) could not be recorded")
+        return {key: work_id for key, work_id in existing.items() if key not in dropped} | inserted
+
+    @staticmethod
+    def _ids(connection: sa.Connection, keys: list[str]) -> dict[str, int]:
+        if not keys:
+            return {}
+        query = sa.select(SlackWork.key, SlackWork.id).where(SlackWork.key.in_(keys))
+        return {r.key: r.id for r in connection.execute(query)}
 
     def probe(self) -> None:
         """Raise unless the table takes a write now: an UPDATE that matches no row still

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import logging
 
-from slack_bolt import App
-
 from bot.approval.announcer import Announcer
 from bot.outcomes import NotFound
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter
+from bot.slack.listeners import Listeners
 from bot.slack.notices import post_notice
 from bot.slack.outbox import Outbox
 from bot.slack.users import APPROVER_UNKNOWN_TEXT, is_approver
@@ -37,7 +36,7 @@ class WindowSlack:
         self.settings = settings
         self.outbox = outbox
 
-    def register(self, app: App, router: CommandRouter) -> None:
+    def register(self, listeners: Listeners, router: CommandRouter) -> None:
         router.add(
             "windows",
             self.list_windows,
