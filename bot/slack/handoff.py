@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import contextlib
 import json
 import logging
 import queue
@@ -30,11 +31,12 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any, ParamSpec, TypeVar
 
+import sqlalchemy as sa
 from slack_bolt import Ack, BoltRequest, BoltResponse
 from slack_sdk.webhook import WebhookClient
 
 from bot.slack.commands import DATABASE_UNAVAILABLE, DB_DOWN_TEXT
-from bot.slack.work_table import NewWork, WorkTable
+from bot.slack.work_table import NewWork, Recorded, WorkTable
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +156,22 @@ class _Recording:
         self.lock = threading.Lock()
         self.abandoned = False
         self.committed = False
-        self.done = threading.Event()
+        # A latch, released once the recording is settled: a plain lock costs a waiting
+        # request thread less than an Event (profiled under load, docs/adr/0022).
+        self._settled = threading.Lock()
+        self._settled.acquire()
         self.work_id: int | None = None
         self.error: BaseException | None = None
+
+    def settle(self) -> None:
+        self._settled.release()
+
+    def wait(self, timeout: float = -1) -> bool:
+        """Whether it is settled (within `timeout` seconds, if given)."""
+        if self._settled.acquire(timeout=timeout):
+            self._settled.release()
+            return True
+        return False
 
 
 class _Unrecordable(Exception):
@@ -165,21 +180,24 @@ class _Unrecordable(Exception):
 
 class GroupRecorder:
     """Records the acknowledgements' work in batches: one thread of the web worker takes
-    every recording waiting at that moment and writes them in one transaction (a group
-    commit), while each request thread waits for its own, up to its deadline.
+    every recording waiting at that moment and writes them with one statement, committed
+    at once (a group commit), while each request thread waits for its own, up to its
+    deadline.
 
     Why: a transaction of its own per acknowledgement cost a web worker most of its CPU
-    per request (a pool check-out, BEGIN, the insert, COMMIT), and under load the
-    acknowledgements queued for it. Batched, the transaction's fixed cost is shared by
-    as many requests as arrived while the previous batch was being written, which is
-    many exactly when it matters (docs/adr/0022). Alone, a request is written at once,
-    as before."""
+    per request (a pool check-out with its ping, BEGIN, the insert, COMMIT). Batched, a
+    statement's fixed cost is shared by as many requests as arrived while the previous
+    batch was being written, which is many exactly when it matters (docs/adr/0022).
+    Alone, a request is written at once, as before."""
 
     def __init__(self, table: WorkTable) -> None:
         self._table = table
         self._waiting: queue.SimpleQueue[_Recording] = queue.SimpleQueue()
         self._start = threading.Lock()
         self._thread: threading.Thread | None = None
+        # The recording thread's own connection, kept between batches: a check-out from
+        # the pool pings the database first, a round trip per batch.
+        self._connection: sa.Connection | None = None
 
     def submit(self, work: NewWork) -> _Recording:
         self._ensure_thread()
@@ -193,6 +211,9 @@ class GroupRecorder:
         # thread that forked.
         with self._start:
             if self._thread is None or not self._thread.is_alive():
+                # A connection kept by the process this one was forked from is that
+                # process's: left alone, not closed.
+                self._connection = None
                 self._thread = threading.Thread(
                     target=self._write_forever, name="work-record", daemon=True
                 )
@@ -209,24 +230,13 @@ class GroupRecorder:
             live = [r for r in batch if not r.abandoned]
             for recording in batch:
                 if recording.abandoned:
-                    recording.done.set()
+                    recording.settle()
             if live:
                 self._write(live)
 
     def _write(self, batch: list[_Recording]) -> None:
-        def before_commit() -> set[str]:
-            # Those whose acknowledgement has given up are left out of the commit.
-            # (A key is left out only if every request of that body has given up: Slack's
-            # retry of a request can arrive while the first is waiting.)
-            given_up: set[str] = set()
-            waiting: set[str] = set()
-            for recording in batch:
-                with recording.lock:
-                    (given_up if recording.abandoned else waiting).add(recording.work.key)
-            return given_up - waiting
-
         try:
-            ids = self._table.record_many([r.work for r in batch], before_commit=before_commit)
+            recorded = self._record_many(batch)
         except DATABASE_UNAVAILABLE as exc:
             self._fail(batch, exc)
             return
@@ -240,27 +250,58 @@ class GroupRecorder:
             for recording in batch:
                 self._write([recording])
             return
+        waited_for = set()
         for recording in batch:
             with recording.lock:
                 recording.committed = True
-                abandoned = recording.abandoned
-                recording.work_id = ids.get(recording.work.key)
-            if abandoned and recording.work_id is not None:
+                recording.work_id = recorded.ids.get(recording.work.key)
+                if not recording.abandoned:
+                    waited_for.add(recording.work.key)
+        for recording in batch:
+            key = recording.work.key
+            if recording.abandoned and key in recorded.new and key not in waited_for:
+                waited_for.add(key)  # withdrawn once
                 # Committed after the person was told to try again: take it back, unless
                 # a work process has already started it (then it is done, once).
-                withdrawn = self._table.withdraw(recording.work_id)
+                withdrawn = self._table.withdraw(recorded.ids[key])
                 log.warning(
                     "work %s was recorded after its deadline; %s",
-                    recording.work_id,
+                    recorded.ids[key],
                     "withdrawn" if withdrawn else "already taken by a work process",
                 )
-            recording.done.set()
+            recording.settle()
+
+    def _record_many(self, batch: list[_Recording]) -> Recorded:
+        works = [r.work for r in batch]
+        kept = self._connection
+        try:
+            if self._connection is None:
+                self._connection = self._table.connect()
+            return self._table.record_many(works, connection=self._connection)
+        except DATABASE_UNAVAILABLE:
+            self._drop_connection()
+            if kept is None:
+                raise
+            # The kept connection may have died with a database restarted since the last
+            # batch (what the pool's ping is for): once more, on a new one.
+            self._connection = self._table.connect()
+            return self._table.record_many(works, connection=self._connection)
+        except Exception:
+            self._drop_connection()
+            raise
+
+    def _drop_connection(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.invalidate()
+                self._connection.close()
+            self._connection = None
 
     @staticmethod
     def _fail(batch: list[_Recording], error: BaseException) -> None:
         for recording in batch:
             recording.error = error
-            recording.done.set()
+            recording.settle()
 
 
 class DurableHandOff:
@@ -332,14 +373,14 @@ class DurableHandOff:
     def _record(self, request: BoltRequest) -> bool:
         raw_body, content_type = recorded_body(request)
         recording = self._recorder.submit(NewWork(raw_body, content_type))
-        if not recording.done.wait(self._deadline):
+        if not recording.wait(self._deadline):
             with recording.lock:
                 if not recording.committed:
                     recording.abandoned = True
             if recording.abandoned:
                 log.warning("could not record Slack work within %.1f s", self._deadline)
                 return False
-            recording.done.wait()  # committed just now: its id is on its way
+            recording.wait()  # committed just now: its id is on its way
         if recording.error is not None:
             if isinstance(recording.error, DATABASE_UNAVAILABLE):
                 log.error("could not record Slack work", exc_info=recording.error)
@@ -347,9 +388,7 @@ class DurableHandOff:
             # This request is refused, and the others go on being recorded.
             log.error("could not record this Slack request's work", exc_info=recording.error)
             raise _Unrecordable from recording.error
-        if recording.work_id is None:
-            return False  # abandoned in the moment of the commit, and left out of it
-        if self._tell is not None:
+        if self._tell is not None and recording.work_id is not None:
             self._tell(recording.work_id)
         return True
 

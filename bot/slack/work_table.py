@@ -19,7 +19,7 @@ key taken.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -64,6 +64,15 @@ class NewWork:
 
 
 @dataclass(frozen=True)
+class Recorded:
+    """What `record_many` did: each key's row id, and which rows it added (the others
+    were there already: Slack's retries of requests recorded before)."""
+
+    ids: dict[str, int]
+    new: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Work:
     id: int
     body: str
@@ -81,79 +90,67 @@ class WorkTable:
         self._database = database
         self.lease = lease
         self._postgres = database.engine.dialect.name == "postgresql"
-        self._insert = postgresql.insert if self._postgres else sqlite.insert
-
-    # -- the web worker's side ----------------------------------------------------------
-
-    def record(
-        self,
-        raw_body: str,
-        content_type: str,
-        *,
-        before_commit: Callable[[], None] | None = None,
-    ) -> int:
-        """Record one request's work; return its id (that of the first recording, for a
-        retried request). `before_commit`, if given, is called just before the commit and
-        may raise to abandon it."""
-        work = NewWork(raw_body, content_type)
-
-        def check() -> Collection[str]:
-            if before_commit is not None:
-                before_commit()
-            return ()
-
-        return self.record_many([work], before_commit=check)[work.key]
-
-    def record_many(
-        self,
-        works: Sequence[NewWork],
-        *,
-        before_commit: Callable[[], Collection[str]] | None = None,
-    ) -> dict[str, int]:
-        """Record the work of several requests in one transaction (the acknowledgements
-        of one web worker that arrived together, bot/slack/handoff.py); return the row id
-        of each key. A request already recorded (Slack's retry: the same body) keeps its
-        row. `before_commit`, called just before the commit, returns the keys whose new
-        rows are to be left out after all (their acknowledgements gave up waiting); those
-        keys are missing from the result.
-
-        Core statements, not the ORM: this runs for every acknowledgement, and a
-        session's unit of work cost more CPU than the insert itself (docs/adr/0022)."""
-        now = utcnow()
-        unique = {work.key: work for work in works}
-        insert = (
-            self._insert(SlackWork)
+        insert = postgresql.insert if self._postgres else sqlite.insert
+        # Built once: it runs for every acknowledgement.
+        self._record = (
+            insert(SlackWork)
             .on_conflict_do_nothing(index_elements=[SlackWork.key])
             .returning(SlackWork.key, SlackWork.id)
         )
-        with self._database.engine.begin() as connection:
 
-            def add(keys: Collection[str]) -> dict[str, int]:
-                rows = [
-                    {
-                        "key": key,
-                        "body": unique[key].body,
-                        "content_type": unique[key].content_type,
-                        "created_at": now,
-                        "attempts": 0,
-                    }
-                    for key in keys
-                ]
-                return {r.key: r.id for r in connection.execute(insert, rows)} if rows else {}
+    # -- the web worker's side ----------------------------------------------------------
 
-            inserted = add(unique)
-            existing = self._ids(connection, [key for key in unique if key not in inserted])
-            # A retry's first row finished and deleted between the two statements is
-            # recorded again (the work's idempotency key still keeps its effect once).
-            inserted |= add([key for key in unique if key not in inserted | existing])
-            dropped = set(before_commit()) if before_commit is not None else set()
-            withdrawn = [inserted.pop(key) for key in dropped if key in inserted]
-            if withdrawn:
-                connection.execute(sa.delete(SlackWork).where(SlackWork.id.in_(withdrawn)))
-        missing = set(unique) - set(inserted) - set(existing) - dropped
-        if missing:
-            raise RuntimeError(f"{len(missing)} Slack request(s) could not be recorded")
-        return {key: work_id for key, work_id in existing.items() if key not in dropped} | inserted
+    def record(self, raw_body: str, content_type: str) -> int:
+        """Record one request's work; return its id (that of the first recording, for a
+        retried request)."""
+        work = NewWork(raw_body, content_type)
+        return self.record_many([work]).ids[work.key]
+
+    def record_many(
+        self, works: Sequence[NewWork], *, connection: sa.Connection | None = None
+    ) -> Recorded:
+        """Record the work of several requests (the acknowledgements of one web worker
+        that arrived together, bot/slack/handoff.py); return the row id of each key. A
+        request already recorded (Slack's retry: the same body) keeps its row, and is
+        not among the `new` keys.
+        `connection`, if given, is one from `connect()` that the caller keeps.
+
+        One INSERT of every row, committed on its own (autocommit): a statement is
+        atomic, and BEGIN and COMMIT were two round trips and much of the CPU of each
+        acknowledgement. Core, not the ORM, for the same reason (docs/adr/0022)."""
+        if connection is None:
+            with self.connect() as connection:
+                return self.record_many(works, connection=connection)
+        now = utcnow()
+        unique = {work.key: work for work in works}
+
+        def add(keys: Collection[str]) -> dict[str, int]:
+            rows = [
+                {
+                    "key": key,
+                    "body": unique[key].body,
+                    "content_type": unique[key].content_type,
+                    "created_at": now,
+                    "attempts": 0,
+                }
+                for key in keys
+            ]
+            return {r.key: r.id for r in connection.execute(self._record, rows)} if rows else {}
+
+        new = add(unique)
+        existing = self._ids(connection, [key for key in unique if key not in new])
+        # A retry whose first row was finished and deleted between the two statements is
+        # recorded again (the work's idempotency key still keeps its effect once).
+        new |= add([key for key in unique if key not in new and key not in existing])
+        ids = existing | new
+        if len(ids) < len(unique):
+            raise RuntimeError(f"{len(unique) - len(ids)} Slack request(s) were not recorded")
+        return Recorded(ids, frozenset(new))
+
+    def connect(self) -> sa.Connection:
+        """A connection of the caller's own, for `record_many`: every statement on it
+        commits by itself."""
+        return self._database.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
     @staticmethod
     def _ids(connection: sa.Connection, keys: list[str]) -> dict[str, int]:

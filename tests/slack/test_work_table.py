@@ -13,7 +13,7 @@ import pytest
 
 from bot.db import Database
 from bot.migrations import upgrade
-from bot.slack.work_table import MAX_ATTEMPTS, WorkTable
+from bot.slack.work_table import MAX_ATTEMPTS, NewWork, WorkTable, work_key
 from support.db import Database as ScratchDatabase
 
 FORM = "application/x-www-form-urlencoded"
@@ -120,3 +120,34 @@ def test_concurrent_sweeps_claim_each_row_once(database: Database) -> None:
     for thread in threads:
         thread.join()
     assert sorted(claimed) == sorted(ids)  # every row, each once
+
+
+def test_a_batch_records_each_body_once_and_keeps_a_retry_on_its_first_row(
+    table: WorkTable,
+) -> None:
+    first = table.record("command=%2Fdeploy&text=list&trigger_id=1", FORM)
+    batch = [
+        NewWork("command=%2Fdeploy&text=list&trigger_id=1", FORM),  # Slack's retry
+        NewWork("command=%2Fdeploy&text=list&trigger_id=2", FORM),
+        NewWork("command=%2Fdeploy&text=list&trigger_id=2", FORM),  # the same, twice at once
+        NewWork("command=%2Fdeploy&text=list&trigger_id=3", FORM),
+    ]
+    recorded = table.record_many(batch)
+    assert recorded.ids[batch[0].key] == first
+    assert recorded.new == {batch[1].key, batch[3].key}
+    assert len(set(recorded.ids.values())) == 3
+    assert table.pending() == 3
+    # What the batch recorded is what a work process claims: the body as sent.
+    claimed = {w.id: w.body for w in table.claim_free("p", 10, older_than=NOW_OLD)}
+    assert claimed[recorded.ids[batch[3].key]] == batch[3].body
+
+
+def test_a_batch_records_again_a_retry_whose_first_row_is_finished(table: WorkTable) -> None:
+    first = table.record("command=%2Fdeploy&text=list&trigger_id=9", FORM)
+    table.finish(first)
+    recorded = table.record_many([NewWork("command=%2Fdeploy&text=list&trigger_id=9", FORM)])
+    [again] = recorded.ids.values()
+    assert recorded.new == {work_key("command=%2Fdeploy&text=list&trigger_id=9")}
+    assert table.pending() == 1
+    work = table.claim(again, "p")
+    assert work is not None and work.body.endswith("trigger_id=9")
