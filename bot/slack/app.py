@@ -95,8 +95,9 @@ def build_bolt_app(
         annotate=plan_notes,
         guess_kind=lambda refs: container.gate.booking_kind(refs),
         window_state=container.windows.state,
+        zones=container.zones,
     ).register(app, router)
-    PlanSlack(plans, settings, container.outbox).register(app, router)
+    PlanSlack(plans, settings, container.outbox, container.zones).register(app, router)
     ApprovalSlack(container.approvals, container.announcer, settings).register(app, router)
     FreezeSlack(
         container.freezes,
@@ -104,9 +105,10 @@ def build_bolt_app(
         settings,
         schedule_end=container.windows.schedule_unfreeze,
         scheduled_end=container.windows.scheduled_end,
+        zones=container.zones,
     ).register(app, router)
     RunbookSlack(container.runbooks, container.outbox).register(app, router)
-    DeploySlack(container.flows, settings).register(app, router)
+    DeploySlack(container.flows, settings, container.zones).register(app, router)
     GateSlack(container.gate, settings, container.outbox).register(app, router)
     HomeSlack(container.home, settings).register(app, router)
     ReleaseSlack(container.releases, container.outbox).register(app, router)
