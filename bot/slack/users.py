@@ -15,8 +15,6 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 log = logging.getLogger(__name__)
 
-UTC_ZONE = ZoneInfo("UTC")
-
 # What WebClient raises when Slack cannot answer: SlackApiError for an answer that is not
 # ok (after its retry handlers gave up), urllib's URLError for a refused connection, a
 # failed DNS look-up or a connect timeout, TimeoutError for a read that timed out, and
