@@ -39,6 +39,7 @@ from bot.runbook.service import RunbookService, landing_guard
 from bot.settings import Settings
 from bot.slack.client import build_web_client
 from bot.slack.outbox import Outbox
+from bot.slack.users import UserZones
 from bot.windows.blocks import blackout_events, join_sections, override_section, state_line
 from bot.windows.rules import parse_seed
 from bot.windows.service import WindowService
@@ -59,6 +60,8 @@ class Container:
     # Channel notices, announcement posts and updates and DMs wait here until Slack
     # takes them (docs/adr/0019).
     outbox: Outbox
+    # People's time zones, remembered an hour in case Slack goes away (bot/slack/users.py).
+    zones: UserZones
     bookings: BookingService
     github: GitHubClient
     review_apps: ReviewAppService
@@ -206,6 +209,7 @@ def build_container(
         slack=slack,
         database=database,
         outbox=outbox,
+        zones=UserZones(clock),
         bookings=bookings,
         plans=PlanService(bookings),
         github=github,

@@ -89,8 +89,30 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def parse_when(text: str, tz: ZoneInfo, now: datetime) -> datetime:
-    """Read a start time typed by a person in time zone `tz`; returns an aware datetime."""
+class ZoneUnknown(Exception):
+    """The typed time means different instants in different time zones, and the
+    person's zone is not known (Slack could not say): nothing can be booked from it."""
+
+
+# Two zones whose offsets differ by a fraction of an hour: a time that reads as the same
+# instant in both does not depend on the zone ("in 15 minutes", "2026-11-24T15:30Z").
+_PROBE_ZONES = (ZoneInfo("UTC"), ZoneInfo("Asia/Kathmandu"))
+
+
+def parse_when(text: str, tz: ZoneInfo | None, now: datetime) -> datetime:
+    """Read a start time typed by a person in time zone `tz`; returns an aware datetime.
+
+    With `tz` None (unknown), a time that does not depend on the zone is still read;
+    one that does raises ZoneUnknown, and text that is no time at all ValueError."""
+    if tz is None:
+        instants = {_parse_in(text, zone, now) for zone in _PROBE_ZONES}
+        if len(instants) == 1:
+            return instants.pop()
+        raise ZoneUnknown(text)
+    return _parse_in(text, tz, now)
+
+
+def _parse_in(text: str, tz: ZoneInfo, now: datetime) -> datetime:
     local_now = now.astimezone(tz).replace(tzinfo=None)
     parsed = dateparser.parse(
         text,
@@ -166,10 +188,11 @@ def _split(text: str, repo: str | None, example: str) -> _Parts:
 
 
 def parse_schedule_text(
-    text: str, *, tz: ZoneInfo, now: datetime, defaults: ParseDefaults
+    text: str, *, tz: ZoneInfo | None, now: datetime, defaults: ParseDefaults
 ) -> BookingRequest:
     """Parse the arguments of `/deploy schedule`; raise ScheduleParseError listing every
-    problem found (not just the first), each with an example."""
+    problem found (not just the first), each with an example, or ZoneUnknown when `tz`
+    is None and the start time depends on it."""
     parts = _split(text, defaults.repo, EXAMPLE)
     named_app = parts.options.get("app") or defaults.app or ""
     app_repo = defaults.app_repos.get(named_app)
@@ -235,8 +258,11 @@ class EditRequest:
     pull_requests: tuple[PullRequestRef, ...]
 
 
-def parse_edit_text(text: str, *, tz: ZoneInfo, now: datetime, repo: str | None) -> EditRequest:
-    """Parse what `/deploy edit ID ...` changes: any of a new time, duration, PR list."""
+def parse_edit_text(
+    text: str, *, tz: ZoneInfo | None, now: datetime, repo: str | None
+) -> EditRequest:
+    """Parse what `/deploy edit ID ...` changes: any of a new time, duration, PR list.
+    ZoneUnknown when `tz` is None and the new time depends on it."""
     parts = _split(text, repo, EDIT_EXAMPLE)
     problems = parts.problems
     starts_at = None

@@ -16,6 +16,7 @@ from bot.booking import blocks
 from bot.booking.parsing import (
     ParseDefaults,
     ScheduleParseError,
+    ZoneUnknown,
     parse_duration,
     parse_kind,
     parse_pull_request,
@@ -40,7 +41,7 @@ from bot.slack.commands import (
     run_reporting_database_outage,
 )
 from bot.slack.listeners import Listeners
-from bot.slack.users import APPROVER_UNKNOWN_TEXT, is_approver, user_timezone
+from bot.slack.users import APPROVER_UNKNOWN_TEXT, ZONE_UNKNOWN_TEXT, UserZones, is_approver
 from bot.windows.blocks import outside_text, state_line
 from bot.windows.rules import WindowState, parse_override_flag
 
@@ -63,12 +64,14 @@ class BookingSlack:
         annotate: Annotator | None = None,
         guess_kind: KindGuesser | None = None,
         window_state: WindowStateReader | None = None,
+        zones: UserZones | None = None,
     ) -> None:
         self.service = service
         self.settings = settings
         self.annotate = annotate
         self.guess_kind = guess_kind
         self.window_state = window_state
+        self.zones = zones or UserZones(service.now)
 
     def register(self, listeners: Listeners, router: CommandRouter) -> None:
         router.add(
@@ -126,7 +129,7 @@ class BookingSlack:
                     else "Not booked: only an approver may override the deploy windows."
                 )
                 return
-        tz = user_timezone(ctx.client, ctx.user_id)
+        tz = self.zones.zone(ctx.client, ctx.user_id)
         try:
             request = parse_schedule_text(
                 args, tz=tz, now=self.service.now(), defaults=self.defaults
@@ -143,6 +146,9 @@ class BookingSlack:
                 )
         except ScheduleParseError as exc:
             ctx.reply(blocks.refusal_text(exc.problems))
+            return
+        except ZoneUnknown:
+            ctx.reply(f"Not booked: {ZONE_UNKNOWN_TEXT}")
             return
         self._book(
             request,

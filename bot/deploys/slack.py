@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.booking.lifecycle import Action
-from bot.booking.parsing import EDIT_EXAMPLE, ScheduleParseError, parse_edit_text
+from bot.booking.parsing import EDIT_EXAMPLE, ScheduleParseError, ZoneUnknown, parse_edit_text
 from bot.booking.rules import Status
 from bot.deploys import blocks
 from bot.deploys.service import Already, Changes, Done, NotFound, OutsideWindow, Refused
@@ -15,7 +15,7 @@ from bot.slack.commands import CommandContext, CommandRouter
 from bot.slack.format import mention
 from bot.slack.limits import OVERRIDE_REASON_MAX
 from bot.slack.listeners import Listeners
-from bot.slack.users import is_approver, user_timezone
+from bot.slack.users import ZONE_UNKNOWN_TEXT, UserZones, is_approver
 from bot.windows.blocks import outside_start_text
 
 _OVERRIDE = re.compile(r"--override\b\s*(.*)$", re.S)
@@ -25,10 +25,13 @@ class DeploySlack:
     """Parses `/deploy start|done|failed|rolledback|edit|history` and renders the replies;
     what follows each move is the lifecycle flows' (bot/lifecycle/flows.py)."""
 
-    def __init__(self, flows: DeployFlows, settings: Settings) -> None:
+    def __init__(
+        self, flows: DeployFlows, settings: Settings, zones: UserZones | None = None
+    ) -> None:
         self.flows = flows
         self.service = flows.deploys
         self.settings = settings
+        self.zones = zones or UserZones(flows.deploys.now)
 
     def register(self, listeners: Listeners, router: CommandRouter) -> None:
         router.add(
@@ -153,7 +156,7 @@ class DeploySlack:
         if short_id is None:
             return
         rest = ctx.args[len(short_id) :].strip()
-        tz = user_timezone(ctx.client, ctx.user_id)
+        tz = self.zones.zone(ctx.client, ctx.user_id)
         # `#123` is a PR of the booked app's repository (APPS), else GITHUB_REPO.
         current = self.service.booking(short_id) if self.settings.apps else None
         app = self.settings.app_named(current.app) if current is not None else None
@@ -166,6 +169,9 @@ class DeploySlack:
                 + " ".join(p.message for p in exc.problems)
                 + f"\nExample: `{EDIT_EXAMPLE}`"
             )
+            return
+        except ZoneUnknown:
+            ctx.reply(f"Not changed: {ZONE_UNKNOWN_TEXT}")
             return
         outcome = self.flows.edit(
             short_id,

@@ -13,7 +13,7 @@ from typing import Any
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
-from bot.booking.parsing import parse_when
+from bot.booking.parsing import ZoneUnknown, parse_when
 from bot.freeze import blocks
 from bot.freeze.enforcement import FreezeEnforcer
 from bot.freeze.model import Freeze
@@ -38,7 +38,7 @@ from bot.slack.commands import (
 from bot.slack.format import slack_date
 from bot.slack.listeners import Listeners
 from bot.slack.replies import reply_privately
-from bot.slack.users import is_approver, user_timezone
+from bot.slack.users import ZONE_UNKNOWN_TEXT, UserZones, is_approver
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ class FreezeSlack:
         settings: Settings,
         schedule_end: ScheduleEnd | None = None,
         scheduled_end: Callable[[int], datetime | None] | None = None,
+        zones: UserZones | None = None,
     ) -> None:
         self.service = service
         self.enforcer = enforcer
@@ -67,6 +68,7 @@ class FreezeSlack:
         self.schedule_end = schedule_end
         # When the clock lifts freeze `id` by itself (bot/windows), if it does.
         self.scheduled_end = scheduled_end
+        self.zones = zones or UserZones(service.now)
 
     def register(self, listeners: Listeners, router: CommandRouter) -> None:
         branch = self.service.branch
@@ -97,11 +99,19 @@ class FreezeSlack:
         if self.schedule_end is not None and (match := _UNTIL.search(args)):
             now = self.service.now()
             try:
-                until = parse_when(match.group("when"), user_timezone(ctx.client, ctx.user_id), now)
+                until = parse_when(
+                    match.group("when"), self.zones.zone(ctx.client, ctx.user_id), now
+                )
             except ValueError:
                 # "until" may just be part of the reason ("until the release is out"):
                 # the freeze goes on as asked, without an end, and the reply says so.
                 unread = match.group("when")
+            except ZoneUnknown:
+                # An end the person asked for but that cannot be read: freezing without
+                # it would keep the branch frozen past the time they meant, and a wrong
+                # end could lift it early; they are told and try again.
+                ctx.reply(f"Not frozen: {ZONE_UNKNOWN_TEXT}")
+                return
             if until is not None and until <= now:
                 ctx.reply(f"Not frozen: the end is in the past. Example: `{UNTIL_EXAMPLE}`")
                 return

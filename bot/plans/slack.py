@@ -9,6 +9,7 @@ from bot.booking.blocks import refusal_text
 from bot.booking.parsing import (
     ParseDefaults,
     ScheduleParseError,
+    ZoneUnknown,
     parse_duration,
     parse_schedule_text,
 )
@@ -27,16 +28,23 @@ from bot.slack.commands import CommandContext, CommandRouter
 from bot.slack.listeners import Listeners
 from bot.slack.notices import post_notice
 from bot.slack.outbox import Outbox
-from bot.slack.users import user_timezone
+from bot.slack.users import ZONE_UNKNOWN_TEXT, UserZones
 
 _EVERY = re.compile(r"\bevery\s+(\S+)", re.IGNORECASE)
 
 
 class PlanSlack:
-    def __init__(self, service: PlanService, settings: Settings, outbox: Outbox) -> None:
+    def __init__(
+        self,
+        service: PlanService,
+        settings: Settings,
+        outbox: Outbox,
+        zones: UserZones | None = None,
+    ) -> None:
         self.service = service
         self.settings = settings
         self.outbox = outbox
+        self.zones = zones or UserZones(service.bookings.now)
 
     def register(self, listeners: Listeners, router: CommandRouter) -> None:
         router.add(
@@ -68,7 +76,7 @@ class PlanSlack:
             except ValueError as exc:
                 problems.append(Problem("interval", str(exc), "every 1d"))
             rest = rest[: match.start()] + rest[match.end() :]
-        tz = user_timezone(ctx.client, ctx.user_id)
+        tz = self.zones.zone(ctx.client, ctx.user_id)
         defaults = ParseDefaults(
             app=self.settings.default_app,
             repo=self.settings.github_repo,
@@ -80,6 +88,9 @@ class PlanSlack:
             )
         except ScheduleParseError as exc:
             self._refuse(ctx, problems + exc.problems)
+            return
+        except ZoneUnknown:
+            ctx.reply(f"No plan booked: {ZONE_UNKNOWN_TEXT}")
             return
         if count_problem := check_pull_request_count(kind, request.pull_requests):
             problems.append(Problem("pull_requests", count_problem))

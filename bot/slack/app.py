@@ -98,17 +98,19 @@ def build_bolt_app(
         annotate=plan_notes,
         guess_kind=lambda refs: container.gate.booking_kind(refs),
         window_state=container.windows.state,
+        zones=container.zones,
     ).register(listeners, router)
-    PlanSlack(plans, settings, container.outbox).register(listeners, router)
+    PlanSlack(plans, settings, container.outbox, container.zones).register(listeners, router)
     FreezeSlack(
         container.freezes,
         container.freeze_enforcer,
         settings,
         schedule_end=container.windows.schedule_unfreeze,
         scheduled_end=container.windows.scheduled_end,
+        zones=container.zones,
     ).register(listeners, router)
     RunbookSlack(container.runbooks, container.outbox).register(listeners, router)
-    DeploySlack(container.flows, settings).register(listeners, router)
+    DeploySlack(container.flows, settings, container.zones).register(listeners, router)
     GateSlack(container.gate, settings, container.outbox).register(listeners, router)
     HomeSlack(container.home, settings).register(listeners, router)
     ReleaseSlack(container.releases, container.outbox).register(listeners, router)

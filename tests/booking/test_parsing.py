@@ -6,6 +6,8 @@ import pytest
 from bot.booking.parsing import (
     ParseDefaults,
     ScheduleParseError,
+    ZoneUnknown,
+    parse_edit_text,
     parse_pull_request,
     parse_schedule_text,
 )
@@ -17,7 +19,7 @@ LA = ZoneInfo("America/Los_Angeles")
 DEFAULTS = ParseDefaults(app="foundation-site", repo="org/repo", duration=timedelta(minutes=30))
 
 
-def parse(text: str, tz: ZoneInfo = LA, defaults: ParseDefaults = DEFAULTS):  # type: ignore[no-untyped-def]
+def parse(text: str, tz: ZoneInfo | None = LA, defaults: ParseDefaults = DEFAULTS):  # type: ignore[no-untyped-def]
     return parse_schedule_text(text, tz=tz, now=NOW, defaults=defaults)
 
 
@@ -134,3 +136,34 @@ def test_with_apps_a_short_reference_is_in_the_booked_apps_repository() -> None:
 def test_with_apps_an_unknown_app_is_refused_with_the_known_ones() -> None:
     problems = problems_of("#12 app:nope tomorrow 14:00", defaults=APPS_DEFAULTS)
     assert "donate, foundation-site" in problems["app"]
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        ("in 3 hours", NOW + timedelta(hours=3)),
+        ("2026-11-24T15:30Z", datetime(2026, 11, 24, 15, 30, tzinfo=UTC)),
+        ("2026-11-24 15:30+01:00", datetime(2026, 11, 24, 14, 30, tzinfo=UTC)),
+    ],
+)
+def test_with_the_zone_unknown_a_time_that_needs_none_is_read(
+    when: str, expected: datetime
+) -> None:
+    assert parse(f"#1 {when}", tz=None).starts_at == expected
+
+
+@pytest.mark.parametrize("when", ["tomorrow 14:00", "mon 9am", "2026-11-24 15:30", "16:00"])
+def test_with_the_zone_unknown_a_time_that_needs_it_is_refused(when: str) -> None:
+    with pytest.raises(ZoneUnknown):
+        parse(f"#1 {when}", tz=None)
+    with pytest.raises(ZoneUnknown):
+        parse_edit_text(when, tz=None, now=NOW, repo="org/repo")
+
+
+def test_with_the_zone_unknown_an_edit_without_a_time_needs_none() -> None:
+    assert parse_edit_text("for 1h", tz=None, now=NOW, repo="org/repo").duration == timedelta(
+        hours=1
+    )
+    # Text that is no time at all is the usual problem, not an unknown zone.
+    with pytest.raises(ScheduleParseError):
+        parse("#1 whenever", tz=None)

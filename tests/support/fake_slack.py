@@ -147,7 +147,7 @@ class _User:
     id: str
     name: str
     real_name: str
-    tz: str
+    tz: str | None  # None: the profile has no zone, and users.info leaves tz out
     is_bot: bool = False
     deleted: bool = False
     email: str | None = None
@@ -248,15 +248,17 @@ class FakeSlack(FakeServer[SlackCall]):
         is_bot: bool = False,
         deleted: bool = False,
         email: str | None = None,
+        without_tz: bool = False,
     ) -> None:
-        """Configure what ``users.info`` says about a user (others get defaults)."""
+        """Configure what ``users.info`` says about a user (others get defaults).
+        ``without_tz``: the answer has no ``tz``, ``tz_label`` or ``tz_offset``."""
         ZoneInfo(tz or self.default_tz)  # fail here, in the test, on a typo'd zone name
         with self._lock:
             self._state.users[user_id] = _User(
                 id=user_id,
                 name=name or user_id.lower(),
                 real_name=real_name or f"User {user_id}",
-                tz=tz or self.default_tz,
+                tz=None if without_tz else tz or self.default_tz,
                 is_bot=is_bot,
                 deleted=deleted,
                 email=email,
@@ -675,12 +677,18 @@ class FakeSlack(FakeServer[SlackCall]):
 
     def _users_info(self, body: dict[str, Any]) -> dict[str, Any]:
         user = self._user(str(body.get("user") or ""))
-        zone = ZoneInfo(user.tz)
-        now = datetime.now(zone)
-        offset = now.utcoffset()
-        dst = now.dst()
-        labels = _TZ_LABELS.get(user.tz)
-        label = (labels[1] if dst else labels[0]) if labels else (now.tzname() or user.tz)
+        zone_fields: dict[str, Any] = {}
+        if user.tz is not None:
+            now = datetime.now(ZoneInfo(user.tz))
+            offset = now.utcoffset()
+            labels = _TZ_LABELS.get(user.tz)
+            zone_fields = {
+                "tz": user.tz,
+                "tz_label": (labels[1] if now.dst() else labels[0])
+                if labels
+                else (now.tzname() or user.tz),
+                "tz_offset": int(offset.total_seconds()) if offset is not None else 0,
+            }
         email = user.email or f"{user.name}@example.com"
         return {
             "user": {
@@ -690,9 +698,7 @@ class FakeSlack(FakeServer[SlackCall]):
                 "deleted": user.deleted,
                 "color": "9f69e7",
                 "real_name": user.real_name,
-                "tz": user.tz,
-                "tz_label": label,
-                "tz_offset": int(offset.total_seconds()) if offset is not None else 0,
+                **zone_fields,
                 "profile": {
                     "real_name": user.real_name,
                     "real_name_normalized": user.real_name,
