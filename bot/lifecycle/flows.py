@@ -118,16 +118,18 @@ class DeployFlows:
         return outcome
 
     def edit(self, short_id: str, *, user_id: str, changes: Changes) -> Outcome:
-        outcome = self.deploys.edit(short_id, user_id=user_id, changes=changes)
-        if isinstance(outcome, Done):
-            booking = outcome.booking
+        def notice(session: Session, booking: Booking, voided: bool) -> None:
+            # Recorded in the edit's own transaction (docs/adr/0019).
             post_notice(
                 self.outbox,
                 self.channel,
-                blocks.edited_notice(booking, user_id, outcome.voided),
+                blocks.edited_notice(booking, user_id, voided),
+                session=session,
             )
-            if outcome.voided:
-                self.announcer.sync(booking.short_id)
+
+        outcome = self.deploys.edit(short_id, user_id=user_id, changes=changes, notify=notice)
+        if isinstance(outcome, Done) and outcome.voided:
+            self.announcer.sync(outcome.booking.short_id)
         return outcome
 
 
