@@ -30,6 +30,7 @@ from bot.heroku.client import HerokuClient
 from bot.home.calendar import CalendarFeed
 from bot.home.service import AlertSummary, CurrentFreeze, FreezeSummary, HomeService
 from bot.lifecycle.flows import DeployFlows
+from bot.plans.notices import PlanNotices
 from bot.plans.service import PlanService
 from bot.releases.service import ReleaseService
 from bot.review_apps.messenger import build_messenger
@@ -207,7 +208,7 @@ def build_container(
         database=database,
         outbox=outbox,
         bookings=bookings,
-        plans=PlanService(bookings),
+        plans=PlanService(bookings, PlanNotices(outbox, settings.deploy_channel)),
         github=github,
         freezes=freezes,
         runbooks=runbooks,

@@ -96,7 +96,7 @@ def build_bolt_app(
         guess_kind=lambda refs: container.gate.booking_kind(refs),
         window_state=container.windows.state,
     ).register(app, router)
-    PlanSlack(plans, settings, container.outbox).register(app, router)
+    PlanSlack(plans, settings).register(app, router)
     ApprovalSlack(container.approvals, container.announcer, settings).register(app, router)
     FreezeSlack(
         container.freezes,
