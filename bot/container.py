@@ -41,6 +41,7 @@ from bot.settings import Settings
 from bot.slack.client import build_web_client
 from bot.slack.outbox import Outbox
 from bot.windows.blocks import blackout_events, join_sections, override_section, state_line
+from bot.windows.notices import WindowNotices
 from bot.windows.rules import parse_seed
 from bot.windows.service import WindowService
 
@@ -131,7 +132,12 @@ def build_container(
     approvals = ApprovalService(
         database, settings.required_approvals, now=clock, notices=DecisionNotices(outbox)
     )
-    windows = WindowService(database, seed=parse_seed(settings.deploy_windows), now=clock)
+    windows = WindowService(
+        database,
+        seed=parse_seed(settings.deploy_windows),
+        now=clock,
+        notices=WindowNotices(outbox, settings.deploy_channel),
+    )
     bookings = BookingService(
         database,
         policy,

@@ -110,9 +110,7 @@ def build_bolt_app(
     GateSlack(container.gate, settings, container.outbox).register(app, router)
     HomeSlack(container.home, settings).register(app, router)
     ReleaseSlack(container.releases, container.outbox).register(app, router)
-    WindowSlack(container.windows, container.announcer, settings, container.outbox).register(
-        app, router
-    )
+    WindowSlack(container.windows, container.announcer, settings).register(app, router)
     return app
 
 
