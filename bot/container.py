@@ -24,6 +24,7 @@ from bot.freeze.flows import BookingFreezes
 from bot.freeze.notices import FreezeNotices
 from bot.freeze.service import FreezeService
 from bot.gate.blocks import announcement_operations
+from bot.gate.notices import GateNotices
 from bot.gate.service import GateService, watch_bookings
 from bot.github.client import GitHubClient
 from bot.heroku.client import HerokuClient
@@ -163,6 +164,7 @@ def build_container(
         es_patterns=settings.es_mapping_patterns,
         public_url=public_url,
         window_hold=lambda session, booking_id: windows.hold(session, booking_id, clock()),
+        notices=GateNotices(outbox, settings.deploy_channel),
     )
     # Every booking change rewrites the deploy statuses of the PRs it names.
     watch_bookings(database, gate)

@@ -107,7 +107,7 @@ def build_bolt_app(
     ).register(app, router)
     RunbookSlack(container.runbooks, container.outbox).register(app, router)
     DeploySlack(container.flows, settings).register(app, router)
-    GateSlack(container.gate, settings, container.outbox).register(app, router)
+    GateSlack(container.gate, settings).register(app, router)
     HomeSlack(container.home, settings).register(app, router)
     ReleaseSlack(container.releases, container.outbox).register(app, router)
     WindowSlack(container.windows, container.announcer, settings).register(app, router)
