@@ -37,6 +37,7 @@ from bot.releases.service import ReleaseService
 from bot.review_apps.messenger import build_messenger
 from bot.review_apps.service import ReviewAppService
 from bot.runbook.flows import RunbookFlows
+from bot.runbook.notices import RunbookNotices
 from bot.runbook.service import RunbookService, landing_guard
 from bot.settings import Settings
 from bot.slack.client import build_web_client
@@ -196,10 +197,11 @@ def build_container(
         now=clock,
         windows=windows,
     )
-    runbooks = RunbookService(database, now=clock)
+    runbook_notices = RunbookNotices(outbox, settings.deploy_channel)
+    runbooks = RunbookService(database, now=clock, notices=runbook_notices)
     booking_freezes = BookingFreezes(freezes, freeze_enforcer)
     runbook_flows = RunbookFlows(
-        runbooks, booking_freezes, outbox, settings.deploy_channel, settings.repo_of_app
+        runbooks, booking_freezes, outbox, runbook_notices, settings.repo_of_app
     )
     flows = DeployFlows(deploys, announcer, runbook_flows, outbox, settings.deploy_channel)
     # Asked for a release's commit only when its webhook names none (HEROKU_API_TOKEN).

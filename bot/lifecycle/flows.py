@@ -72,6 +72,7 @@ class DeployFlows:
         post_notice(
             self.outbox, self.channel, blocks.started_notice(booking, user_id), session=session
         )
+        self.runbooks.starting(session, booking)
 
     def _after_start(self, booking: Booking, user_id: str) -> None:
         self.announcer.sync(booking.short_id)
@@ -98,6 +99,10 @@ class DeployFlows:
             else:
                 text, thread_ts = blocks.rolled_back_notice(booking, user_id), None
             post_notice(self.outbox, self.channel, text, thread_ts=thread_ts, session=session)
+            if action is Action.LAND:
+                self.runbooks.landing(session, booking)
+            elif action is Action.FAIL:
+                self.runbooks.failing(session, booking)
 
         outcome = self.deploys.finish(
             short_id,

@@ -105,7 +105,7 @@ def build_bolt_app(
         schedule_end=container.windows.schedule_unfreeze,
         scheduled_end=container.windows.scheduled_end,
     ).register(app, router)
-    RunbookSlack(container.runbooks, container.outbox).register(app, router)
+    RunbookSlack(container.runbooks).register(app, router)
     DeploySlack(container.flows, settings).register(app, router)
     GateSlack(container.gate, settings).register(app, router)
     HomeSlack(container.home, settings).register(app, router)
