@@ -213,11 +213,13 @@ def test_aborting_unfreezes_master_and_posts_the_rollback_checklist(
         with outbox_refuses(db_engine, "was aborted"):
             assert "Rollback" not in reply_to(fake_slack, slack.command(f"failed {short_id}"))
             assert booking(db_engine, short_id).status == "deploying"
+            assert httpx.get(f"{es_bot.base_url}/api/freeze").json()["frozen"] is True
         assert outbox_texts(db_engine, "was aborted") == []
         reply_to(fake_slack, slack.command(f"failed {short_id}"))
         fake_slack.wait_for("chat.postMessage", lambda c: "was aborted" in c.all_text())
         fake_slack.wait_for("chat.postMessage", lambda c: "Rollback checklist" in c.all_text())
         assert httpx.get(f"{es_bot.base_url}/api/freeze").json()["frozen"] is False
+    assert len(outbox_texts(db_engine, "was aborted")) == 1
 
 
 def test_other_kinds_do_not_freeze(
