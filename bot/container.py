@@ -24,23 +24,27 @@ from bot.freeze.flows import BookingFreezes
 from bot.freeze.notices import FreezeNotices
 from bot.freeze.service import FreezeService
 from bot.gate.blocks import announcement_operations
+from bot.gate.notices import GateNotices
 from bot.gate.service import GateService, watch_bookings
 from bot.github.client import GitHubClient
 from bot.heroku.client import HerokuClient
 from bot.home.calendar import CalendarFeed
 from bot.home.service import AlertSummary, CurrentFreeze, FreezeSummary, HomeService
 from bot.lifecycle.flows import DeployFlows
+from bot.plans.notices import PlanNotices
 from bot.plans.service import PlanService
 from bot.releases.service import ReleaseService
 from bot.review_apps.messenger import build_messenger
 from bot.review_apps.service import ReviewAppService
 from bot.runbook.flows import RunbookFlows
+from bot.runbook.notices import RunbookNotices
 from bot.runbook.service import RunbookService, landing_guard
 from bot.settings import Settings
 from bot.slack.client import build_web_client
 from bot.slack.outbox import Outbox
 from bot.slack.users import UserZones
 from bot.windows.blocks import blackout_events, join_sections, override_section, state_line
+from bot.windows.notices import WindowNotices
 from bot.windows.rules import parse_seed
 from bot.windows.service import WindowService
 
@@ -133,7 +137,12 @@ def build_container(
     approvals = ApprovalService(
         database, settings.required_approvals, now=clock, notices=DecisionNotices(outbox)
     )
-    windows = WindowService(database, seed=parse_seed(settings.deploy_windows), now=clock)
+    windows = WindowService(
+        database,
+        seed=parse_seed(settings.deploy_windows),
+        now=clock,
+        notices=WindowNotices(outbox, settings.deploy_channel),
+    )
     bookings = BookingService(
         database,
         policy,
@@ -159,6 +168,7 @@ def build_container(
         es_patterns=settings.es_mapping_patterns,
         public_url=public_url,
         window_hold=lambda session, booking_id: windows.hold(session, booking_id, clock()),
+        notices=GateNotices(outbox, settings.deploy_channel),
     )
     # Every booking change rewrites the deploy statuses of the PRs it names.
     watch_bookings(database, gate)
@@ -190,10 +200,11 @@ def build_container(
         now=clock,
         windows=windows,
     )
-    runbooks = RunbookService(database, now=clock)
+    runbook_notices = RunbookNotices(outbox, settings.deploy_channel)
+    runbooks = RunbookService(database, now=clock, notices=runbook_notices)
     booking_freezes = BookingFreezes(freezes, freeze_enforcer)
     runbook_flows = RunbookFlows(
-        runbooks, booking_freezes, outbox, settings.deploy_channel, settings.repo_of_app
+        runbooks, booking_freezes, outbox, runbook_notices, settings.repo_of_app
     )
     flows = DeployFlows(deploys, announcer, runbook_flows, outbox, settings.deploy_channel)
     # Asked for a release's commit only when its webhook names none (HEROKU_API_TOKEN).
@@ -211,7 +222,7 @@ def build_container(
         outbox=outbox,
         zones=UserZones(clock),
         bookings=bookings,
-        plans=PlanService(bookings),
+        plans=PlanService(bookings, PlanNotices(outbox, settings.deploy_channel)),
         github=github,
         freezes=freezes,
         runbooks=runbooks,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.audit.model import AuditEntry
 from bot.booking.model import Booking
+from bot.slack.outbox import OutboxMessage
 from support.fake_slack import FakeSlack, SlackCall
 from support.slack_requests import ALICE, BOB, Sent, SignedClient
 
@@ -92,3 +97,56 @@ def approve(slack: SignedClient, fake_slack: FakeSlack, short_id: str, user_id: 
         announcement(fake_slack, short_id), "approval_approve", f"{short_id}:0", user_id=user_id
     )
     fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
+
+
+def outbox_texts(engine: Engine, containing: str) -> list[str]:
+    """The texts of the outbox rows (any state) that contain `containing`."""
+    with Session(engine) as session:
+        return [
+            text
+            for text in session.scalars(sa.select(OutboxMessage.text).order_by(OutboxMessage.id))
+            if containing in text
+        ]
+
+
+@contextmanager
+def outbox_refuses(engine: Engine, containing: str) -> Iterator[None]:
+    """While inside, the database itself refuses to record an outbox row whose text
+    contains `containing` (a trigger, on either backend). It shows whether a message is
+    recorded in its change's transaction (docs/adr/0019): if it is, the refused insert
+    rolls the change back with it; if it is recorded afterwards, the change stands and
+    the message is lost, which is what such a test must catch. What the person is told
+    depends on the backend: SQLite's refusal is an IntegrityError, which some services
+    read as a conflict; PostgreSQL's is an unexpected error."""
+    # Put into the DDL as a literal: keep it to characters that need no quoting.
+    assert re.fullmatch(r"[\w .,-]+", containing), containing
+    pattern = f"%{containing}%"
+    if engine.dialect.name == "sqlite":
+        create = [
+            "CREATE TRIGGER test_outbox_refuses BEFORE INSERT ON slack_outbox "
+            f"WHEN NEW.text LIKE '{pattern}' "
+            "BEGIN SELECT RAISE(ABORT, 'the test refuses this outbox row'); END"
+        ]
+        drop = ["DROP TRIGGER IF EXISTS test_outbox_refuses"]
+    else:
+        create = [
+            "CREATE FUNCTION test_outbox_refuses() RETURNS trigger AS $$ BEGIN "
+            f"IF NEW.text LIKE '{pattern}' THEN "
+            "RAISE EXCEPTION 'the test refuses this outbox row'; END IF; "
+            "RETURN NEW; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER test_outbox_refuses BEFORE INSERT ON slack_outbox "
+            "FOR EACH ROW EXECUTE FUNCTION test_outbox_refuses()",
+        ]
+        drop = [
+            "DROP TRIGGER IF EXISTS test_outbox_refuses ON slack_outbox",
+            "DROP FUNCTION IF EXISTS test_outbox_refuses()",
+        ]
+    with engine.begin() as connection:
+        for statement in create:
+            connection.execute(sa.text(statement))
+    try:
+        yield
+    finally:
+        with engine.begin() as connection:
+            for statement in drop:
+                connection.execute(sa.text(statement))

@@ -80,6 +80,8 @@ class Changes:
 # Records what the channel is told of a move, in the move's own transaction
 # (docs/adr/0019): the lifecycle flows (bot/lifecycle/flows.py) pass one.
 Notify = Callable[[Session, Booking], None]
+# The same for an edit, which also says whether it voided the approvals.
+EditNotify = Callable[[Session, Booking, bool], None]
 
 
 class DeployService:
@@ -250,7 +252,16 @@ class DeployService:
             session.expunge(booking)
             return Done(booking)
 
-    def edit(self, short_id: str, *, user_id: str, changes: Changes) -> Outcome:
+    def edit(
+        self,
+        short_id: str,
+        *,
+        user_id: str,
+        changes: Changes,
+        notify: EditNotify | None = None,
+    ) -> Outcome:
+        """Move or change the booking; `notify` records its notice in the edit's own
+        transaction, told whether the approvals were voided."""
         try:
             with self.database.transaction() as session:
                 booking = locked_booking(session, short_id)
@@ -316,6 +327,8 @@ class DeployService:
                     reason="approvals voided" if voided else None,
                     at=self.now(),
                 )
+                if notify is not None:
+                    notify(session, booking, voided)
                 session.expunge(booking)
                 return Done(booking, voided=voided)
         except sa.exc.IntegrityError:

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -155,6 +155,13 @@ class _Fetched:
     notes: list[str] = field(default_factory=list)
 
 
+class Notices(Protocol):
+    """The channel's notice of an allowance (bot/gate/notices.py), recorded in the
+    allowance's own transaction (docs/adr/0019)."""
+
+    def allowed(self, session: Session, view: GateView, user_id: str, reason: str) -> None: ...
+
+
 class GateService:
     def __init__(
         self,
@@ -169,9 +176,11 @@ class GateService:
         public_url: str | None = None,
         now: Callable[[], datetime] = utcnow,
         window_hold: Callable[[Session, int], str | None] | None = None,
+        notices: Notices | None = None,
     ) -> None:
         self.database = database
         self.github = github
+        self.notices = notices
         # GITHUB_REPO and the repositories of APPS: pull requests of any of them are
         # judged; `repo` is the first (what one-repository callers mean).
         self.repos = _unique([repo, *repos])
@@ -718,7 +727,10 @@ class GateService:
                 reason=reason,
                 at=self.now(),
             )
-            return Allowed(self._view(session, row))
+            view = self._view(session, row)
+            if self.notices is not None:
+                self.notices.allowed(session, view, user_id, reason)
+            return Allowed(view)
 
     # -- views -----------------------------------------------------------------------
 

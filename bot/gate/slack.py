@@ -20,8 +20,6 @@ from bot.gate.service import Allowed, Ambiguous, GateService
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter, acknowledge
 from bot.slack.listeners import Listeners
-from bot.slack.notices import post_notice
-from bot.slack.outbox import Outbox
 from bot.slack.users import APPROVER_UNKNOWN_TEXT, is_approver
 
 log = logging.getLogger(__name__)
@@ -39,10 +37,9 @@ def display_name(client: WebClient, user_id: str) -> str:
 
 
 class GateSlack:
-    def __init__(self, service: GateService, settings: Settings, outbox: Outbox) -> None:
+    def __init__(self, service: GateService, settings: Settings) -> None:
         self.service = service
         self.settings = settings
-        self.outbox = outbox
 
     def register(self, listeners: Listeners, router: CommandRouter) -> None:
         router.add(
@@ -89,14 +86,9 @@ class GateSlack:
                 '`/deploy allow #123 "reason"`.'
             )
             return
-        view = outcome.view
+        # The channel's notice was recorded with the allowance (GateNotices).
         ctx.reply(f"Marked #{number} routine until its next push; its check turns green.")
-        post_notice(
-            self.outbox,
-            self.settings.deploy_channel,
-            blocks.allowed_notice(view, ctx.user_id, reason),
-        )
-        self.service.sync(only=[view.id])
+        self.service.sync(only=[outcome.view.id])
 
     def book_it(self, body: dict[str, Any], client: WebClient) -> None:
         """Open the booking modal with the PR and kind filled in."""

@@ -72,6 +72,7 @@ class DeployFlows:
         post_notice(
             self.outbox, self.channel, blocks.started_notice(booking, user_id), session=session
         )
+        self.runbooks.starting(session, booking)
 
     def _after_start(self, booking: Booking, user_id: str) -> None:
         self.announcer.sync(booking.short_id)
@@ -98,6 +99,10 @@ class DeployFlows:
             else:
                 text, thread_ts = blocks.rolled_back_notice(booking, user_id), None
             post_notice(self.outbox, self.channel, text, thread_ts=thread_ts, session=session)
+            if action is Action.LAND:
+                self.runbooks.landing(session, booking)
+            elif action is Action.FAIL:
+                self.runbooks.failing(session, booking)
 
         outcome = self.deploys.finish(
             short_id,
@@ -118,16 +123,18 @@ class DeployFlows:
         return outcome
 
     def edit(self, short_id: str, *, user_id: str, changes: Changes) -> Outcome:
-        outcome = self.deploys.edit(short_id, user_id=user_id, changes=changes)
-        if isinstance(outcome, Done):
-            booking = outcome.booking
+        def notice(session: Session, booking: Booking, voided: bool) -> None:
+            # Recorded in the edit's own transaction (docs/adr/0019).
             post_notice(
                 self.outbox,
                 self.channel,
-                blocks.edited_notice(booking, user_id, outcome.voided),
+                blocks.edited_notice(booking, user_id, voided),
+                session=session,
             )
-            if outcome.voided:
-                self.announcer.sync(booking.short_id)
+
+        outcome = self.deploys.edit(short_id, user_id=user_id, changes=changes, notify=notice)
+        if isinstance(outcome, Done) and outcome.voided:
+            self.announcer.sync(outcome.booking.short_id)
         return outcome
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from bot.audit.model import record
 from bot.booking.model import Booking
@@ -66,10 +68,18 @@ class _StepOutsideWindow(Exception):
         self.outside = outside
 
 
+class Notices(Protocol):
+    """The channel's notice of a booked plan (bot/plans/notices.py), recorded in the
+    plan's own transaction (docs/adr/0019)."""
+
+    def booked(self, session: Session, plan: DeployPlan, steps: list[Booking]) -> None: ...
+
+
 class PlanService:
-    def __init__(self, bookings: BookingService) -> None:
+    def __init__(self, bookings: BookingService, notices: Notices | None = None) -> None:
         self.bookings = bookings
         self.database = bookings.database
+        self.notices = notices
 
     def book_plan(
         self,
@@ -137,6 +147,8 @@ class PlanService:
                     entity_id=plan.short_id,
                     after={"kind": kind.value, "steps": [b.short_id for b in created]},
                 )
+                if self.notices is not None:
+                    self.notices.booked(session, plan, created)
             return PlanBooked(plan, created)
         except AlreadyProcessed:
             return self._repeated(request_key)

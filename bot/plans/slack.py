@@ -26,8 +26,6 @@ from bot.plans.service import PlanBooked, PlanConflict, PlanDuplicate, PlanRefus
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter
 from bot.slack.listeners import Listeners
-from bot.slack.notices import post_notice
-from bot.slack.outbox import Outbox
 from bot.slack.users import ZONE_UNKNOWN_TEXT, UserZones
 
 _EVERY = re.compile(r"\bevery\s+(\S+)", re.IGNORECASE)
@@ -38,12 +36,10 @@ class PlanSlack:
         self,
         service: PlanService,
         settings: Settings,
-        outbox: Outbox,
         zones: UserZones | None = None,
     ) -> None:
         self.service = service
         self.settings = settings
-        self.outbox = outbox
         self.zones = zones or UserZones(service.bookings.now)
 
     def register(self, listeners: Listeners, router: CommandRouter) -> None:
@@ -116,16 +112,11 @@ class PlanSlack:
             request_key=ctx.request_key,
         )
         match outcome:
-            case PlanBooked(plan, booked, repeated=True):
-                # Booked by this very request before its work process died, and the
-                # reply never went out (docs/adr/0018): the channel had its notice.
+            case PlanBooked(plan, booked):
+                # The channel's notice was recorded with the plan (PlanNotices), also
+                # when this is a repeated run whose reply never went out (docs/adr/0018).
                 if ctx.reply(blocks.booked_text(plan, booked)):
                     self.service.answered(ctx.request_key)
-            case PlanBooked(plan, booked):
-                text = blocks.booked_text(plan, booked)
-                if ctx.reply(text):
-                    self.service.answered(ctx.request_key)
-                post_notice(self.outbox, self.settings.deploy_channel, text)
             case PlanRefused(refused):
                 self._refuse(ctx, refused)
             case PlanConflict(step, conflicting, next_slot):

@@ -13,30 +13,35 @@ from sqlalchemy.orm import Session
 from bot.booking.model import Booking
 from bot.booking.rules import Kind
 from bot.freeze.flows import BookingFreezes
-from bot.runbook import blocks
+from bot.runbook.notices import CHECKLIST_KEY, RunbookNotices
 from bot.runbook.service import RunbookService, record_message
-from bot.slack.notices import post_notice
 from bot.slack.outbox import Outbox
-
-CHECKLIST_KEY = "runbook-checklist:"
 
 
 class RunbookFlows:
+    """The `…ing` methods run in the deploy move's own transaction (the lifecycle flows
+    call them from DeployService's `notify`), so that what they record stands or falls
+    with the move (docs/adr/0019); the others run after it has committed."""
+
     def __init__(
         self,
         service: RunbookService,
         freezes: BookingFreezes,
         outbox: Outbox,
-        channel: str | None,
+        notices: RunbookNotices,
         repo_of_app: Callable[[str], str | None],
     ) -> None:
         self.service = service
         self.freezes = freezes
-        self.outbox = outbox
-        self.channel = channel
+        self.notices = notices
         outbox.on_posted(CHECKLIST_KEY, self._posted)
         # The repository of a booked app (GITHUB_REPO, or the app's own with APPS).
         self.repo_of_app = repo_of_app
+
+    def starting(self, session: Session, booking: Booking) -> None:
+        """The checklist opens, and its post is recorded, with the start."""
+        if booking.kind == Kind.ES_MAPPING.value:
+            self.service.open(session, booking)
 
     def started(self, booking: Booking, user_id: str) -> None:
         if booking.kind != Kind.ES_MAPPING.value:
@@ -48,37 +53,26 @@ class RunbookFlows:
             exempt_pulls=self._own_pulls(booking),
             request_key=f"runbook-freeze:{booking.short_id}:{booking.started_at}",
         )
-        self.service.open(booking.id)
-        view = self.service.view(booking.short_id)
-        if view is None:
-            return
-        text, checklist = blocks.checklist(view)
-        # Its ts is recorded once Slack has it (`_posted`): the ticks update the message.
-        post_notice(
-            self.outbox,
-            self.channel,
-            text,
-            blocks=checklist,
-            thread_ts=booking.announcement_ts,
-            key=f"{CHECKLIST_KEY}{booking.id}",
-        )
 
     def _posted(self, session: Session, key: str, channel: str, ts: str) -> None:
         record_message(session, int(key.removeprefix(CHECKLIST_KEY)), channel, ts)
 
+    def landing(self, session: Session, booking: Booking) -> None:
+        # Recorded with the landing: the unfreeze follows it at once (`landed`).
+        if booking.kind == Kind.ES_MAPPING.value:
+            self.notices.landed(session, booking)
+
     def landed(self, booking: Booking) -> None:
-        if booking.kind != Kind.ES_MAPPING.value:
-            return
-        self.freezes.unfreeze_for_booking(booking_short_id=booking.short_id)
-        post_notice(self.outbox, self.channel, blocks.stuck_the_landing(booking))
+        if booking.kind == Kind.ES_MAPPING.value:
+            self.freezes.unfreeze_for_booking(booking_short_id=booking.short_id)
+
+    def failing(self, session: Session, booking: Booking) -> None:
+        if booking.kind == Kind.ES_MAPPING.value:
+            self.notices.aborted(session, booking)
 
     def failed(self, booking: Booking) -> None:
-        if booking.kind != Kind.ES_MAPPING.value:
-            return
-        self.freezes.unfreeze_for_booking(booking_short_id=booking.short_id)
-        post_notice(
-            self.outbox, self.channel, blocks.aborted(booking), thread_ts=booking.announcement_ts
-        )
+        if booking.kind == Kind.ES_MAPPING.value:
+            self.freezes.unfreeze_for_booking(booking_short_id=booking.short_id)
 
     def _own_pulls(self, booking: Booking) -> list[int]:
         """The booked change's PRs in its app's repository stay mergeable."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -51,15 +52,36 @@ def landing_guard(session: Session, booking: Booking) -> str | None:
     return landing_refusal(done_steps(session, booking.id))
 
 
+class Notices(Protocol):
+    """The checklist's post and updates (bot/runbook/notices.py), recorded in the
+    transaction of the change they show (docs/adr/0019)."""
+
+    def checklist_opened(self, session: Session, view: RunbookView) -> None: ...
+
+    def checklist_changed(self, session: Session, view: RunbookView) -> None: ...
+
+
 class RunbookService:
-    def __init__(self, database: Database, now: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        database: Database,
+        now: Callable[[], datetime] = utcnow,
+        notices: Notices | None = None,
+    ) -> None:
         self.database = database
         self.now = now
+        self.notices = notices
 
-    def open(self, booking_id: int) -> None:
-        with self.database.transaction() as session:
-            if session.get(RunbookChecklist, booking_id) is None:
-                session.add(RunbookChecklist(booking_id=booking_id, opened_at=self.now()))
+    def open(self, session: Session, booking: Booking) -> None:
+        """Open the booking's checklist in the caller's transaction (the deploy's
+        start), its post recorded with it; a checklist already open is left alone."""
+        if session.get(RunbookChecklist, booking.id) is not None:
+            return
+        session.add(RunbookChecklist(booking_id=booking.id, opened_at=self.now()))
+        session.flush()
+        if self.notices is not None:
+            # The start's booking stays in its session: the view is not expunged.
+            self.notices.checklist_opened(session, self._read_view(session, booking))
 
     def check_off(self, short_id: str, step: int, *, user_id: str) -> Checked | Refused:
         with self.database.transaction() as session:
@@ -86,7 +108,10 @@ class RunbookService:
                 at=now,
             )
             session.flush()
-            return Checked(self._view(session, booking))
+            view = self._view(session, booking)
+            if self.notices is not None:
+                self.notices.checklist_changed(session, view)
+            return Checked(view)
 
     def view(self, short_id: str) -> RunbookView | None:
         with self.database.transaction() as session:
@@ -96,11 +121,16 @@ class RunbookService:
             return None if booking is None else self._view(session, booking)
 
     def _view(self, session: Session, booking: Booking) -> RunbookView:
+        """The view, its booking detached from the session (kept after it ends)."""
+        view = self._read_view(session, booking)
+        session.expunge(booking)
+        return view
+
+    def _read_view(self, session: Session, booking: Booking) -> RunbookView:
         steps = session.scalars(
             sa.select(RunbookStep).where(RunbookStep.booking_id == booking.id)
         ).all()
         checklist = session.get(RunbookChecklist, booking.id)
-        session.expunge(booking)
         return RunbookView(
             booking=booking,
             done={s.step: (s.done_by, s.done_at) for s in steps},

@@ -14,7 +14,6 @@ from bot.runbook import blocks
 from bot.runbook.service import Checked, RunbookService
 from bot.slack.commands import CommandRouter, acknowledge, run_reporting_database_outage
 from bot.slack.listeners import Listeners
-from bot.slack.outbox import Outbox
 from bot.slack.replies import reply_privately
 
 log = logging.getLogger(__name__)
@@ -23,9 +22,8 @@ log = logging.getLogger(__name__)
 class RunbookSlack:
     """Registers the step button."""
 
-    def __init__(self, service: RunbookService, outbox: Outbox) -> None:
+    def __init__(self, service: RunbookService) -> None:
         self.service = service
-        self.outbox = outbox
 
     def register(self, listeners: Listeners, router: CommandRouter) -> None:
         # No subcommand of its own: the runbook is driven by its checklist's buttons.
@@ -43,19 +41,8 @@ class RunbookSlack:
     def _check_off(
         self, short_id: str, step: int, user_id: str, tell: Callable[[str], object]
     ) -> None:
+        # The checklist's update is recorded with the step (RunbookNotices); a click
+        # that is not refused needs no answer of its own.
         outcome = self.service.check_off(short_id, step, user_id=user_id)
         if not isinstance(outcome, Checked):
             tell(f"Not checked off: {outcome.reason}.")
-            return
-        view = outcome.view
-        if view.channel and view.message_ts:
-            text, checklist = blocks.checklist(view)
-            # Through the outbox (ADR 0019): quick clicks while Slack is away collapse
-            # to the last state of the checklist.
-            self.outbox.update(
-                view.channel,
-                text,
-                blocks=checklist,
-                ts=view.message_ts,
-                collapse_key=f"runbook-checklist:{view.message_ts}",
-            )

@@ -100,7 +100,7 @@ def build_bolt_app(
         window_state=container.windows.state,
         zones=container.zones,
     ).register(listeners, router)
-    PlanSlack(plans, settings, container.outbox, container.zones).register(listeners, router)
+    PlanSlack(plans, settings, container.zones).register(listeners, router)
     FreezeSlack(
         container.freezes,
         container.freeze_enforcer,
@@ -109,14 +109,12 @@ def build_bolt_app(
         scheduled_end=container.windows.scheduled_end,
         zones=container.zones,
     ).register(listeners, router)
-    RunbookSlack(container.runbooks, container.outbox).register(listeners, router)
+    RunbookSlack(container.runbooks).register(listeners, router)
     DeploySlack(container.flows, settings, container.zones).register(listeners, router)
-    GateSlack(container.gate, settings, container.outbox).register(listeners, router)
+    GateSlack(container.gate, settings).register(listeners, router)
     HomeSlack(container.home, settings).register(listeners, router)
     ReleaseSlack(container.releases, container.outbox).register(listeners, router)
-    WindowSlack(container.windows, container.announcer, settings, container.outbox).register(
-        listeners, router
-    )
+    WindowSlack(container.windows, container.announcer, settings).register(listeners, router)
     return app
 
 

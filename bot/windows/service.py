@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -65,6 +66,17 @@ class OverrideRefused:
     reason: str
 
 
+class Notices(Protocol):
+    """The channel's notices of window changes and overrides (bot/windows/notices.py),
+    recorded in the change's own transaction (docs/adr/0019)."""
+
+    def added(self, session: Session, window: Window, user_id: str) -> None: ...
+
+    def removed(self, session: Session, window: Window, user_id: str) -> None: ...
+
+    def overridden(self, session: Session, booking: Booking, user_id: str, reason: str) -> None: ...
+
+
 class WindowService:
     def __init__(
         self,
@@ -72,8 +84,10 @@ class WindowService:
         *,
         seed: Sequence[Window] = (),
         now: Callable[[], datetime] = utcnow,
+        notices: Notices | None = None,
     ) -> None:
         self.database = database
+        self.notices = notices
         self.seed = tuple(seed)
         self.now = now
         self._seeded = not self.seed
@@ -96,6 +110,8 @@ class WindowService:
             if count >= MAX_WINDOWS:
                 return TooMany(MAX_WINDOWS)
             row = self._insert(session, window, user_id)
+            if self.notices is not None:
+                self.notices.added(session, row.rule, user_id)
             return Added(row.rule)
 
     def remove(self, window_id: int, *, user_id: str) -> Removed | NotFound:
@@ -115,6 +131,8 @@ class WindowService:
                 at=self.now(),
             )
             session.delete(row)
+            if self.notices is not None:
+                self.notices.removed(session, rule, user_id)
             return Removed(rule)
 
     def _insert(self, session: Session, window: Window, user_id: str) -> DeployWindow:
@@ -255,6 +273,8 @@ class WindowService:
             self.record_override(session, booking, by=user_id, reason=reason)
             booking.touch()
             session.flush()
+            if self.notices is not None:
+                self.notices.overridden(session, booking, user_id, reason)
             session.expunge(booking)
             return Overridden(booking, reason)
 

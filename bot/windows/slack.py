@@ -10,8 +10,6 @@ from bot.outcomes import NotFound
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter
 from bot.slack.listeners import Listeners
-from bot.slack.notices import post_notice
-from bot.slack.outbox import Outbox
 from bot.slack.users import APPROVER_UNKNOWN_TEXT, is_approver
 from bot.windows import blocks
 from bot.windows.rules import ADD_EXAMPLES, OVERRIDE_REASON_MAX, QUOTES, WindowError, parse_window
@@ -28,13 +26,10 @@ log = logging.getLogger(__name__)
 
 
 class WindowSlack:
-    def __init__(
-        self, service: WindowService, announcer: Announcer, settings: Settings, outbox: Outbox
-    ) -> None:
+    def __init__(self, service: WindowService, announcer: Announcer, settings: Settings) -> None:
         self.service = service
         self.announcer = announcer
         self.settings = settings
-        self.outbox = outbox
 
     def register(self, listeners: Listeners, router: CommandRouter) -> None:
         router.add(
@@ -86,12 +81,8 @@ class WindowSlack:
             return
         match self.service.add(window, user_id=ctx.user_id):
             case Added(stored):
+                # The channel's notice was recorded with the window (WindowNotices).
                 ctx.reply(blocks.added_text(stored))
-                post_notice(
-                    self.outbox,
-                    self.settings.deploy_channel,
-                    blocks.added_notice(stored, ctx.user_id),
-                )
             case TooMany(limit):
                 ctx.reply(
                     f"Not added: there are already {limit} windows; remove one first, "
@@ -109,11 +100,6 @@ class WindowSlack:
         match self.service.remove(int(token), user_id=ctx.user_id):
             case Removed(window):
                 ctx.reply(f"Removed window `{window.id}` (“{window.description}”).")
-                post_notice(
-                    self.outbox,
-                    self.settings.deploy_channel,
-                    blocks.removed_notice(window, ctx.user_id),
-                )
             case NotFound():
                 ctx.reply(
                     f"There is no window `{token}`; `/deploy windows` shows the numbers, "
@@ -134,9 +120,8 @@ class WindowSlack:
             return
         match self.service.override(short_id, user_id=ctx.user_id, reason=reason):
             case Overridden(booking, why):
-                notice = blocks.override_notice(booking.short_id, ctx.user_id, why)
-                ctx.reply(notice)
-                post_notice(self.outbox, self.settings.deploy_channel, notice)
+                # The channel's notice was recorded with the override (WindowNotices).
+                ctx.reply(blocks.override_notice(booking.short_id, ctx.user_id, why))
                 # The announcement shows the override to the approvers.
                 self.announcer.sync(booking.short_id)
             case NotFound(missing):

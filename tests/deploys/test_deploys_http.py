@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from helpers import DEPLOY_CHANNEL, announcement, audit, book, booking, reply_to
+from helpers import (
+    DEPLOY_CHANNEL,
+    announcement,
+    audit,
+    book,
+    booking,
+    outbox_refuses,
+    outbox_texts,
+    reply_to,
+)
 from sqlalchemy.engine import Engine
 
 from support.fake_slack import FakeSlack
@@ -196,6 +205,29 @@ def test_moving_an_approved_booking_voids_its_approvals(
     short_id2 = approved(slack, fake_slack, db_engine, when="tomorrow 18:00")
     assert "void" not in command(slack, fake_slack, f"edit {short_id2} for 30m")
     assert booking(db_engine, short_id2).status == "approved"
+
+
+def test_an_edit_and_its_channel_notice_are_recorded_together(
+    slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    booked = book(slack, fake_slack, db_engine)
+    # The notice cannot be recorded: the edit must not stand without it (docs/adr/0019).
+    with outbox_refuses(db_engine, "changed"):
+        answer = command(slack, fake_slack, f"edit {booked.short_id} for 1h")
+        assert "Can't change it" in answer or "Something went wrong" in answer
+        assert booking(db_engine, booked.short_id).ends_at == booked.ends_at
+        assert "booking.edited" not in [e.action for e in audit(db_engine, booked.short_id)]
+    assert outbox_texts(db_engine, "changed") == []
+
+    assert "changed" in command(slack, fake_slack, f"edit {booked.short_id} for 1h")
+    stored = booking(db_engine, booked.short_id)
+    assert (stored.ends_at - stored.starts_at).total_seconds() == 3600
+    fake_slack.wait_for(
+        "chat.postMessage",
+        lambda c: c.get("channel") == DEPLOY_CHANNEL and "changed" in c.all_text(),
+    )
+    [notice] = outbox_texts(db_engine, "changed")
+    assert booked.short_id in notice
 
 
 def test_edit_needs_something_to_change(

@@ -88,7 +88,7 @@ COMMANDS = {
 
 
 # Commands whose channel notice is recorded in the work's own transaction (ADR 0019).
-NOTICE_IN_THE_WORKS_TRANSACTION = ("schedule", "freeze")
+NOTICE_IN_THE_WORKS_TRANSACTION = ("schedule", "plan", "freeze")
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 import sqlalchemy as sa
-from helpers import reply_to
+from helpers import outbox_refuses, outbox_texts, reply_to
 from sqlalchemy.engine import Engine
 
 from gate.migrations import ADD_NICKNAME, BROKEN, NOT_UTF8, REMOVE_EMAIL
@@ -204,7 +204,22 @@ def test_an_approver_allows_a_pull_request_until_its_next_push(
     deliver(gh_bot, payload(github, "opened", 123))
     wait_for_status(github, sha, "failure")
 
-    reply = command(slack, fake_slack, 'allow #123 "the column was never used"', user_id=BOB)
+    allow = 'allow #123 "the column was never used"'
+    # The channel's notice cannot be recorded: the allowance must not stand without it,
+    # as both are recorded in one transaction (docs/adr/0019).
+    with outbox_refuses(db_engine, "routine"):
+        assert "Marked" not in command(slack, fake_slack, allow, user_id=BOB)
+        assert count(db_engine, "audit_log") == 0
+        with db_engine.connect() as connection:
+            assert (
+                connection.execute(
+                    sa.text("SELECT allowed_by FROM pr_gate WHERE number = 123")
+                ).scalar_one()
+                is None
+            )
+    assert outbox_texts(db_engine, "routine") == []
+
+    reply = command(slack, fake_slack, allow, user_id=BOB)
     assert "Marked #123 routine" in reply
     status = wait_for_status(github, sha, "success", "Marked routine by")
     assert "the column was never used" in status["description"]
@@ -220,6 +235,8 @@ def test_an_approver_allows_a_pull_request_until_its_next_push(
     assert [(a.action, a.reason) for a in actions] == [
         ("pull_request.allowed", "the column was never used")
     ]
+    [notice] = outbox_texts(db_engine, "routine")
+    assert "the column was never used" in notice
 
     # A new push ends it: the new head is judged again.
     new_sha = push(github, 123, {MIGRATION: REMOVE_EMAIL})

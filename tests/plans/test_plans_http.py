@@ -6,7 +6,15 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
-from helpers import DEPLOY_CHANNEL, announcement, book, count, reply_to
+from helpers import (
+    DEPLOY_CHANNEL,
+    announcement,
+    book,
+    count,
+    outbox_refuses,
+    outbox_texts,
+    reply_to,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -81,6 +89,30 @@ def test_a_plan_is_booked_whole_or_not_at_all(
     assert "step 2 clashes with" in answer and blocker.short_id in answer
     assert count(db_engine, Booking) == 1
     assert count(db_engine, DeployPlan) == 0 and count(db_engine, PlanStep) == 0
+    assert outbox_texts(db_engine, PLAN_NOTICE) == []
+
+
+# Only the plan's channel notice (and its reply, which is not in the outbox) says this.
+PLAN_NOTICE = "Each step is deployed separately"
+
+
+def test_a_plan_and_its_channel_notice_are_recorded_together(
+    slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    command = "plan remove #1 #2 tomorrow 13:00 for 30m every 1h"
+    # The notice cannot be recorded: the plan must not stand without it (docs/adr/0019).
+    with outbox_refuses(db_engine, PLAN_NOTICE):
+        assert PLAN_NOTICE not in reply_to(fake_slack, slack.command(command))
+        assert count(db_engine, DeployPlan) == 0 and count(db_engine, Booking) == 0
+    assert outbox_texts(db_engine, PLAN_NOTICE) == []
+
+    assert PLAN_NOTICE in reply_to(fake_slack, slack.command(command))
+    fake_slack.wait_for(
+        "chat.postMessage",
+        lambda c: c.get("channel") == DEPLOY_CHANNEL and PLAN_NOTICE in c.all_text(),
+    )
+    [notice] = outbox_texts(db_engine, PLAN_NOTICE)
+    assert all(step.short_id in notice for step in steps_of(db_engine))
 
 
 def test_a_step_cannot_start_before_the_previous_one_landed(

@@ -10,9 +10,19 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from helpers import DEPLOY_CHANNEL, announcement, book, booking, reply_to
+from helpers import (
+    DEPLOY_CHANNEL,
+    announcement,
+    book,
+    booking,
+    count,
+    outbox_refuses,
+    outbox_texts,
+    reply_to,
+)
 from sqlalchemy.engine import Engine
 
+from bot.runbook.model import RunbookChecklist, RunbookStep
 from bot.runbook.rules import STEPS
 from support.db import Database
 from support.fake_github import DEFAULT_TOKEN, FakeGitHub
@@ -34,9 +44,10 @@ def es_bot(start_bot: Callable[..., InProcessBot], github: FakeGitHub) -> InProc
     return start_bot(GITHUB_API_URL=github.url, GITHUB_TOKEN=DEFAULT_TOKEN)
 
 
-def started_es_change(
+def approved_es_change(
     slack: SignedClient, fake_slack: FakeSlack, engine: Engine, clock: MovableClock
 ) -> str:
+    """An approved ES mapping change whose slot is due."""
     booked = book(
         slack, fake_slack, engine, when="in 15 minutes", extra='kind:es "New search mapping"'
     )
@@ -49,8 +60,15 @@ def started_es_change(
     )
     fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
     clock.advance(minutes=15)  # the bot's clock brings the slot due
-    assert "is deploying" in reply_to(fake_slack, slack.command(f"start {booked.short_id}"))
     return booked.short_id
+
+
+def started_es_change(
+    slack: SignedClient, fake_slack: FakeSlack, engine: Engine, clock: MovableClock
+) -> str:
+    short_id = approved_es_change(slack, fake_slack, engine, clock)
+    assert "is deploying" in reply_to(fake_slack, slack.command(f"start {short_id}"))
+    return short_id
 
 
 def checklist(fake_slack: FakeSlack) -> SlackCall:
@@ -146,6 +164,43 @@ def test_an_es_mapping_change_from_start_to_stuck_landing(
     )
 
 
+def test_the_runbook_messages_stand_or_fall_with_their_changes(
+    es_bot: InProcessBot, github: FakeGitHub, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    # The database refuses each message in turn: its change must not stand without it,
+    # as both are recorded in one transaction (docs/adr/0019).
+    github.add_pull(REPO, 123, title="New search mapping")
+    total = len(STEPS)
+    with SignedClient.for_bot(es_bot, fake_slack) as slack:
+        short_id = approved_es_change(slack, fake_slack, db_engine, es_bot.clock)
+        with outbox_refuses(db_engine, f"0 of {total} steps"):
+            assert "is deploying" not in reply_to(fake_slack, slack.command(f"start {short_id}"))
+            assert booking(db_engine, short_id).status == "approved"
+            assert count(db_engine, RunbookChecklist) == 0
+        assert "is deploying" in reply_to(fake_slack, slack.command(f"start {short_id}"))
+        posted = checklist(fake_slack)
+
+        with outbox_refuses(db_engine, f"1 of {total} steps"):
+            refused = slack.click(posted, "runbook_step", f"{short_id}:1", user_id=BOB)
+            assert "Something went wrong" in reply_to(fake_slack, refused)
+            assert count(db_engine, RunbookStep) == 0
+        for step in range(1, total + 1):
+            slack.click(posted, "runbook_step", f"{short_id}:{step}", user_id=BOB)
+            fake_slack.wait_for(
+                "chat.update", lambda c, n=step: f"{n} of {total} steps" in (c.text or "")
+            )
+
+        with outbox_refuses(db_engine, "STUCK THE LANDING"):
+            assert "landed" not in reply_to(fake_slack, slack.command(f"done {short_id}"))
+            assert booking(db_engine, short_id).status == "deploying"
+        assert "landed" in reply_to(fake_slack, slack.command(f"done {short_id}"))
+        fake_slack.wait_for("chat.postMessage", lambda c: "STUCK THE LANDING!" in c.all_text())
+
+    for step in range(total + 1):
+        assert len(outbox_texts(db_engine, f"{step} of {total} steps")) == 1, step
+    assert len(outbox_texts(db_engine, "STUCK THE LANDING")) == 1
+
+
 def test_aborting_unfreezes_master_and_posts_the_rollback_checklist(
     es_bot: InProcessBot, github: FakeGitHub, fake_slack: FakeSlack, db_engine: Engine
 ) -> None:
@@ -153,10 +208,18 @@ def test_aborting_unfreezes_master_and_posts_the_rollback_checklist(
         short_id = started_es_change(slack, fake_slack, db_engine, es_bot.clock)
         checklist(fake_slack)
         assert httpx.get(f"{es_bot.base_url}/api/freeze").json()["frozen"] is True
+        # The abort notice is recorded with the failure: refused, the failure does not
+        # stand either (docs/adr/0019).
+        with outbox_refuses(db_engine, "was aborted"):
+            assert "Rollback" not in reply_to(fake_slack, slack.command(f"failed {short_id}"))
+            assert booking(db_engine, short_id).status == "deploying"
+            assert httpx.get(f"{es_bot.base_url}/api/freeze").json()["frozen"] is True
+        assert outbox_texts(db_engine, "was aborted") == []
         reply_to(fake_slack, slack.command(f"failed {short_id}"))
         fake_slack.wait_for("chat.postMessage", lambda c: "was aborted" in c.all_text())
         fake_slack.wait_for("chat.postMessage", lambda c: "Rollback checklist" in c.all_text())
         assert httpx.get(f"{es_bot.base_url}/api/freeze").json()["frozen"] is False
+    assert len(outbox_texts(db_engine, "was aborted")) == 1
 
 
 def test_other_kinds_do_not_freeze(

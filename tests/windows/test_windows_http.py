@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from helpers import DEPLOY_CHANNEL, PR, announcement, reply_to
+from helpers import DEPLOY_CHANNEL, PR, announcement, outbox_refuses, outbox_texts, reply_to
 from icalendar import Calendar
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -119,6 +119,37 @@ def test_approvers_add_list_and_remove_windows_and_each_change_is_audited(
     assert f"Removed window `{row.id}`" in removed
     assert rows(db_engine, DeployWindow) == []
     assert audit_actions(db_engine, "window")[-2:] == ["window.added", "window.removed"]
+
+
+def test_window_changes_and_overrides_stand_only_with_their_channel_notices(
+    wbot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    # Each notice is refused by the database in turn: its change must not stand without
+    # it, as both are recorded in one transaction (docs/adr/0019).
+    add = 'window add blackout 2026-12-20 to 2027-01-03 UTC "Holidays"'
+    with outbox_refuses(db_engine, "added a deploy window"):
+        assert "Added" not in say(slack, fake_slack, add)
+        assert rows(db_engine, DeployWindow) == []
+    assert "Added" in say(slack, fake_slack, add)
+    [row] = rows(db_engine, DeployWindow)
+    assert "Holidays" in channel_text(fake_slack, "added a deploy window")
+
+    with outbox_refuses(db_engine, "removed the blackout window"):
+        assert "Removed" not in say(slack, fake_slack, f"window remove {row.id}", BOB)
+        assert len(rows(db_engine, DeployWindow)) == 1
+    assert "Removed" in say(slack, fake_slack, f"window remove {row.id}", BOB)
+    assert "Holidays" in channel_text(fake_slack, "removed the blackout window")
+
+    booked = say(slack, fake_slack, f'schedule {PR} in 30 minutes for 45m "Rename"')
+    override = f'window override {booked.split("`")[1]} "security fix"'
+    with outbox_refuses(db_engine, "overrode the deploy windows"):
+        assert "overrode" not in say(slack, fake_slack, override, BOB)
+        assert rows(db_engine, WindowOverride) == []
+    assert "overrode" in say(slack, fake_slack, override, BOB)
+    assert "security fix" in channel_text(fake_slack, "overrode the deploy windows")
+
+    for notice in ("added a deploy", "removed the blackout", "overrode the deploy"):
+        assert len(outbox_texts(db_engine, notice)) == 1, notice
 
 
 def test_someone_who_is_not_an_approver_changes_nothing(
