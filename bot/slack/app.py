@@ -83,10 +83,8 @@ def build_bolt_app(
     # much as a tenth of the whole acknowledgement (it builds the listener's arguments
     # afresh for each matcher). So `/deploy`, which every command comes through, goes
     # first; the subcommands the packages add below are looked up when a command arrives.
-    # The approval buttons come next: Approve is what many people click at once.
     listeners = Listeners(app, with_work=not recording)
     router.register(listeners)
-    ApprovalSlack(container.approvals, container.announcer, settings).register(listeners, router)
     plans = container.plans
 
     def plan_notes(booking_ids: list[int]) -> dict[int, str]:
@@ -101,6 +99,7 @@ def build_bolt_app(
         zones=container.zones,
     ).register(listeners, router)
     PlanSlack(plans, settings, container.zones).register(listeners, router)
+    ApprovalSlack(container.approvals, container.announcer, settings).register(listeners, router)
     FreezeSlack(
         container.freezes,
         container.freeze_enforcer,
