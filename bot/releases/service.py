@@ -710,6 +710,18 @@ class ReleaseService:
                 entity_id=alert.subject[:64],
                 at=self.now(),
             )
+            if alert.channel and alert.message_ts is not None:
+                # The alert's message says who acknowledged it, recorded with the
+                # acknowledgement (docs/adr/0019): by its ts once Slack has the alert,
+                # else by its outbox key, so the update waits for the post.
+                self.outbox.update(
+                    alert.channel,
+                    alert.text,
+                    blocks=blocks.alert_blocks(alert.id, alert.text, user_id),
+                    ts=alert.message_ts or None,
+                    key=f"{ALERT_KEY}{alert.id}",
+                    session=session,
+                )
             session.flush()
             session.expunge(alert)
             return alert

@@ -12,16 +12,14 @@ from bot.releases import blocks
 from bot.releases.service import ReleaseService
 from bot.slack.commands import CommandRouter, acknowledge, run_reporting_database_outage
 from bot.slack.listeners import Listeners
-from bot.slack.outbox import Outbox
 from bot.slack.replies import reply_privately
 
 log = logging.getLogger(__name__)
 
 
 class ReleaseSlack:
-    def __init__(self, service: ReleaseService, outbox: Outbox) -> None:
+    def __init__(self, service: ReleaseService) -> None:
         self.service = service
-        self.outbox = outbox
 
     def register(self, listeners: Listeners, router: CommandRouter) -> None:
         listeners.action(blocks.ACK_ACTION, ack=acknowledge, work=self.click_acknowledge)
@@ -47,10 +45,3 @@ class ReleaseSlack:
             tell("That alert was already acknowledged.")
             return
         tell("Acknowledged: it leaves the App Home.")
-        if alert.channel and alert.message_ts:
-            self.outbox.update(
-                alert.channel,
-                alert.text,
-                blocks=blocks.alert_blocks(alert.id, alert.text, user_id),
-                ts=alert.message_ts,
-            )

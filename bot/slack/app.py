@@ -112,7 +112,7 @@ def build_bolt_app(
     DeploySlack(container.flows, settings, container.zones).register(listeners, router)
     GateSlack(container.gate, settings).register(listeners, router)
     HomeSlack(container.home, settings).register(listeners, router)
-    ReleaseSlack(container.releases, container.outbox).register(listeners, router)
+    ReleaseSlack(container.releases).register(listeners, router)
     WindowSlack(container.windows, container.announcer, settings).register(listeners, router)
     return app
 

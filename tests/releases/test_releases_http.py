@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 from gate.migrations import REMOVE_EMAIL
 from gate.support import REPO, deliver, open_pull, payload, wait_for_status, wait_until
-from helpers import DEPLOY_CHANNEL, approve, audit, book, booking, reply_to
+from helpers import DEPLOY_CHANNEL, approve, audit, book, booking, outbox_refuses, reply_to
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -344,6 +344,41 @@ def test_a_tricky_pull_request_merged_unbooked_raises_the_alert_until_acknowledg
     slack.event({"type": "app_home_opened", "user": CAROL, "tab": "home"})
     wait_until(lambda: len(fake_slack.calls("views.publish")) >= 2, timeout=20)
     assert "without an approved booking" not in fake_slack.calls("views.publish")[-1].all_text()
+
+
+def test_an_alert_is_acknowledged_only_with_its_message_update(
+    slack: SignedClient,
+    fake_slack: FakeSlack,
+    github: FakeGitHub,
+    bot: InProcessBot,
+    db_engine: Engine,
+) -> None:
+    """The "Acknowledged by" update is recorded in the acknowledgement's own transaction
+    (docs/adr/0019): while the database refuses it, the acknowledgement does not stand
+    either, so the alert stays in everyone's App Home rather than silently unmarked."""
+    sha = open_pull(github, 125, {MIGRATION: REMOVE_EMAIL}, user_login="dev-dana")
+    deliver(bot, payload(github, "opened", 125))
+    wait_for_status(github, sha, "failure", "RemoveField")
+    github.close_pull(REPO, 125, merged=True, merged_by="dev-dana")
+    deliver(bot, payload(github, "closed", 125))
+    alert = fake_slack.wait_for(
+        "chat.postMessage", lambda c: "Merged without an approved booking" in c.all_text()
+    )
+
+    def acknowledged() -> bool:
+        with Session(db_engine) as session:
+            return session.scalars(sa.select(DeployAlert.acknowledged_at)).one() is not None
+
+    with outbox_refuses(db_engine, "Merged without an approved booking"):
+        slack.click(alert, "deploy_alert_ack", alert_id(db_engine), user_id=CAROL)
+        bot.wait_idle()
+        assert not acknowledged()
+    assert fake_slack.calls("chat.update") == []
+
+    slack.click(alert, "deploy_alert_ack", alert_id(db_engine), user_id=CAROL)
+    update = fake_slack.wait_for("chat.update", lambda c: "Acknowledged by" in c.all_text())
+    assert update.get("ts") == alert.response.get("ts")
+    assert acknowledged()
 
 
 def alert_id(engine: Engine) -> str:
