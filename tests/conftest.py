@@ -39,6 +39,8 @@ _TESTS_DIR = str(Path(__file__).resolve().parent)
 if _TESTS_DIR not in sys.path:
     sys.path.insert(0, _TESTS_DIR)
 
+from bot.db import Database as BotDatabase  # noqa: E402
+from bot.migrations import upgrade  # noqa: E402
 from support.db import (  # noqa: E402
     Database,
     PostgresServer,
@@ -144,6 +146,17 @@ def make_database(
     if server is not None:
         for database in made:
             server.drop_database(database.name)
+
+
+@pytest.fixture
+def migrated_database(make_database: Callable[[], Database]) -> Iterator[BotDatabase]:
+    """An extra database of the current backend, migrated to head, as the bot opens it:
+    for tests of one table's queries on their own (the work table, the clock's lease)."""
+    target = make_database()
+    upgrade(target.url)
+    database = BotDatabase(target.url)
+    yield database
+    database.dispose()
 
 
 # ------------------------------------------------------------------ fake Slack

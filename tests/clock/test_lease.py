@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.clock.lease import ClockLease, Lease
 from bot.db import Database
-from bot.migrations import upgrade
-from support.db import Database as ScratchDatabase
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def database(make_database) -> Iterator[Database]:  # type: ignore[no-untyped-def]
-    target: ScratchDatabase = make_database()
-    upgrade(target.url)
-    database = Database(target.url)
-    yield database
-    database.dispose()
+def database(migrated_database: Database) -> Database:
+    return migrated_database
 
 
 def stored(database: Database) -> Lease:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,19 +10,13 @@ import sqlalchemy as sa
 
 from bot.clock.sent_once import Due, SentNotification, deliver, skip
 from bot.db import Database
-from bot.migrations import upgrade
-from support.db import Database as ScratchDatabase
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def database(make_database) -> Iterator[Database]:  # type: ignore[no-untyped-def]
-    target: ScratchDatabase = make_database()
-    upgrade(target.url)
-    database = Database(target.url)
-    yield database
-    database.dispose()
+def database(migrated_database: Database) -> Database:
+    return migrated_database
 
 
 class Outbox:

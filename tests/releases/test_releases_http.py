@@ -314,19 +314,11 @@ def test_a_tricky_pull_request_merged_unbooked_raises_the_alert_until_acknowledg
     bot: InProcessBot,
     db_engine: Engine,
 ) -> None:
-    sha = open_pull(github, 124, {MIGRATION: REMOVE_EMAIL}, user_login="dev-dana")
-    deliver(bot, payload(github, "opened", 124))
-    wait_for_status(github, sha, "failure", "RemoveField")
-    closed = payload(github, "closed", 124)
-    github.close_pull(REPO, 124, merged=True, merged_by="dev-dana")
-    closed = payload(github, "closed", 124)
-    delivery = str(uuid.uuid4())
+    closed, delivery = merge_unbooked(github, 124, bot)
     assert deliver(bot, closed, delivery=delivery).json()["merge"] == "recorded"
     assert deliver(bot, closed, delivery=delivery).json()["merge"] == "duplicate"
 
-    alert = fake_slack.wait_for(
-        "chat.postMessage", lambda c: "Merged without an approved booking" in c.all_text()
-    )
+    alert = wait_for_alert(fake_slack)
     assert alert.get("channel") == DEPLOY_CHANNEL
     assert f"{REPO}#124" in alert.all_text() and "RemoveField" in alert.all_text()
     assert len(channel_posts(fake_slack, "Merged without an approved booking")) == 1
@@ -356,14 +348,9 @@ def test_an_alert_is_acknowledged_only_with_its_message_update(
     """The "Acknowledged by" update is recorded in the acknowledgement's own transaction
     (docs/adr/0019): while the database refuses it, the acknowledgement does not stand
     either, so the alert stays in everyone's App Home rather than silently unmarked."""
-    sha = open_pull(github, 125, {MIGRATION: REMOVE_EMAIL}, user_login="dev-dana")
-    deliver(bot, payload(github, "opened", 125))
-    wait_for_status(github, sha, "failure", "RemoveField")
-    github.close_pull(REPO, 125, merged=True, merged_by="dev-dana")
-    deliver(bot, payload(github, "closed", 125))
-    alert = fake_slack.wait_for(
-        "chat.postMessage", lambda c: "Merged without an approved booking" in c.all_text()
-    )
+    closed, delivery = merge_unbooked(github, 125, bot)
+    deliver(bot, closed, delivery=delivery)
+    alert = wait_for_alert(fake_slack)
 
     def acknowledged() -> bool:
         with Session(db_engine) as session:
@@ -379,6 +366,24 @@ def test_an_alert_is_acknowledged_only_with_its_message_update(
     update = fake_slack.wait_for("chat.update", lambda c: "Acknowledged by" in c.all_text())
     assert update.get("ts") == alert.response.get("ts")
     assert acknowledged()
+
+
+def merge_unbooked(
+    github: FakeGitHub, number: int, bot: InProcessBot
+) -> tuple[dict[str, Any], str]:
+    """A pull request that drops a column, judged tricky by the bot and merged without a
+    booking; returns GitHub's "closed" delivery for it, not yet sent, and its id."""
+    sha = open_pull(github, number, {MIGRATION: REMOVE_EMAIL}, user_login="dev-dana")
+    deliver(bot, payload(github, "opened", number))
+    wait_for_status(github, sha, "failure", "RemoveField")
+    github.close_pull(REPO, number, merged=True, merged_by="dev-dana")
+    return payload(github, "closed", number), str(uuid.uuid4())
+
+
+def wait_for_alert(fake_slack: FakeSlack) -> SlackCall:
+    return fake_slack.wait_for(
+        "chat.postMessage", lambda c: "Merged without an approved booking" in c.all_text()
+    )
 
 
 def alert_id(engine: Engine) -> str:

@@ -17,21 +17,15 @@ import sqlalchemy as sa
 from slack_bolt import BoltRequest
 
 from bot.db import Database
-from bot.migrations import upgrade
 from bot.slack.handoff import DurableHandOff
 from bot.slack.work_table import WorkTable
-from support.db import Database as ScratchDatabase
 
 FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture
-def database(make_database) -> Iterator[Database]:  # type: ignore[no-untyped-def]
-    target: ScratchDatabase = make_database()
-    upgrade(target.url)
-    database = Database(target.url)
-    yield database
-    database.dispose()
+def database(migrated_database: Database) -> Database:
+    return migrated_database
 
 
 def command(trigger: str) -> BoltRequest:

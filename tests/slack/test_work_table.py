@@ -6,27 +6,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
 from bot.db import Database
-from bot.migrations import upgrade
 from bot.slack.work_table import MAX_ATTEMPTS, NewWork, WorkTable, work_key
-from support.db import Database as ScratchDatabase
 
 FORM = "application/x-www-form-urlencoded"
 NOW_OLD = timedelta(0)  # every row counts as orphaned
 
 
 @pytest.fixture
-def database(make_database) -> Iterator[Database]:  # type: ignore[no-untyped-def]
-    target: ScratchDatabase = make_database()
-    upgrade(target.url)
-    database = Database(target.url)
-    yield database
-    database.dispose()
+def database(migrated_database: Database) -> Database:
+    return migrated_database
 
 
 @pytest.fixture
