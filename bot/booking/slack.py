@@ -61,17 +61,17 @@ class BookingSlack:
         self,
         service: BookingService,
         settings: Settings,
+        zones: UserZones,
         annotate: Annotator | None = None,
         guess_kind: KindGuesser | None = None,
         window_state: WindowStateReader | None = None,
-        zones: UserZones | None = None,
     ) -> None:
         self.service = service
         self.settings = settings
         self.annotate = annotate
         self.guess_kind = guess_kind
         self.window_state = window_state
-        self.zones = zones or UserZones(service.now)
+        self.zones = zones
 
     def register(self, listeners: Listeners, router: CommandRouter) -> None:
         router.add(

@@ -25,13 +25,11 @@ class DeploySlack:
     """Parses `/deploy start|done|failed|rolledback|edit|history` and renders the replies;
     what follows each move is the lifecycle flows' (bot/lifecycle/flows.py)."""
 
-    def __init__(
-        self, flows: DeployFlows, settings: Settings, zones: UserZones | None = None
-    ) -> None:
+    def __init__(self, flows: DeployFlows, settings: Settings, zones: UserZones) -> None:
         self.flows = flows
         self.service = flows.deploys
         self.settings = settings
-        self.zones = zones or UserZones(flows.deploys.now)
+        self.zones = zones
 
     def register(self, listeners: Listeners, router: CommandRouter) -> None:
         router.add(

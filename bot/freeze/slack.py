@@ -58,9 +58,9 @@ class FreezeSlack:
         service: FreezeService,
         enforcer: FreezeEnforcer,
         settings: Settings,
+        zones: UserZones,
         schedule_end: ScheduleEnd | None = None,
         scheduled_end: Callable[[int], datetime | None] | None = None,
-        zones: UserZones | None = None,
     ) -> None:
         self.service = service
         self.enforcer = enforcer
@@ -68,7 +68,7 @@ class FreezeSlack:
         self.schedule_end = schedule_end
         # When the clock lifts freeze `id` by itself (bot/windows), if it does.
         self.scheduled_end = scheduled_end
-        self.zones = zones or UserZones(service.now)
+        self.zones = zones
 
     def register(self, listeners: Listeners, router: CommandRouter) -> None:
         branch = self.service.branch

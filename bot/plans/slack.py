@@ -36,11 +36,11 @@ class PlanSlack:
         self,
         service: PlanService,
         settings: Settings,
-        zones: UserZones | None = None,
+        zones: UserZones,
     ) -> None:
         self.service = service
         self.settings = settings
-        self.zones = zones or UserZones(service.bookings.now)
+        self.zones = zones
 
     def register(self, listeners: Listeners, router: CommandRouter) -> None:
         router.add(
