@@ -8,32 +8,23 @@ from sqlalchemy.orm import Session
 
 from bot.booking import blocks
 from bot.booking.model import Booking
-from bot.slack.notices import post_notice
-from bot.slack.outbox import Outbox
+from bot.slack.notices import ChannelNotices
 from bot.windows.blocks import override_notice
 
 
-class BookingNotices:
-    def __init__(self, outbox: Outbox, channel: str | None) -> None:
-        self.outbox = outbox
-        self.channel = channel
-
+class BookingNotices(ChannelNotices):
     def booked(self, session: Session, booking: Booking, window_override: str | None) -> None:
         text, notice = blocks.booked_channel_notice(booking)
-        post_notice(self.outbox, self.channel, text, blocks=notice, session=session)
+        self.notice(session, text, blocks=notice)
         if window_override is not None:
             # Booked outside the windows by an approver: said in the channel, with why.
-            post_notice(
-                self.outbox,
-                self.channel,
+            self.notice(
+                session,
                 override_notice(booking.short_id, booking.requester_id, window_override),
-                session=session,
             )
 
     def cancelled(self, session: Session, booking: Booking, user_id: str) -> None:
-        post_notice(
-            self.outbox,
-            self.channel,
+        self.notice(
+            session,
             blocks.cancelled_channel_notice(booking, user_id),
-            session=session,
         )

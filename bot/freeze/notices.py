@@ -8,18 +8,13 @@ from sqlalchemy.orm import Session
 
 from bot.freeze import blocks
 from bot.freeze.model import Freeze
-from bot.slack.notices import post_notice
-from bot.slack.outbox import Outbox
+from bot.slack.notices import ChannelNotices
 
 
-class FreezeNotices:
-    def __init__(self, outbox: Outbox, channel: str | None) -> None:
-        self.outbox = outbox
-        self.channel = channel
-
+class FreezeNotices(ChannelNotices):
     def frozen(self, session: Session, freeze: Freeze) -> None:
         text, notice = blocks.freeze_notice(freeze)
-        post_notice(self.outbox, self.channel, text, blocks=notice, session=session)
+        self.notice(session, text, blocks=notice)
 
     def unfrozen(self, session: Session, freeze: Freeze) -> None:
-        post_notice(self.outbox, self.channel, blocks.unfreeze_notice(freeze), session=session)
+        self.notice(session, blocks.unfreeze_notice(freeze))

@@ -9,19 +9,12 @@ from sqlalchemy.orm import Session
 
 from bot.gate import blocks
 from bot.gate.service import GateView
-from bot.slack.notices import post_notice
-from bot.slack.outbox import Outbox
+from bot.slack.notices import ChannelNotices
 
 
-class GateNotices:
-    def __init__(self, outbox: Outbox, channel: str | None) -> None:
-        self.outbox = outbox
-        self.channel = channel
-
+class GateNotices(ChannelNotices):
     def allowed(self, session: Session, view: GateView, user_id: str, reason: str) -> None:
-        post_notice(
-            self.outbox,
-            self.channel,
+        self.notice(
+            session,
             blocks.allowed_notice(view, user_id, reason),
-            session=session,
         )

@@ -10,14 +10,9 @@ from sqlalchemy.orm import Session
 from bot.booking.model import Booking
 from bot.plans import blocks
 from bot.plans.model import DeployPlan
-from bot.slack.notices import post_notice
-from bot.slack.outbox import Outbox
+from bot.slack.notices import ChannelNotices
 
 
-class PlanNotices:
-    def __init__(self, outbox: Outbox, channel: str | None) -> None:
-        self.outbox = outbox
-        self.channel = channel
-
+class PlanNotices(ChannelNotices):
     def booked(self, session: Session, plan: DeployPlan, steps: list[Booking]) -> None:
-        post_notice(self.outbox, self.channel, blocks.booked_text(plan, steps), session=session)
+        self.notice(session, blocks.booked_text(plan, steps))

@@ -11,28 +11,21 @@ from sqlalchemy.orm import Session
 from bot.booking.model import Booking
 from bot.runbook import blocks
 from bot.runbook.service import RunbookView
-from bot.slack.notices import post_notice
-from bot.slack.outbox import Outbox
+from bot.slack.notices import ChannelNotices
 
 # The checklist's post: its ts is recorded once Slack has it (RunbookFlows._posted).
 CHECKLIST_KEY = "runbook-checklist:"
 
 
-class RunbookNotices:
-    def __init__(self, outbox: Outbox, channel: str | None) -> None:
-        self.outbox = outbox
-        self.channel = channel
-
+class RunbookNotices(ChannelNotices):
     def checklist_opened(self, session: Session, view: RunbookView) -> None:
         text, checklist = blocks.checklist(view)
-        post_notice(
-            self.outbox,
-            self.channel,
+        self.notice(
+            session,
             text,
             blocks=checklist,
             thread_ts=view.booking.announcement_ts,
             key=f"{CHECKLIST_KEY}{view.booking.id}",
-            session=session,
         )
 
     def checklist_changed(self, session: Session, view: RunbookView) -> None:
@@ -52,13 +45,11 @@ class RunbookNotices:
         )
 
     def landed(self, session: Session, booking: Booking) -> None:
-        post_notice(self.outbox, self.channel, blocks.stuck_the_landing(booking), session=session)
+        self.notice(session, blocks.stuck_the_landing(booking))
 
     def aborted(self, session: Session, booking: Booking) -> None:
-        post_notice(
-            self.outbox,
-            self.channel,
+        self.notice(
+            session,
             blocks.aborted(booking),
             thread_ts=booking.announcement_ts,
-            session=session,
         )

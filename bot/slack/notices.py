@@ -26,3 +26,32 @@ def post_notice(
     sent at once when Slack answers, and by the clock later when it does not. It never
     raises into the work that has already succeeded."""
     outbox.post(channel, text, blocks=blocks, thread_ts=thread_ts, key=key, session=session)
+
+
+class ChannelNotices:
+    """The base of each package's notices to the deploy channel (BookingNotices,
+    FreezeNotices, …), recorded in the outbox in the transaction of the change they tell
+    of (docs/adr/0019). Subclasses render; `notice` records."""
+
+    def __init__(self, outbox: Outbox, channel: str | None) -> None:
+        self.outbox = outbox
+        self.channel = channel
+
+    def notice(
+        self,
+        session: Session,
+        text: str,
+        *,
+        blocks: list[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        post_notice(
+            self.outbox,
+            self.channel,
+            text,
+            blocks=blocks,
+            thread_ts=thread_ts,
+            key=key,
+            session=session,
+        )

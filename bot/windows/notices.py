@@ -9,31 +9,20 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bot.booking.model import Booking
-from bot.slack.notices import post_notice
-from bot.slack.outbox import Outbox
+from bot.slack.notices import ChannelNotices
 from bot.windows import blocks
 from bot.windows.rules import Window
 
 
-class WindowNotices:
-    def __init__(self, outbox: Outbox, channel: str | None) -> None:
-        self.outbox = outbox
-        self.channel = channel
-
+class WindowNotices(ChannelNotices):
     def added(self, session: Session, window: Window, user_id: str) -> None:
-        post_notice(
-            self.outbox, self.channel, blocks.added_notice(window, user_id), session=session
-        )
+        self.notice(session, blocks.added_notice(window, user_id))
 
     def removed(self, session: Session, window: Window, user_id: str) -> None:
-        post_notice(
-            self.outbox, self.channel, blocks.removed_notice(window, user_id), session=session
-        )
+        self.notice(session, blocks.removed_notice(window, user_id))
 
     def overridden(self, session: Session, booking: Booking, user_id: str, reason: str) -> None:
-        post_notice(
-            self.outbox,
-            self.channel,
+        self.notice(
+            session,
             blocks.override_notice(booking.short_id, user_id, reason),
-            session=session,
         )
