@@ -250,17 +250,20 @@ class GroupRecorder:
             for recording in batch:
                 self._write([recording])
             return
-        waited_for = set()
+        waited_for: set[str] = set()
         for recording in batch:
             with recording.lock:
                 recording.committed = True
                 recording.work_id = recorded.ids.get(recording.work.key)
                 if not recording.abandoned:
                     waited_for.add(recording.work.key)
+        # A row this batch added whose every request has given up. (Not a retry's row,
+        # which is its first request's; not a row another request of the batch waits for.)
+        given_up = ({r.work.key for r in batch if r.abandoned} & recorded.new) - waited_for
         for recording in batch:
             key = recording.work.key
-            if recording.abandoned and key in recorded.new and key not in waited_for:
-                waited_for.add(key)  # withdrawn once
+            if key in given_up:
+                given_up.discard(key)  # withdrawn once
                 # Committed after the person was told to try again: take it back, unless
                 # a work process has already started it (then it is done, once).
                 withdrawn = self._table.withdraw(recorded.ids[key])
