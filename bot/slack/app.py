@@ -76,13 +76,14 @@ def build_bolt_app(
     )
     if recording:
         table = WorkTable(container.database, lease=timedelta(seconds=settings.work_lease_seconds))
-        app.use(DurableHandOff(table, work_here).middleware)
+        app.use(DurableHandOff(table, work_here))
     app.error(_answer_malformed_requests)
     router = CommandRouter()
     # Bolt tries the listeners in the order they were added, and trying one costs about as
     # much as a tenth of the whole acknowledgement (it builds the listener's arguments
     # afresh for each matcher). So `/deploy`, which every command comes through, goes
-    # first; the subcommands the packages add below are looked up when a command arrives.
+    # first, then the clicks (bot/slack/listeners.py); the subcommands the packages add
+    # below are looked up when a command arrives.
     listeners = Listeners(app, with_work=not recording)
     router.register(listeners)
     plans = container.plans
@@ -114,6 +115,7 @@ def build_bolt_app(
     HomeSlack(container.home, settings).register(listeners, router)
     ReleaseSlack(container.releases).register(listeners, router)
     WindowSlack(container.windows, container.announcer, settings).register(listeners, router)
+    listeners.install()
     return app
 
 

@@ -33,6 +33,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from slack_bolt import Ack, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 from slack_sdk.webhook import WebhookClient
 
 from bot.slack.commands import DATABASE_UNAVAILABLE, DB_DOWN_TEXT
@@ -307,8 +308,14 @@ class GroupRecorder:
             recording.settle()
 
 
-class DurableHandOff:
-    """Records each acknowledged request's work before the acknowledgement goes."""
+class DurableHandOff(Middleware):
+    """Records each acknowledged request's work before the acknowledgement goes. A Bolt
+    global middleware (`app.use(handoff)`): each request's listener gets our `ack`.
+
+    A `Middleware` subclass rather than a middleware function: Bolt calls a function
+    through its argument injection, which inspects its signature and builds its
+    arguments afresh on every request (about a tenth of the acknowledgement's CPU,
+    docs/adr/0022); an instance's `process` it calls directly."""
 
     def __init__(
         self,
@@ -331,10 +338,13 @@ class DurableHandOff:
         self._state = threading.Lock()
         self._failing = False
 
-    def middleware(
-        self, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    def process(
+        self,
+        *,
+        req: BoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], BoltResponse],
     ) -> BoltResponse:
-        """Bolt global middleware: this request's listener gets our `ack`."""
         req.context["ack"] = RecordingAck(self, req)
         return next()
 
