@@ -115,9 +115,10 @@ def outbox_refuses(engine: Engine, containing: str) -> Iterator[None]:
     contains `containing` (a trigger, on either backend). It shows whether a message is
     recorded in its change's transaction (docs/adr/0019): if it is, the refused insert
     rolls the change back with it; if it is recorded afterwards, the change stands and
-    the message is lost, which is what such a test must catch. What the person is told
-    depends on the backend: SQLite's refusal is an IntegrityError, which some services
-    read as a conflict; PostgreSQL's is an unexpected error."""
+    the message is lost, which is what such a test must catch. SQLite's refusal is an
+    IntegrityError, PostgreSQL's another database error; neither may be answered as a
+    conflict (bot/booking/constraints.py
+    tells the booking table's own rules from other integrity errors)."""
     # Put into the DDL as a literal: keep it to characters that need no quoting.
     assert re.fullmatch(r"[\w .,-]+", containing), containing
     pattern = f"%{containing}%"

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.audit.model import record
+from bot.booking.constraints import is_overlap
 from bot.booking.lifecycle import Action, TransitionRefused
 from bot.booking.model import ACTIVE_BOOKING, Booking
 from bot.booking.rules import (
@@ -180,7 +181,9 @@ class BookingService:
             return found.outcome
         except _ConflictFound as found:
             return Conflict(found.conflicting, found.next_slot)
-        except sa.exc.IntegrityError:
+        except sa.exc.IntegrityError as error:
+            if not is_overlap(error):
+                raise  # not the slot: an unexpected error, nothing stored
             # Lost a race: another booking of this app committed between our check and
             # our insert, and the database's no-overlap constraint refused ours.
             with self.database.transaction() as session:

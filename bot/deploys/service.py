@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.approval.service import void_approvals
 from bot.audit.model import AuditEntry, record
+from bot.booking.constraints import is_one_deploying, is_overlap
 from bot.booking.lifecycle import Action, TransitionRefused, next_status
 from bot.booking.model import Booking
 from bot.booking.rules import (
@@ -193,7 +194,9 @@ class DeployService:
                     notify(session, booking)
                 session.expunge(booking)
                 return Done(booking)
-        except sa.exc.IntegrityError:
+        except sa.exc.IntegrityError as error:
+            if not is_one_deploying(error):
+                raise  # not a concurrent start: an unexpected error, nothing stored
             # The one-deploying-per-app index caught a concurrent start.
             return Refused("another deploy of the same app started at the same moment")
 
@@ -331,7 +334,9 @@ class DeployService:
                     notify(session, booking, voided)
                 session.expunge(booking)
                 return Done(booking, voided=voided)
-        except sa.exc.IntegrityError:
+        except sa.exc.IntegrityError as error:
+            if not is_overlap(error):
+                raise  # not the slot: an unexpected error, nothing stored
             return Refused(
                 "that time overlaps another booking of the same app (`/deploy list` shows them)"
             )

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.audit.model import record
+from bot.booking.constraints import is_overlap
 from bot.booking.model import Booking
 from bot.booking.rules import BookingRequest, Problem, Slot, Status, check_request
 from bot.booking.service import BookingService
@@ -156,7 +157,9 @@ class PlanService:
             return PlanConflict(found.step, found.conflicting, found.next_slot)
         except _StepOutsideWindow as found:
             return PlanRefused([outside_problem(found.step, found.outside)])
-        except sa.exc.IntegrityError:
+        except sa.exc.IntegrityError as error:
+            if not is_overlap(error):
+                raise  # not a slot taken meanwhile: an unexpected error, nothing stored
             return PlanRefused(
                 [
                     Problem(

@@ -29,18 +29,28 @@ class RunbookNotices(ChannelNotices):
         )
 
     def checklist_changed(self, session: Session, view: RunbookView) -> None:
-        if not (view.channel and view.message_ts):
-            # Slack has not taken the checklist yet (ts unknown): as before the outbox,
-            # this step shows with the next one checked off after it is posted.
+        key = f"{CHECKLIST_KEY}{view.booking.id}"
+        conversation: str | None
+        ts: str | None
+        if view.channel and view.message_ts:
+            conversation, ts = view.channel, view.message_ts
+        elif self.outbox.has_post(key, session=session):
+            # Slack has not taken the checklist yet (ts unknown): the update names the
+            # post's key, and waits behind it in the channel (docs/adr/0019).
+            conversation, ts = self.channel, None
+        else:
+            # Never posted (no deploy channel), or Slack refused it for good.
             return
         text, checklist = blocks.checklist(view)
-        # Quick clicks while Slack is away collapse to the checklist's last state.
+        # Quick clicks while Slack is away collapse to the checklist's last state, by key
+        # or by ts alike.
         self.outbox.update(
-            view.channel,
+            conversation,
             text,
             blocks=checklist,
-            ts=view.message_ts,
-            collapse_key=f"runbook-checklist:{view.message_ts}",
+            ts=ts,
+            key=key,
+            collapse_key=key,
             session=session,
         )
 

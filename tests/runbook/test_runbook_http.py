@@ -4,12 +4,14 @@ reminder; aborting unfreezes."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from helpers import (
     DEPLOY_CHANNEL,
     announcement,
@@ -21,9 +23,11 @@ from helpers import (
     reply_to,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from bot.runbook.model import RunbookChecklist, RunbookStep
 from bot.runbook.rules import STEPS
+from bot.slack.outbox import OutboxMessage
 from support.db import Database
 from support.fake_github import DEFAULT_TOKEN, FakeGitHub
 from support.fake_slack import FakeSlack, SlackCall
@@ -242,3 +246,62 @@ def test_other_kinds_do_not_freeze(
             "chat.postMessage", lambda c: "runbook" in c.all_text(), within=0.5
         )
         assert "landed" in reply_to(fake_slack, slack.command(f"done {booked.short_id}"))
+
+
+def test_a_step_checked_off_before_slack_has_the_checklist_updates_it_once_posted(
+    es_bot: InProcessBot, github: FakeGitHub, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    """The checklist's ts is unknown while its post waits in the outbox (Slack away):
+    the step's update is recorded by the post's outbox key and follows it (ADR 0019)."""
+    github.add_pull(REPO, 123, title="New search mapping")
+    total = len(STEPS)
+    with SignedClient.for_bot(es_bot, fake_slack) as slack:
+        short_id = approved_es_change(slack, fake_slack, db_engine, es_bot.clock)
+        for method in ("chat.postMessage", "chat.update"):
+            fake_slack.fail_next(method, status=503, retry_after=None, times=100_000)
+        assert "is deploying" in reply_to(fake_slack, slack.command(f"start {short_id}"))
+        es_bot.wait_idle()
+        with Session(db_engine) as session:
+            waiting = session.scalars(
+                sa.select(OutboxMessage)
+                .where(OutboxMessage.text.contains(f"0 of {total} steps"))
+                .where(OutboxMessage.state == "pending")
+            ).one()
+            # The checklist as Slack would show it: someone clicks step 1 on it (Slack
+            # took it and the bot has not heard back, or the button came back through a
+            # retry); the bot has no ts for it yet.
+            message = {
+                "type": "message",
+                "text": waiting.text,
+                "blocks": json.loads(waiting.blocks),
+            }
+        assert booking(db_engine, short_id).status == "deploying"
+        click = slack.click(
+            message, "runbook_step", f"{short_id}:1", user_id=BOB, channel_id=DEPLOY_CHANNEL
+        )
+        assert click.status_code == 200
+        es_bot.wait_idle()
+        assert count(db_engine, RunbookStep) == 1
+        with Session(db_engine) as session:
+            assert session.get(RunbookChecklist, booking(db_engine, short_id).id).message_ts is None
+
+        # Slack answers again: the clock's outbox pass posts the checklist, then updates it.
+        fake_slack.clear_faults()
+        es_bot.clock.advance(minutes=5)
+        es_bot.tick()
+
+    posts = [
+        c
+        for c in fake_slack.calls("chat.postMessage")
+        if c.ok and f"0 of {total} steps" in (c.text or "")
+    ]
+    updates = [c for c in fake_slack.calls("chat.update") if c.ok and "runbook" in c.all_text()]
+    assert len(posts) == 1, [c.summary() for c in posts]
+    assert [u.text for u in updates] == [f"Runbook for {short_id}: 1 of {total} steps done"]
+    [update] = updates
+    assert update.get("ts") == posts[0].response["ts"]
+    assert update.get("channel") == DEPLOY_CHANNEL
+    calls = fake_slack.calls()
+    assert calls.index(posts[0]) < calls.index(update)
+    shown = fake_slack.message(DEPLOY_CHANNEL, posts[0].response["ts"])
+    assert shown is not None and ":white_check_mark: 1." in str(shown["blocks"])
