@@ -134,21 +134,37 @@ def build_container(
     )
     github = github or GitHubClient(settings.github_token, str(settings.github_api_url))
     public_url = str(settings.public_url).rstrip("/") if settings.public_url else None
+    # The approval announcement is recorded in the transaction of each decision that
+    # moves a booking (docs/adr/0019), rendered with its session: so the gate's analyses
+    # and the windows' override are read in it too (`gate` and `windows` are built below).
+    announcer = Announcer(
+        outbox,
+        settings.deploy_channel,
+        settings.required_approvals,
+        describe=lambda session, booking: join_sections(
+            announcement_operations(gate.analyses_of(booking.pull_requests or (), session)),
+            override_section(windows.override_of(session, booking.id)),
+        ),
+    )
     approvals = ApprovalService(
-        database, settings.required_approvals, now=clock, notices=DecisionNotices(outbox)
+        database,
+        settings.required_approvals,
+        now=clock,
+        notices=DecisionNotices(outbox),
+        announcements=announcer,
     )
     windows = WindowService(
         database,
         seed=parse_seed(settings.deploy_windows),
         now=clock,
-        notices=WindowNotices(outbox, settings.deploy_channel),
+        notices=WindowNotices(outbox, settings.deploy_channel, announcement=announcer.changed),
     )
     bookings = BookingService(
         database,
         policy,
         now=clock,
         windows=windows,
-        notices=BookingNotices(outbox, settings.deploy_channel),
+        notices=BookingNotices(outbox, settings.deploy_channel, announcement=announcer.changed),
     )
     freezes = FreezeService(
         database,
@@ -181,15 +197,6 @@ def build_container(
         target_url=f"{public_url}/api/freeze" if public_url else None,
         now=clock,
         repo_of_app=settings.repo_of_app,
-    )
-    announcer = Announcer(
-        approvals,
-        outbox,
-        settings.deploy_channel,
-        describe=lambda booking: join_sections(
-            announcement_operations(gate.analyses_of(booking.pull_requests or ())),
-            override_section(windows.override_of(booking.id)),
-        ),
     )
     deploys = DeployService(
         database,

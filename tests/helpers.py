@@ -18,6 +18,10 @@ from support.slack_requests import ALICE, BOB, Sent, SignedClient
 
 PR = "https://github.com/mozilla/foundation.mozilla.org/pull/123"
 DEPLOY_CHANNEL = "C0DEPLOY"
+# In the text of an approval announcement (its post and every update) of a booking of the
+# default app, "Migration `B7K2Q` on foundation-site, <date>: approved", and of no other
+# message the bot sends about it: for `outbox_refuses`.
+ANNOUNCEMENT_TEXT = "on foundation-site"
 
 
 def reply_to(fake_slack: FakeSlack, sent: Sent) -> str:
@@ -97,6 +101,11 @@ def approve(slack: SignedClient, fake_slack: FakeSlack, short_id: str, user_id: 
         announcement(fake_slack, short_id), "approval_approve", f"{short_id}:0", user_id=user_id
     )
     fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
+
+
+def announcement_texts(engine: Engine, short_id: str) -> list[str]:
+    """The texts of the outbox rows of `short_id`'s announcement: its posts and updates."""
+    return outbox_texts(engine, f"`{short_id}` {ANNOUNCEMENT_TEXT}")
 
 
 def outbox_texts(engine: Engine, containing: str) -> list[str]:

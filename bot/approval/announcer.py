@@ -1,10 +1,13 @@
 """Posting the approval announcement and keeping it true.
 
-Several decisions can land at once (two approvers click together). Each one ends with
-`sync`: render what the database says now, record a `chat.update` in the outbox, and
-check that the booking's revision did not move meanwhile; if it did, render again. The
-outbox sends updates in the order recorded, so whichever reaches Slack last was
-rendered from the latest revision and the message converges to the truth.
+The post and every update are recorded in the outbox in the transaction of the decision
+that causes them (docs/adr/0019, amended): a decision that commits has its update on its
+way, one that rolls back has none. Every use case that changes a booking holds the
+booking's row lock first (docs/adr/0011), so an update rendered inside its transaction,
+from that session's own state, shows exactly the revision that commits, and the updates
+of one booking are recorded in commit order; the outbox sends them in that order and
+collapses the stale ones. So no re-render after the commit is needed (the revision loop
+this module used to run when it rendered in transactions of its own).
 """
 
 from __future__ import annotations
@@ -17,57 +20,94 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.approval import blocks
-from bot.approval.service import AnnouncementView, ApprovalService
+from bot.approval.service import AnnouncementView, announcement_view
 from bot.booking.model import Booking
 from bot.slack.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
-MAX_SYNC_ROUNDS = 5
 
-
-# What the booked PRs' migrations do, for the announcement (bot/gate), or None.
-Describer = Callable[[Booking], str | None]
+# What the booked PRs' migrations do and the windows' override, for the announcement,
+# read with the decision's session (bot/gate, bot/windows), or None.
+Describer = Callable[[Session, Booking], str | None]
 
 
 class Announcer:
     """The announcement's posts and updates go through the outbox (ADR 0019): in order
     in the channel, the updates of one booking collapsed to the latest while Slack is
-    away, and an update recorded before its post was sent waits for it."""
+    away, and an update recorded before its post was sent waits for it. Wired into the
+    services that move a booking by the composition root; each calls it with the session
+    of its transaction, the booking's row locked."""
 
     def __init__(
         self,
-        service: ApprovalService,
         outbox: Outbox,
         channel: str | None,
+        required: int,
         describe: Describer | None = None,
     ) -> None:
-        self.service = service
         self.outbox = outbox
         self.channel = channel
+        self.required = required
         self.describe = describe
         # The post's ts is recorded on the booking when Slack has taken it.
         outbox.on_posted(KEY_PREFIX, self._posted)
 
-    def _render(self, view: AnnouncementView) -> tuple[str, list[dict[str, Any]]]:
+    def _render(self, session: Session, booking: Booking) -> tuple[str, list[dict[str, Any]]]:
+        view: AnnouncementView = announcement_view(session, booking, self.required)
         operations = None
         if self.describe is not None:
             try:
-                operations = self.describe(view.booking)
+                operations = self.describe(session, booking)
             except Exception:
-                # The analysis is extra information: never let it stop the announcement.
-                log.exception("could not describe the migrations of %s", view.booking.short_id)
+                # The analysis is extra information: never let it stop the announcement
+                # (an analysis stored by an older version that no longer reads, say). No
+                # savepoint around it: SQLAlchemy tells a savepoint's release to the
+                # session's after_commit listeners, and the outbox's and the gate's would
+                # then act before the decision commits. A database error here fails the
+                # decision, as any other in its transaction would.
+                log.exception("could not describe the migrations of %s", booking.short_id)
         return blocks.announcement(view, operations)
 
-    def post(self, view: AnnouncementView) -> None:
-        """Post a new announcement (nothing when there is no channel)."""
+    def posted(
+        self,
+        session: Session,
+        booking: Booking,
+        previous_channel: str | None,
+        previous_ts: str | None,
+    ) -> None:
+        """Record a new announcement of `booking` (just announced), and mark the one it
+        replaces, if Slack had taken it, as superseded. Nothing when there is no channel."""
+        if previous_channel and previous_ts:
+            text, message = blocks.superseded(booking.short_id)
+            self.outbox.update(
+                previous_channel, text, blocks=message, ts=previous_ts, session=session
+            )
         if not self.channel:
             return
-        text, message = self._render(view)
-        self.outbox.post(self.channel, text, blocks=message, key=announcement_key(view.booking.id))
-        # A decision may have happened between rendering and recording the post; make
-        # sure the message shows it.
-        self.sync(view.booking.short_id, rendered_revision=view.revision)
+        text, message = self._render(session, booking)
+        self.outbox.post(
+            self.channel, text, blocks=message, key=announcement_key(booking.id), session=session
+        )
+
+    def changed(self, session: Session, booking: Booking) -> None:
+        """Record an update of `booking`'s announcement to what `session` shows of it now
+        (nothing if it was never announced). By the post's ts when Slack has taken it, else
+        by its outbox key: the update then waits for its post."""
+        key = announcement_key(booking.id)
+        ts = booking.announcement_ts
+        if not ts and not self.outbox.has_post(key, session=session):
+            return
+        text, message = self._render(session, booking)
+        self.outbox.update(
+            booking.announcement_channel or self.channel,
+            text,
+            blocks=message,
+            ts=ts,
+            key=key,
+            collapse_key=key,
+            session=session,
+        )
 
     def _posted(self, session: Session, key: str, channel: str, ts: str) -> None:
         session.execute(
@@ -75,39 +115,6 @@ class Announcer:
             .where(Booking.id == int(key.removeprefix(KEY_PREFIX)))
             .values(announcement_channel=channel, announcement_ts=ts)
         )
-
-    def sync(self, short_id: str, rendered_revision: int | None = None) -> None:
-        """Bring the announcement to what the database says now. Each round records an
-        update rendered from the booking's revision and checks that the revision did not
-        move meanwhile; the outbox sends them in the order recorded, so the last one
-        Slack gets was rendered from the latest revision."""
-        for _ in range(MAX_SYNC_ROUNDS):
-            view = self.service.view(short_id)
-            if view is None or rendered_revision == view.revision:
-                return
-            key = announcement_key(view.booking.id)
-            ts = view.booking.announcement_ts
-            if not ts and not self.outbox.has_post(key):
-                return
-            text, message = self._render(view)
-            self.outbox.update(
-                view.booking.announcement_channel or self.channel,
-                text,
-                blocks=message,
-                ts=ts,
-                key=key,
-                collapse_key=key,
-            )
-            rendered_revision = view.revision
-            if self.service.revision(view.booking.id) == rendered_revision:
-                return
-        log.warning("announcement of %s kept changing; giving up for now", short_id)
-
-    def mark_superseded(self, channel: str | None, ts: str | None, short_id: str) -> None:
-        if not channel or not ts:
-            return
-        text, message = blocks.superseded(short_id)
-        self.outbox.update(channel, text, blocks=message, ts=ts)
 
 
 KEY_PREFIX = "announcement:"

@@ -39,16 +39,10 @@ class AnnouncementView:
     changes_requested_by: str | None = None
     changes_reason: str | None = None
 
-    @property
-    def revision(self) -> int:
-        return self.booking.revision
-
 
 @dataclass(frozen=True)
 class Announced:
     view: AnnouncementView
-    previous_channel: str | None
-    previous_ts: str | None
 
 
 @dataclass(frozen=True)
@@ -59,6 +53,23 @@ class Decided:
 
 AnnounceOutcome = Announced | NotFound | NotAllowed
 DecisionOutcome = Decided | NotFound
+
+
+class Announcements(Protocol):
+    """The approval announcement (bot/approval/announcer.py): its post and updates are
+    recorded in the transaction of the decision that causes them (docs/adr/0019), which
+    holds the booking's row lock (docs/adr/0011), so each is rendered from exactly the
+    revision that commits and one booking's updates are recorded in commit order."""
+
+    def posted(
+        self,
+        session: Session,
+        booking: Booking,
+        previous_channel: str | None,
+        previous_ts: str | None,
+    ) -> None: ...
+
+    def changed(self, session: Session, booking: Booking) -> None: ...
 
 
 class Notices(Protocol):
@@ -79,11 +90,13 @@ class ApprovalService:
         required: int,
         now: Callable[[], datetime] = utcnow,
         notices: Notices | None = None,
+        announcements: Announcements | None = None,
     ) -> None:
         self.database = database
         self.required = required
         self.now = now
         self.notices = notices
+        self.announcements = announcements
 
     def announce(self, short_id: str, *, user_id: str) -> AnnounceOutcome:
         with self.database.transaction() as session:
@@ -95,7 +108,8 @@ class ApprovalService:
             previous = (booking.announcement_channel, booking.announcement_ts)
 
             def unannounced(booking: Booking) -> None:
-                # A new announcement replaces the last one (posted after this commits).
+                # A new announcement replaces the last one (its post, recorded below, is
+                # sent after this commits and records its ts).
                 booking.announcement_channel = None
                 booking.announcement_ts = None
 
@@ -111,7 +125,9 @@ class ApprovalService:
                 )
             except TransitionRefused as refused:
                 return NotAllowed(str(refused))
-            return Announced(self._view(session, booking), *previous)
+            if self.announcements is not None:
+                self.announcements.posted(session, booking, *previous)
+            return Announced(self._view(session, booking))
 
     def approve(
         self, short_id: str, *, clicked_round: int, approver_id: str, is_approver: bool
@@ -163,6 +179,8 @@ class ApprovalService:
                     )
                 booking.touch()
                 session.flush()
+                if self.announcements is not None:
+                    self.announcements.changed(session, booking)
             view = self._view(session, booking)
             if verdict is Verdict.QUORUM and self.notices is not None:
                 self.notices.approved(session, view)
@@ -219,64 +237,70 @@ class ApprovalService:
                 )
                 if self.notices is not None:
                     self.notices.changes_requested(session, booking, reviewer_id, reason)
+                if self.announcements is not None:
+                    self.announcements.changed(session, booking)
             return Decided(verdict, self._view(session, booking))
 
-    def view(self, short_id: str) -> AnnouncementView | None:
+    def refresh_announcement(self, short_id: str) -> None:
+        """Record an update of the announcement to what the booking is now, under its row
+        lock like any decision: for a click on a button that should no longer be there
+        (the update after an earlier decision may never have reached Slack)."""
+        if self.announcements is None:
+            return
         with self.database.transaction() as session:
-            booking = session.scalars(
-                sa.select(Booking).where(Booking.short_id == normalize_short_id(short_id))
-            ).first()
-            return None if booking is None else self._view(session, booking)
-
-    def revision(self, booking_id: int) -> int:
-        with self.database.transaction() as session:
-            value = session.scalar(sa.select(Booking.revision).where(Booking.id == booking_id))
-            return int(value or 0)
+            booking = locked_booking(session, short_id)
+            if booking is not None:
+                self.announcements.changed(session, booking)
 
     # -- helpers ---------------------------------------------------------------------
-
-    def _approvers(self, session: Session, booking: Booking, round_: int) -> list[str]:
-        return list(
-            session.scalars(
-                sa.select(Approval.approver_id)
-                .where(Approval.booking_id == booking.id)
-                .where(Approval.round == round_)
-                .where(Approval.decision == Decision.APPROVE.value)
-                .order_by(Approval.decided_at, Approval.id)
-            )
-        )
 
     def _context(self, session: Session, booking: Booking) -> ApprovalContext:
         return ApprovalContext(
             requester_id=booking.requester_id,
             status=Status(booking.status),
             current_round=booking.approval_round,
-            approvals_this_round=frozenset(
-                self._approvers(session, booking, booking.approval_round)
-            ),
+            approvals_this_round=frozenset(approvers_of(session, booking, booking.approval_round)),
             required=self.required,
         )
 
     def _view(self, session: Session, booking: Booking) -> AnnouncementView:
-        change_request = None
-        if booking.status == Status.SCHEDULED.value and booking.approval_round > 0:
-            change_request = session.scalars(
-                sa.select(Approval)
-                .where(Approval.booking_id == booking.id)
-                .where(Approval.round == booking.approval_round - 1)
-                .where(Approval.decision == Decision.REQUEST_CHANGES.value)
-                .order_by(Approval.decided_at.desc(), Approval.id.desc())
-                .limit(1)
-            ).first()
-        approvers = self._approvers(session, booking, booking.approval_round)
+        view = announcement_view(session, booking, self.required)
         session.expunge(booking)
-        return AnnouncementView(
-            booking=booking,
-            approvers=approvers,
-            required=self.required,
-            changes_requested_by=change_request.approver_id if change_request else None,
-            changes_reason=change_request.reason if change_request else None,
+        return view
+
+
+def announcement_view(session: Session, booking: Booking, required: int) -> AnnouncementView:
+    """Everything the announcement of `booking` shows, read with `session` (so within the
+    transaction that is changing it, when there is one)."""
+    change_request = None
+    if booking.status == Status.SCHEDULED.value and booking.approval_round > 0:
+        change_request = session.scalars(
+            sa.select(Approval)
+            .where(Approval.booking_id == booking.id)
+            .where(Approval.round == booking.approval_round - 1)
+            .where(Approval.decision == Decision.REQUEST_CHANGES.value)
+            .order_by(Approval.decided_at.desc(), Approval.id.desc())
+            .limit(1)
+        ).first()
+    return AnnouncementView(
+        booking=booking,
+        approvers=approvers_of(session, booking, booking.approval_round),
+        required=required,
+        changes_requested_by=change_request.approver_id if change_request else None,
+        changes_reason=change_request.reason if change_request else None,
+    )
+
+
+def approvers_of(session: Session, booking: Booking, round_: int) -> list[str]:
+    return list(
+        session.scalars(
+            sa.select(Approval.approver_id)
+            .where(Approval.booking_id == booking.id)
+            .where(Approval.round == round_)
+            .where(Approval.decision == Decision.APPROVE.value)
+            .order_by(Approval.decided_at, Approval.id)
         )
+    )
 
 
 def void_approvals(booking: Booking) -> bool:

@@ -13,7 +13,6 @@ from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from bot.approval import blocks
-from bot.approval.announcer import Announcer
 from bot.approval.rules import Verdict, still_needed
 from bot.approval.service import (
     Announced,
@@ -46,9 +45,8 @@ REFUSALS = {
 
 
 class ApprovalSlack:
-    def __init__(self, service: ApprovalService, announcer: Announcer, settings: Settings) -> None:
+    def __init__(self, service: ApprovalService, settings: Settings) -> None:
         self.service = service
-        self.announcer = announcer
         self.settings = settings
 
     def register(self, listeners: Listeners, router: CommandRouter) -> None:
@@ -88,9 +86,9 @@ class ApprovalSlack:
         self, client: WebClient, short_id: str, user_id: str, tell: Callable[[str], object]
     ) -> None:
         match self.service.announce(short_id, user_id=user_id):
-            case Announced(view, previous_channel, previous_ts):
-                self.announcer.mark_superseded(previous_channel, previous_ts, view.booking.short_id)
-                self.announcer.post(view)
+            case Announced(view):
+                # The announcement (and the older one's "superseded") was recorded with
+                # the decision (bot/approval/announcer.py).
                 needed = still_needed(view.required, len(view.approvers))
                 tell(
                     f"Announced `{view.booking.short_id}` in <#{self.settings.deploy_channel}>; "
@@ -123,7 +121,7 @@ class ApprovalSlack:
             # Someone clicked a button that should no longer be there: the update after
             # an earlier decision may never have reached Slack (the process died, Slack
             # failed). Bring the announcement back to the truth.
-            self.announcer.sync(short_id)
+            self.service.refresh_announcement(short_id)
         elif verdict in REFUSALS:
             tell(REFUSALS[verdict])
 
@@ -147,10 +145,8 @@ class ApprovalSlack:
             tell(f"Booking `{outcome.short_id}` no longer exists.")
             return
         verdict, view = outcome.verdict, outcome.view
-        if verdict in (Verdict.COUNTED, Verdict.QUORUM):
-            self.announcer.sync(view.booking.short_id)
-        # On the quorum, the requester's DM was recorded with the decision
-        # (bot/approval/notices.py).
+        # A counted approval's announcement update, and on the quorum the requester's DM,
+        # were recorded with the decision (bot/approval/announcer.py, notices.py).
         if verdict is not Verdict.QUORUM:
             self._explain(
                 client,
@@ -229,10 +225,9 @@ class ApprovalSlack:
             tell(f"Booking `{outcome.short_id}` no longer exists.")
             return
         verdict, booking = outcome.verdict, outcome.view.booking
-        if verdict is Verdict.COUNTED:
-            # The requester's DM was recorded with the decision (approval/notices.py).
-            self.announcer.sync(booking.short_id)
-        else:
+        # When counted, the requester's DM and the announcement's update were recorded
+        # with the decision (bot/approval/notices.py, announcer.py).
+        if verdict is not Verdict.COUNTED:
             self._explain(
                 client,
                 verdict,

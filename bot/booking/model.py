@@ -71,8 +71,9 @@ class Booking(Base):
     origin_channel_id: Mapped[str | None] = mapped_column(sa.String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    # Bumped on every change people can see; the announcement is re-rendered until the
-    # revision it shows is the latest (see approval/slack.py).
+    # Bumped on every change people can see: the calendar feed's SEQUENCE. (The
+    # announcement no longer needs it: its updates are rendered under the row lock,
+    # bot/approval/announcer.py.)
     revision: Mapped[int] = mapped_column(default=1, server_default="1")
     # Approvals belong to a round; voiding them (changes requested, booking edited)
     # starts a new round, and buttons of an older round no longer count.

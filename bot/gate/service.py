@@ -772,23 +772,29 @@ class GateService:
             row = session.get(PullRequestGate, gate_id)
             return self._view(session, row) if row is not None else None
 
-    def analyses_of(self, refs: Iterable[str]) -> list[tuple[str, PullRequestAnalysis]]:
+    def analyses_of(
+        self, refs: Iterable[str], session: Session | None = None
+    ) -> list[tuple[str, PullRequestAnalysis]]:
         """The stored analyses of the current head commits of the PRs among `refs` (a
-        booking's PRs), in the order given; PRs not tracked or not analysed are left out."""
+        booking's PRs), in the order given; PRs not tracked or not analysed are left out.
+        With a `session`, read in its transaction (an announcement rendered in the
+        decision's own, docs/adr/0019)."""
         pulls = self.pulls_named(refs)
         if not pulls or not self.enabled:
             return []
+        if session is None:
+            with self.database.transaction() as own:
+                return self.analyses_of(refs, own)
         found: list[tuple[str, PullRequestAnalysis]] = []
-        with self.database.transaction() as session:
-            for repo, number in pulls:
-                row = self._row(session, repo, number)
-                if row is None:
-                    continue
-                stored = self._stored(session, repo, row.head_sha, row.base_sha)
-                if stored is not None:
-                    found.append(
-                        (f"{row.repo}#{number}", PullRequestAnalysis.from_json(stored.analysis))
-                    )
+        for repo, number in pulls:
+            row = self._row(session, repo, number)
+            if row is None:
+                continue
+            stored = self._stored(session, repo, row.head_sha, row.base_sha)
+            if stored is not None:
+                found.append(
+                    (f"{row.repo}#{number}", PullRequestAnalysis.from_json(stored.analysis))
+                )
         return found
 
     def booking_kind(self, refs: Iterable[str]) -> Kind | None:

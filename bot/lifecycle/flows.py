@@ -1,6 +1,7 @@
 """One place for what happens after a deploy starts, lands, fails, is rolled back or is
-edited: the channel notice, the announcement brought up to date, the ES runbook's freeze
-and checklist (or unfreeze), the rollback checklist.
+edited: the channel notice and the announcement brought up to date (both recorded in the
+move's own transaction), the ES runbook's freeze and checklist (or unfreeze), the
+rollback checklist.
 
 Slack commands, the Heroku and GitHub webhooks and the clock all call these flows the same
 way, so a deploy landed by a Heroku release unfreezes master exactly as `/deploy done`
@@ -73,9 +74,9 @@ class DeployFlows:
             self.outbox, self.channel, blocks.started_notice(booking, user_id), session=session
         )
         self.runbooks.starting(session, booking)
+        self.announcer.changed(session, booking)
 
     def _after_start(self, booking: Booking, user_id: str) -> None:
-        self.announcer.sync(booking.short_id)
         self.runbooks.started(booking, user_id)
 
     def finish(
@@ -103,6 +104,7 @@ class DeployFlows:
                 self.runbooks.landing(session, booking)
             elif action is Action.FAIL:
                 self.runbooks.failing(session, booking)
+            self.announcer.changed(session, booking)
 
         outcome = self.deploys.finish(
             short_id,
@@ -119,7 +121,6 @@ class DeployFlows:
             self.runbooks.landed(booking)
         elif action is Action.FAIL:
             self.runbooks.failed(booking)
-        self.announcer.sync(booking.short_id)
         return outcome
 
     def edit(self, short_id: str, *, user_id: str, changes: Changes) -> Outcome:
@@ -131,11 +132,11 @@ class DeployFlows:
                 blocks.edited_notice(booking, user_id, voided),
                 session=session,
             )
+            if voided:
+                # The announcement's buttons no longer count: it says so.
+                self.announcer.changed(session, booking)
 
-        outcome = self.deploys.edit(short_id, user_id=user_id, changes=changes, notify=notice)
-        if isinstance(outcome, Done) and outcome.voided:
-            self.announcer.sync(outcome.booking.short_id)
-        return outcome
+        return self.deploys.edit(short_id, user_id=user_id, changes=changes, notify=notice)
 
 
 def failure_text(booking: Booking, via: Via | None = None) -> str:

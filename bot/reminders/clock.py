@@ -141,6 +141,8 @@ class BookingClock:
                 ):
                     continue  # another clock got there first, or someone acted on it
                 transition(session, booking, Action.EXPIRE, actor_id=SYSTEM_ACTOR, at=now)
+                # The announcement loses its buttons with the expiry, in its transaction.
+                self.announcer.changed(session, booking)
         return self._announce_expiries(now)
 
     def _announce_expiries(self, now: datetime) -> int:
@@ -162,7 +164,6 @@ class BookingClock:
                     self.outbox.post(
                         self.channel, blocks.expired_notice(booking, late), send_now=False
                     )
-                self.announcer.sync(booking.short_id)
 
             due.append(
                 Due(f"booking:{booking.id}:expired", booking.ends_at + self.expire_after, send)

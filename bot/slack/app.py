@@ -100,7 +100,7 @@ def build_bolt_app(
         zones=container.zones,
     ).register(listeners, router)
     PlanSlack(plans, settings, container.zones).register(listeners, router)
-    ApprovalSlack(container.approvals, container.announcer, settings).register(listeners, router)
+    ApprovalSlack(container.approvals, settings).register(listeners, router)
     FreezeSlack(
         container.freezes,
         container.freeze_enforcer,
@@ -114,7 +114,7 @@ def build_bolt_app(
     GateSlack(container.gate, settings).register(listeners, router)
     HomeSlack(container.home, settings).register(listeners, router)
     ReleaseSlack(container.releases).register(listeners, router)
-    WindowSlack(container.windows, container.announcer, settings).register(listeners, router)
+    WindowSlack(container.windows, settings).register(listeners, router)
     listeners.install()
     return app
 

@@ -217,20 +217,19 @@ class Outbox:
             ),
         )
 
-    def has_post(self, key: str, *, session: Session | None = None) -> bool:
-        """Whether a post was ever recorded under `key` (sent or still waiting); in
-        `session`'s transaction when given, which sees its own uncommitted rows."""
-        query = (
-            sa.select(OutboxMessage.id)
-            .where(OutboxMessage.key == key)
-            .where(OutboxMessage.kind == POST)
-            .where(OutboxMessage.state.in_((PENDING, SENT)))
-            .limit(1)
+    def has_post(self, key: str, *, session: Session) -> bool:
+        """Whether a post was ever recorded under `key` (sent or still waiting), as
+        `session`'s transaction sees it (a post it recorded itself included)."""
+        return (
+            session.scalar(
+                sa.select(OutboxMessage.id)
+                .where(OutboxMessage.key == key)
+                .where(OutboxMessage.kind == POST)
+                .where(OutboxMessage.state.in_((PENDING, SENT)))
+                .limit(1)
+            )
+            is not None
         )
-        if session is not None:
-            return session.scalar(query) is not None
-        with self.database.transaction() as own:
-            return own.scalar(query) is not None
 
     def _content(self, text: str, blocks: list[dict[str, Any]] | None) -> dict[str, Any]:
         # Stored already within Slack's limits: what waits here is what will be sent.

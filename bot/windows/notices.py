@@ -6,15 +6,29 @@ BookingNotices with the booking.)"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.orm import Session
 
 from bot.booking.model import Booking
 from bot.slack.notices import ChannelNotices
+from bot.slack.outbox import Outbox
 from bot.windows import blocks
 from bot.windows.rules import Window
 
 
 class WindowNotices(ChannelNotices):
+    def __init__(
+        self,
+        outbox: Outbox,
+        channel: str | None,
+        announcement: Callable[[Session, Booking], None] | None = None,
+    ) -> None:
+        super().__init__(outbox, channel)
+        # Brings the booking's approval announcement up to date (the approvers see the
+        # override there), in the same transaction: bot/approval/announcer.py.
+        self.announcement = announcement
+
     def added(self, session: Session, window: Window, user_id: str) -> None:
         self.notice(session, blocks.added_notice(window, user_id))
 
@@ -26,3 +40,5 @@ class WindowNotices(ChannelNotices):
             session,
             blocks.override_notice(booking.short_id, user_id, reason),
         )
+        if self.announcement is not None:
+            self.announcement(session, booking)

@@ -278,14 +278,12 @@ class WindowService:
             session.expunge(booking)
             return Overridden(booking, reason)
 
-    def override_of(self, booking_id: int) -> WindowOverride | None:
-        with self.database.transaction() as session:
-            row = session.scalar(
-                sa.select(WindowOverride).where(WindowOverride.booking_id == booking_id)
-            )
-            if row is not None:
-                session.expunge(row)
-            return row
+    def override_of(self, session: Session, booking_id: int) -> WindowOverride | None:
+        """The approver's override of the windows for this booking, read in `session`'s
+        transaction (an override recorded in it included)."""
+        return session.scalar(
+            sa.select(WindowOverride).where(WindowOverride.booking_id == booking_id)
+        )
 
     def hold(self, session: Session, booking_id: int, now: datetime) -> str | None:
         """For the `deploybot/deploy` gate: why a tricky change covered by this booking

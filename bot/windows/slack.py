@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 
-from bot.approval.announcer import Announcer
 from bot.outcomes import NotFound
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter
@@ -26,9 +25,8 @@ log = logging.getLogger(__name__)
 
 
 class WindowSlack:
-    def __init__(self, service: WindowService, announcer: Announcer, settings: Settings) -> None:
+    def __init__(self, service: WindowService, settings: Settings) -> None:
         self.service = service
-        self.announcer = announcer
         self.settings = settings
 
     def register(self, listeners: Listeners, router: CommandRouter) -> None:
@@ -120,10 +118,9 @@ class WindowSlack:
             return
         match self.service.override(short_id, user_id=ctx.user_id, reason=reason):
             case Overridden(booking, why):
-                # The channel's notice was recorded with the override (WindowNotices).
+                # The channel's notice, and the announcement's update that shows the
+                # override to the approvers, were recorded with it (WindowNotices).
                 ctx.reply(blocks.override_notice(booking.short_id, ctx.user_id, why))
-                # The announcement shows the override to the approvers.
-                self.announcer.sync(booking.short_id)
             case NotFound(missing):
                 ctx.reply(f"There is no booking `{missing}`; `/deploy list` shows the ids.")
             case OverrideRefused(why):

@@ -7,10 +7,21 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from helpers import DEPLOY_CHANNEL, announcement, audit, book, booking, reply_to
+from helpers import (
+    ANNOUNCEMENT_TEXT,
+    DEPLOY_CHANNEL,
+    announcement,
+    announcement_texts,
+    audit,
+    book,
+    booking,
+    outbox_refuses,
+    reply_to,
+)
 from sqlalchemy.engine import Engine
 
 from support.fake_slack import FakeSlack
+from support.inprocess import InProcessBot
 from support.server import BotProcess
 from support.slack_requests import ALICE, BOB, CAROL, DAVE, SignedClient
 
@@ -233,6 +244,75 @@ def test_request_changes_voids_approvals_and_tells_the_requester_why(
             lambda c: c.get("channel") == DEPLOY_CHANNEL and "approval needed" in c.all_text(),
         )[-1]
         assert "0 of 2" in second.all_text()
+
+
+# The announcement's post and updates are recorded in the transaction of the decision
+# that causes them (docs/adr/0019): when the database refuses the announcement's row, the
+# decision must not stand either; without the refusal, it stands with exactly one row.
+
+
+def test_a_booking_is_announced_only_with_its_announcement(
+    slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    booked = book(slack, fake_slack, db_engine)
+    with outbox_refuses(db_engine, ANNOUNCEMENT_TEXT):
+        assert "Announced" not in ready(slack, fake_slack, booked.short_id)
+        assert booking(db_engine, booked.short_id).status == "scheduled"
+        assert "booking.announced" not in [e.action for e in audit(db_engine, booked.short_id)]
+    assert announcement_texts(db_engine, booked.short_id) == []
+
+    assert "Announced" in ready(slack, fake_slack, booked.short_id)
+    posted = announcement(fake_slack, booked.short_id)
+    assert booking(db_engine, booked.short_id).status == "awaiting_approval"
+    [text] = announcement_texts(db_engine, booked.short_id)
+    assert text == posted.get("text")
+
+
+def test_an_approval_stands_only_with_its_announcement_update(
+    bot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    booked = book(slack, fake_slack, db_engine)
+    ready(slack, fake_slack, booked.short_id)
+    posted = announcement(fake_slack, booked.short_id)
+    value = f"{booked.short_id}:0"
+
+    with outbox_refuses(db_engine, ANNOUNCEMENT_TEXT):
+        slack.click(posted, "approval_approve", value, user_id=BOB)
+        bot.wait_idle()
+        assert booking(db_engine, booked.short_id).status == "awaiting_approval"
+        assert "approval.approved" not in [e.action for e in audit(db_engine, booked.short_id)]
+    assert len(announcement_texts(db_engine, booked.short_id)) == 1  # the post
+    fake_slack.assert_no_call("chat.update", within=0.3)
+
+    slack.click(posted, "approval_approve", value, user_id=BOB)
+    update = fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
+    assert update.get("ts") == posted.response["ts"]
+    assert booking(db_engine, booked.short_id).status == "approved"
+    assert len(announcement_texts(db_engine, booked.short_id)) == 2
+
+
+def test_changes_are_requested_only_with_the_announcement_update(
+    bot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    booked = book(slack, fake_slack, db_engine)
+    ready(slack, fake_slack, booked.short_id)
+    posted = announcement(fake_slack, booked.short_id)
+    value = f"{booked.short_id}:0"
+    slack.click(posted, "approval_request_changes", value, user_id=CAROL)
+    modal = fake_slack.wait_for("views.open")
+
+    with outbox_refuses(db_engine, ANNOUNCEMENT_TEXT):
+        slack.submit_view(modal, {"reason": "PR #2 still reads the old field"}, user_id=CAROL)
+        bot.wait_idle()
+        stored = booking(db_engine, booked.short_id)
+        assert (stored.status, stored.approval_round) == ("awaiting_approval", 0)
+    assert len(announcement_texts(db_engine, booked.short_id)) == 1  # the post
+
+    slack.submit_view(modal, {"reason": "PR #2 still reads the old field"}, user_id=CAROL)
+    fake_slack.wait_for("chat.update", lambda c: "Changes requested" in c.all_text())
+    stored = booking(db_engine, booked.short_id)
+    assert (stored.status, stored.approval_round) == ("scheduled", 1)
+    assert len(announcement_texts(db_engine, booked.short_id)) == 2
 
 
 @pytest.mark.parametrize("command", ["ready", "ready ZZZZZ"])

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from helpers import ANNOUNCEMENT_TEXT, announcement, announcement_texts, outbox_refuses
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -260,6 +261,30 @@ def test_only_the_requester_can_cancel(
     assert "already cancelled" in again
     # The freed slot can be booked again.
     assert "Booked" in book(slack, fake_slack, f"{PR} tomorrow 13:00 for 30m", user_id=BOB)
+
+
+def test_an_announced_booking_is_cancelled_only_with_its_announcement_update(
+    slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    book(slack, fake_slack, f"{PR} tomorrow 13:00 for 30m")
+    [row] = bookings(db_engine)
+    reply_to(fake_slack, slack.command(f"ready {row.short_id}"))
+    posted = announcement(fake_slack, row.short_id)
+
+    # The announcement loses its buttons in the cancellation's own transaction
+    # (docs/adr/0019): refused, the booking is not cancelled.
+    with outbox_refuses(db_engine, ANNOUNCEMENT_TEXT):
+        answer = reply_to(fake_slack, slack.command(f"cancel {row.short_id}"))
+        assert "Cancelled" not in answer
+        assert bookings(db_engine)[0].status == "awaiting_approval"
+    assert len(announcement_texts(db_engine, row.short_id)) == 1  # the post
+
+    assert "Cancelled" in reply_to(fake_slack, slack.command(f"cancel {row.short_id}"))
+    update = fake_slack.wait_for("chat.update", lambda c: "Cancelled" in c.all_text())
+    assert update.get("ts") == posted.response["ts"]
+    assert not any(b["type"] == "actions" for b in update.blocks)
+    assert bookings(db_engine)[0].status == "cancelled"
+    assert len(announcement_texts(db_engine, row.short_id)) == 2
 
 
 def test_cancel_unknown_or_missing_id(slack: SignedClient, fake_slack: FakeSlack) -> None:

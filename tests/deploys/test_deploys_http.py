@@ -6,8 +6,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from helpers import (
+    ANNOUNCEMENT_TEXT,
     DEPLOY_CHANNEL,
     announcement,
+    announcement_texts,
     audit,
     book,
     booking,
@@ -243,6 +245,59 @@ def test_an_edit_and_its_channel_notice_are_recorded_together(
     )
     [notice] = outbox_texts(db_engine, "changed")
     assert booked.short_id in notice
+
+
+def test_a_start_and_a_landing_stand_only_with_their_announcement_updates(
+    bot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    short_id = approved(slack, fake_slack, db_engine)
+    fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
+    recorded = len(announcement_texts(db_engine, short_id))  # the post and the approval
+    bot.clock.advance(minutes=15)
+
+    # The announcement's update is recorded in the move's own transaction (docs/adr/0019):
+    # when the database refuses it, the move must not stand either.
+    with outbox_refuses(db_engine, ANNOUNCEMENT_TEXT):
+        assert "is deploying" not in command(slack, fake_slack, f"start {short_id}")
+        assert booking(db_engine, short_id).status == "approved"
+    assert len(announcement_texts(db_engine, short_id)) == recorded
+
+    assert "is deploying" in command(slack, fake_slack, f"start {short_id}")
+    fake_slack.wait_for("chat.update", lambda c: "Deploying" in c.all_text())
+    assert len(announcement_texts(db_engine, short_id)) == recorded + 1
+
+    with outbox_refuses(db_engine, ANNOUNCEMENT_TEXT):
+        assert "landed" not in command(slack, fake_slack, f"done {short_id}")
+        assert booking(db_engine, short_id).status == "deploying"
+    assert len(announcement_texts(db_engine, short_id)) == recorded + 1
+
+    assert "landed" in command(slack, fake_slack, f"done {short_id}")
+    fake_slack.wait_for("chat.update", lambda c: "Landed" in c.all_text())
+    assert booking(db_engine, short_id).status == "landed"
+    assert len(announcement_texts(db_engine, short_id)) == recorded + 2
+
+
+def test_an_edit_voids_the_approvals_only_with_the_announcement_update(
+    slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    short_id = approved(slack, fake_slack, db_engine, when="tomorrow 10:00")
+    fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
+    recorded = len(announcement_texts(db_engine, short_id))
+
+    # The announcement says its approvals are void in the edit's own transaction
+    # (docs/adr/0019): refused, the edit does not stand.
+    with outbox_refuses(db_engine, ANNOUNCEMENT_TEXT):
+        answer = command(slack, fake_slack, f"edit {short_id} tomorrow 12:00")
+        assert "approvals are void" not in answer
+        stored = booking(db_engine, short_id)
+        assert (stored.status, stored.approval_round) == ("approved", 0)
+    assert len(announcement_texts(db_engine, short_id)) == recorded
+
+    assert "approvals are void" in command(slack, fake_slack, f"edit {short_id} tomorrow 12:00")
+    fake_slack.wait_for("chat.update", lambda c: "Approvals voided" in c.all_text())
+    stored = booking(db_engine, short_id)
+    assert (stored.status, stored.approval_round) == ("scheduled", 1)
+    assert len(announcement_texts(db_engine, short_id)) == recorded + 1
 
 
 def test_edit_needs_something_to_change(

@@ -8,7 +8,16 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import DEPLOY_CHANNEL, announcement, book, booking, reply_to
+from helpers import (
+    ANNOUNCEMENT_TEXT,
+    DEPLOY_CHANNEL,
+    announcement,
+    announcement_texts,
+    book,
+    booking,
+    outbox_refuses,
+    reply_to,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -186,6 +195,28 @@ def test_bookings_left_untouched_expire_once(
     assert "Booked" in reply_to(
         fake_slack, slack.command(f"schedule #9 {booked.starts_at.isoformat()} for 30m")
     )
+
+
+def test_a_booking_expires_only_with_its_announcement_update(
+    slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine, clock_tasks: list[ClockTask]
+) -> None:
+    booked = book(slack, fake_slack, db_engine, when="tomorrow 14:00")
+    reply_to(fake_slack, slack.command(f"ready {booked.short_id}"))
+    posted = announcement(fake_slack, booked.short_id)
+    later = booked.ends_at + timedelta(hours=12)
+
+    # The update is recorded in the expiry's own transaction (docs/adr/0019): refused,
+    # the booking does not expire on this tick.
+    with outbox_refuses(db_engine, ANNOUNCEMENT_TEXT):
+        tick(clock_tasks, later)
+        assert booking(db_engine, booked.short_id).status == "awaiting_approval"
+    assert len(announcement_texts(db_engine, booked.short_id)) == 1  # the post
+
+    tick(clock_tasks, later + timedelta(minutes=1))
+    assert booking(db_engine, booked.short_id).status == "expired"
+    assert len(announcement_texts(db_engine, booked.short_id)) == 2
+    final = fake_slack.message(DEPLOY_CHANNEL, posted.response["ts"])
+    assert final is not None and "Expired" in str(final["blocks"])
 
 
 def _expirable(db_engine: Engine) -> str:

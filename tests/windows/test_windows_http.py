@@ -10,7 +10,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from helpers import DEPLOY_CHANNEL, PR, announcement, outbox_refuses, outbox_texts, reply_to
+from helpers import (
+    ANNOUNCEMENT_TEXT,
+    DEPLOY_CHANNEL,
+    PR,
+    announcement,
+    announcement_texts,
+    outbox_refuses,
+    outbox_texts,
+    reply_to,
+)
 from icalendar import Calendar
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -374,6 +383,28 @@ def test_starting_outside_the_windows_is_refused_unless_an_approver_overrides(
     updated = fake_slack.wait_for("chat.update", lambda c: "overridden by" in c.all_text())
     assert "security fix, cannot wait" in updated.all_text()
     assert "is deploying" in say(slack, fake_slack, f"start {short_id}")
+
+
+def test_an_override_stands_only_with_the_announcement_update_that_shows_it(
+    wbot: InProcessBot, slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    booked = say(slack, fake_slack, f'schedule {PR} in 30 minutes for 45m "Rename"')
+    short_id = booked.split("`")[1]
+    say(slack, fake_slack, f"ready {short_id}")
+    announcement(fake_slack, short_id)
+    override = f'window override {short_id} "security fix"'
+
+    # Recorded in the override's own transaction (docs/adr/0019): refused, no override.
+    with outbox_refuses(db_engine, ANNOUNCEMENT_TEXT):
+        assert "overrode" not in say(slack, fake_slack, override, BOB)
+        assert rows(db_engine, WindowOverride) == []
+    assert len(announcement_texts(db_engine, short_id)) == 1  # the post
+
+    assert "overrode" in say(slack, fake_slack, override, BOB)
+    updated = fake_slack.wait_for("chat.update", lambda c: "overridden by" in c.all_text())
+    assert "security fix" in updated.all_text()
+    assert len(rows(db_engine, WindowOverride)) == 1
+    assert len(announcement_texts(db_engine, short_id)) == 2
 
 
 # ------------------------------------------------------------------ freezes at boundaries
