@@ -1,0 +1,289 @@
+"""Alembic revisions, judged by the Django rules (ADR 0023): one revision at a time
+against the `tasks` fixture's revisions as its history, read with `ast` only."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.migration_analysis import FileAnalysis, Verdict, analyse_file
+
+FIXTURES = Path(__file__).parent / "fixtures"
+VERSIONS = FIXTURES / "tasks/versions"
+PATH = "tasks/versions/0003_change.py"
+DOCSTRING = '"""A change to the tasks."""\n'
+DOWNGRADE = "def downgrade() -> None:\n    op.drop_column('task', 'x')\n"
+
+
+def history() -> dict[str, bytes]:
+    return {f"tasks/versions/{path.name}": path.read_bytes() for path in VERSIONS.glob("*.py")}
+
+
+def revision(
+    body: str,
+    *,
+    docstring: str = DOCSTRING,
+    downgrade: str = DOWNGRADE,
+    down_revision: str = '"0002"',
+) -> bytes:
+    lines = "".join(f"    {line}\n" for line in textwrap.dedent(body).strip().splitlines())
+    return (
+        f"{docstring}import sqlalchemy as sa\nfrom alembic import op\n\n"
+        f'revision = "0003"\ndown_revision = {down_revision}\n\n\n'
+        f"def upgrade() -> None:\n{lines}\n\n{downgrade}"
+    ).encode()
+
+
+def analyse(body: str, **kwargs: str) -> FileAnalysis:
+    return analyse_file(PATH, revision(body, **kwargs), history())
+
+
+def only(body: str) -> tuple[Verdict, str, str]:
+    """The verdict of a one-operation revision, its operation's name and reason."""
+    analysis = analyse(body)
+    (finding,) = analysis.operations
+    assert analysis.verdict == finding.verdict
+    assert analysis.warnings == ()
+    return finding.verdict, finding.operation, finding.reason
+
+
+def test_the_fixture_revisions_are_routine_without_warnings() -> None:
+    sources = history()
+    for path, source in sources.items():
+        analysis = analyse_file(path, source, sources)
+        assert analysis.verdict == Verdict.ROUTINE, analysis
+        assert analysis.warnings == ()
+    analysis = analyse_file(
+        "tasks/versions/0001_create_task.py", sources["tasks/versions/0001_create_task.py"], sources
+    )
+    assert [(item.operation, item.verdict) for item in analysis.operations] == [
+        ("op.create_table", Verdict.ROUTINE),
+        ("op.create_index", Verdict.ROUTINE),
+    ]
+    assert (
+        analysis.operations[0].reason == "creates table task: a new table the old code does not use"
+    )
+
+
+def test_module_level_code_never_runs(tmp_path: Path) -> None:
+    sentinel = tmp_path / "pwned"
+    source = (
+        f"__import__('os').system('touch {sentinel}')\n"
+        f"open({str(sentinel)!r}, 'w').write('x')\n"
+        "from alembic import op\n"
+        "revision = __import__('os').system('id')\n"
+        'down_revision = "0002"\n'
+        "def upgrade():\n"
+        f"    op.execute(open({str(sentinel)!r}, 'w').write('x'))\n"
+        "def downgrade():\n"
+        f"    __import__('os').system('touch {sentinel}')\n"
+    ).encode()
+    analysis = analyse_file(PATH, source, history())
+    assert not sentinel.exists()
+    # The argument is read as data: SQL that is not a literal, not run.
+    assert [(item.operation, item.verdict) for item in analysis.operations] == [
+        ("op.execute", Verdict.REVIEW)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("call", "says"),
+    [
+        ("op.create_index('ix_task_title', 'task', ['title'])", "not concurrently"),
+        (
+            "op.create_index('ix_task_title', 'task', ['title'], postgresql_concurrently=True)",
+            "concurrently (writes continue",
+        ),
+        ("op.add_column('task', sa.Column('x', sa.Text(), nullable=True))", "adds nullable Text"),
+        ("op.add_column('task', sa.Column('x', sa.Text()))", "adds nullable Text"),
+        (
+            "op.add_column('task', sa.Column('x', sa.Integer(), nullable=False, "
+            "server_default=sa.text('0')))",
+            "with server_default",
+        ),
+        ("op.alter_column('task', 'title', type_=sa.String(200))", "lengthens max_length"),
+        ("op.alter_column('task', 'title', nullable=True)", "allows NULL"),
+        ("op.alter_column('task', 'owner', server_default='me')", "sets a database default"),
+        ("op.drop_index('ix_task_done', table_name='task')", "drops index"),
+        (
+            "op.execute('CREATE FUNCTION touch() RETURNS trigger AS $$ BEGIN RETURN NEW; END $$')",
+            "runs `CREATE FUNCTION",
+        ),
+    ],
+)
+def test_routine_operations(call: str, says: str) -> None:
+    verdict, _, reason = only(call)
+    assert verdict == Verdict.ROUTINE
+    assert says in reason
+
+
+def test_anything_done_to_a_table_created_in_the_same_file_is_routine() -> None:
+    analysis = analyse(
+        """
+        op.create_table('tag', sa.Column('id', sa.Integer(), nullable=False))
+        op.add_column('tag', sa.Column('name', sa.Text(), nullable=False))
+        op.alter_column('tag', 'name', type_=sa.String(20), new_column_name='label')
+        op.create_index('uq_tag_label', 'tag', ['label'], unique=True)
+        op.execute('ALTER TABLE tag ADD CONSTRAINT ck_tag CHECK (id > 0)')
+        op.drop_column('tag', 'label')
+        op.rename_table('tag', 'label')
+        op.drop_table('label')
+        """
+    )
+    assert analysis.verdict == Verdict.ROUTINE, analysis
+    created, *others = (item for item in analysis.operations if item.operation != "op.execute")
+    assert created.reason.startswith("creates table tag")
+    assert all("created in this change" in item.reason for item in others), others
+
+
+def test_not_null_column_without_server_default_on_an_existing_table_is_tricky() -> None:
+    verdict, operation, reason = only(
+        "op.add_column('task', sa.Column('x', sa.Integer(), nullable=False))"
+    )
+    assert (verdict, operation) == (Verdict.TRICKY, "op.add_column")
+    assert reason == (
+        "adds NOT NULL Integer task.x without server_default to an existing table: the old "
+        "code's inserts do not set it and fail"
+    )
+
+
+@pytest.mark.parametrize(
+    ("call", "says", "advice"),
+    [
+        ("op.drop_column('task', 'note')", "drops column task.note", "/deploy plan remove"),
+        ("op.drop_table('task')", "drops table task", "/deploy plan remove"),
+        (
+            "op.alter_column('task', 'note', new_column_name='notes')",
+            "renames column note of task to notes",
+            "/deploy plan rename",
+        ),
+        (
+            "op.rename_table('task', 'todo')",
+            "renames table task to todo: table task becomes todo",
+            "/deploy plan rename",
+        ),
+        (
+            "op.alter_column('task', 'note', type_=sa.Text())",
+            "changes the type of task.note from String to Text",
+            "/deploy plan retype",
+        ),
+        ("op.alter_column('task', 'note', nullable=False)", "makes it NOT NULL", None),
+        ("op.alter_column('task', 'title', type_=sa.String(50))", "shortens max_length", None),
+        (
+            "op.alter_column('task', 'priority', server_default=None)",
+            "drops the database default of a NOT NULL column",
+            None,
+        ),
+        (
+            "op.create_index('uq_task_title', 'task', ['title'], unique=True)",
+            "adds UniqueConstraint uq_task_title to existing table task",
+            None,
+        ),
+        ("op.execute('DROP TABLE task')", "runs `DROP TABLE`: raw SQL", None),
+        ("op.execute(sa.text('TRUNCATE task'))", "runs `TRUNCATE`", None),
+        ("op.execute('ALTER TABLE task ALTER COLUMN note SET NOT NULL')", "SET NOT NULL", None),
+    ],
+)
+def test_tricky_operations_with_the_django_advice(call: str, says: str, advice: str | None) -> None:
+    analysis = analyse(call)
+    (finding,) = analysis.operations
+    assert analysis.verdict == finding.verdict == Verdict.TRICKY
+    assert says in finding.reason
+    if advice is None:
+        assert analysis.advice == ()
+    else:
+        (text,) = analysis.advice
+        assert advice in text
+        assert "db_column" not in text  # Django's way out is not Alembic's
+
+
+def test_batch_blocks_are_judged_on_their_table() -> None:
+    analysis = analyse(
+        """
+        with op.batch_alter_table('task') as batch:
+            batch.add_column(sa.Column('x', sa.Text(), nullable=True))
+            batch.alter_column('note', new_column_name='notes')
+            batch.drop_column('done')
+        """
+    )
+    assert [(item.operation, item.verdict) for item in analysis.operations] == [
+        ("batch.add_column", Verdict.ROUTINE),
+        ("batch.alter_column", Verdict.TRICKY),
+        ("batch.drop_column", Verdict.TRICKY),
+    ]
+    assert analysis.operations[2].reason.startswith("drops column task.done")
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ("op.execute(SQL)", "SQL is not a literal string"),
+        ("op.execute(f'DROP INDEX {name}')", "SQL is not a literal string"),
+        ("op.get_bind().execute(sa.text('DELETE FROM task'))", "op.get_bind()"),
+        ("op.get_bind()", "raw use of the database connection"),
+        ("conn = op.get_bind()", "op.get_bind()"),
+        ("op.bulk_insert(TABLE, [])", "op.bulk_insert is not an operation the analyser knows"),
+        ("helper(op)", "not an operation of Alembic's `op`"),
+        ("op.add_column('task', COLUMN)", "not a literal sa.Column"),
+        ("op.alter_column('task', 'note', postgresql_using='x')", "postgresql_using"),
+        ("op.drop_column(TABLE, 'x')", "whose name is not a literal"),
+    ],
+)
+def test_what_cannot_be_judged_is_review(body: str, says: str) -> None:
+    analysis = analyse(body)
+    assert analysis.verdict == Verdict.REVIEW
+    assert any(says in item.reason for item in analysis.operations), analysis.operations
+
+
+def test_operations_under_a_condition_are_review_and_still_judged() -> None:
+    analysis = analyse(
+        """
+        if op.get_bind().dialect.name == 'postgresql':
+            op.drop_column('task', 'note')
+        """
+    )
+    condition, drop = analysis.operations
+    assert condition.verdict == Verdict.REVIEW
+    assert condition.reason.startswith("`if op.get_bind().dialect.name == 'postgresql'`")
+    assert "op.get_bind()" in condition.reason
+    assert drop.verdict == analysis.verdict == Verdict.TRICKY
+
+
+def test_a_column_unknown_to_the_history_is_review_unless_the_call_says_what_it_was() -> None:
+    verdict, _, reason = only("op.alter_column('task', 'ghost', type_=sa.Text())")
+    assert verdict == Verdict.REVIEW
+    assert "not found in the earlier revisions" in reason
+    verdict, _, reason = only(
+        "op.alter_column('task', 'ghost', type_=sa.Text(), existing_type=sa.String(10))"
+    )
+    assert (verdict, "changes the type") == (Verdict.TRICKY, reason.split(" of ")[0])
+
+
+def test_the_history_is_the_down_revision_chain() -> None:
+    # 0002 added `owner`; a revision branching off 0001 does not have it.
+    body = "op.alter_column('task', 'owner', nullable=False)"
+    assert analyse(body).verdict == Verdict.TRICKY
+    off_0001 = analyse_file(PATH, revision(body, down_revision='"0001"'), history())
+    assert off_0001.verdict == Verdict.REVIEW
+    without = analyse_file(PATH, revision(body), None)
+    assert "no earlier revisions were available" in without.operations[0].reason
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "warning"),
+    [
+        ({"docstring": ""}, "no module docstring"),
+        ({"downgrade": ""}, "no downgrade()"),
+        ({"downgrade": "def downgrade():\n    pass\n"}, "downgrade() does nothing"),
+        ({"downgrade": 'def downgrade():\n    """Nothing."""\n'}, "downgrade() does nothing"),
+    ],
+)
+def test_house_rules_warn_without_changing_the_verdict(
+    kwargs: dict[str, str], warning: str
+) -> None:
+    analysis = analyse("op.add_column('task', sa.Column('x', sa.Text()))", **kwargs)
+    assert analysis.verdict == Verdict.ROUTINE
+    (text,) = analysis.warnings
+    assert text.startswith(warning)
