@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
 from bot.migration_analysis.alembic_reader import is_revision_path, looks_like_revision
-from bot.migration_analysis.analyser import analyse_file, is_migration_path
+from bot.migration_analysis.analyser import history_analyser, is_migration_path
 from bot.migration_analysis.model import FileAnalysis, OperationFinding, Verdict, worst
 from bot.migration_analysis.reader import MAX_BYTES
 from bot.migration_analysis.report import render_text
@@ -78,7 +78,7 @@ def check(paths: list[str], *, as_json: bool, out: TextIO, err: TextIO) -> int:
             problems += 1
     files = list(dict.fromkeys(files))  # a file named twice is judged once
 
-    histories: dict[Path, dict[str, bytes]] = {}
+    analysers: dict[Path, Callable[[str, bytes], FileAnalysis]] = {}
     results: list[FileAnalysis] = []
     opened = 0
     for path in files:
@@ -90,9 +90,9 @@ def check(paths: list[str], *, as_json: bool, out: TextIO, err: TextIO) -> int:
         # Analysed under its absolute path, so that `0002_x.py` given from inside its
         # migrations directory still has an app label and a history; shown as given.
         real = path.resolve()
-        if real.parent not in histories:
-            histories[real.parent] = _history(real.parent)
-        analysis = analyse_file(real.as_posix(), source, histories[real.parent])
+        if real.parent not in analysers:
+            analysers[real.parent] = history_analyser(_history(real.parent))
+        analysis = analysers[real.parent](real.as_posix(), source)
         results.append(replace(analysis, path=str(path)))
 
     if as_json:
