@@ -44,6 +44,7 @@ _WORDS = (
     ("creates model ", "creates table "),
     ("deletes model ", "drops table "),
     ("renames model ", "renames table "),
+    ("RenameModel with names", "a table rename with names"),
     ("a model created in this change", "a table created in this change"),
     (
         "without db_default to an existing table: Django drops the default after adding "

@@ -7,6 +7,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.migration_analysis import FileAnalysis, Verdict, analyse_file
 
@@ -287,3 +289,114 @@ def test_house_rules_warn_without_changing_the_verdict(
     assert analysis.verdict == Verdict.ROUTINE
     (text,) = analysis.warnings
     assert text.startswith(warning)
+
+
+# Pieces of `upgrade()` bodies that combine into plausible and implausible operations.
+METHODS = st.sampled_from(
+    [
+        "op.create_table",
+        "op.drop_table",
+        "op.rename_table",
+        "op.add_column",
+        "op.drop_column",
+        "op.alter_column",
+        "op.create_index",
+        "op.drop_index",
+        "op.create_unique_constraint",
+        "op.create_check_constraint",
+        "op.drop_constraint",
+        "op.execute",
+        "op.get_bind",
+        "op.bulk_insert",
+        "batch.add_column",
+        "batch.alter_column",
+        "batch.drop_column",
+        "helper",
+    ]
+)
+ATOMS = st.sampled_from(
+    [
+        "'task'",
+        "'note'",
+        "'title'",
+        "'owner'",
+        "None",
+        "True",
+        "False",
+        "1",
+        "[]",
+        "['title']",
+        "x",
+        "lambda: 0",
+        "f'{x}'",
+        "*args",
+        "**kw",
+        "op.f('ix')",
+        "sa.text('DROP TABLE task')",
+        "sa.String(5)",
+        "sa.Numeric(10, 2)",
+        "sa.Text",
+        "sa.Column('x', sa.Integer(), nullable=False)",
+        "sa.Column('title', sa.String(length=5), server_default='a')",
+        "sa.Column()",
+    ]
+)
+KEYS = st.sampled_from(
+    [
+        "table_name",
+        "type_",
+        "nullable",
+        "server_default",
+        "new_column_name",
+        "existing_type",
+        "unique",
+        "postgresql_concurrently",
+        "column_name",
+        "comment",
+        "postgresql_using",
+    ]
+)
+
+
+@st.composite
+def calls(draw: st.DrawFn) -> str:
+    args = [arg for arg in draw(st.lists(ATOMS, max_size=4)) if not arg.startswith("**")]
+    kwargs = draw(st.lists(st.tuples(KEYS, ATOMS), max_size=3, unique_by=lambda pair: pair[0]))
+    keyword = [f"{key}={value}" for key, value in kwargs if not value.startswith("*")]
+    return f"{draw(METHODS)}({', '.join(args + keyword)})"
+
+
+@st.composite
+def bodies(draw: st.DrawFn) -> str:
+    lines = []
+    for call in draw(st.lists(calls(), max_size=6)):
+        wrapper = draw(
+            st.sampled_from(
+                [
+                    "",
+                    "if x:",
+                    "for c in x:",
+                    "with op.batch_alter_table('task') as batch:",
+                    "with op.batch_alter_table(x) as batch:",
+                ]
+            )
+        )
+        lines.append(f"{wrapper}\n    {call}" if wrapper else call)
+    return "\n".join(lines) or "pass"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bodies(), bodies())
+def test_generated_revisions_never_raise(body: str, earlier: str) -> None:
+    sources = history()
+    sources["tasks/versions/0002_task_owner.py"] = (
+        revision(earlier)
+        .replace(b'revision = "0003"', b'revision = "0002"')
+        .replace(b'down_revision = "0002"', b'down_revision = "0001"')
+    )
+    analysis = analyse_file(PATH, revision(body), sources)
+    assert analysis.verdict in Verdict
+    for finding in analysis.operations:
+        assert finding.operation != "(file)", finding  # read as a revision, whatever it does
+        assert "the analyser failed" not in finding.reason, finding
+        assert "\n" not in finding.reason
