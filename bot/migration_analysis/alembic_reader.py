@@ -19,14 +19,20 @@ from __future__ import annotations
 
 import ast
 import posixpath
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from bot.migration_analysis.model import OperationFinding, Verdict
 from bot.migration_analysis.reader import (
+    MAX_BYTES,
+    MAX_DEPTH,
+    MAX_NODES,
     Call,
+    DictValue,
     Ref,
     Unknown,
+    Unreadable,
     Value,
     _imports,
     _shorten,
@@ -214,8 +220,11 @@ def read_revision(source: bytes) -> Revision | None:
             functions[node.name] = node
     if "revision" not in assigned or "down_revision" not in assigned or "upgrade" not in functions:
         return None
-    translator = _Translator(_ValueReader(_imports(tree)))
-    translator.statements(functions["upgrade"].body)
+    bindings = _bindings(tree)
+    values = _RevisionValues(_imports(tree), bindings)
+    values.read_constants(tree)
+    translator = _Translator(values, bindings)
+    translator.upgrade(functions["upgrade"])
     revision = translator.reader.value(assigned["revision"])
     down = translator.reader.value(assigned["down_revision"])
     downs = down if isinstance(down, tuple) else (down,)
@@ -244,6 +253,172 @@ def _downgrade_problem(function: ast.FunctionDef | None) -> str | None:
             "the upgrade, or say why it cannot)"
         )
     return None
+
+
+# --------------------------------------------------------------------------- constants
+
+# Names that let a file rebind its module's names without an assignment the walk sees:
+# where one appears, no module-level name is taken for a constant.
+_REBINDERS = frozenset({"globals", "vars", "locals", "exec", "eval", "setattr", "__dict__"})
+_REBOUND = "<globals>"  # counted in `_bindings` when one of them appears
+# Each character of a resolved string costs this fraction of a node against MAX_NODES,
+# so constants concatenated into ever longer strings stay bounded like any other value.
+_CHARS_PER_NODE = 64
+
+
+def _bindings(tree: ast.Module) -> Counter[str]:
+    """How many times each name is bound anywhere in the file (assignments, loop and
+    `with` targets, `del`, imports, definitions, parameters, handlers, patterns), and
+    how many times it is mutated in place (`NAME.append(...)`, `NAME[0] = ...`): a
+    module-level assignment is a constant only when it is its name's one binding."""
+    names: Counter[str] = Counter()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if not isinstance(node.ctx, ast.Load):
+                names[node.id] += 1
+            if node.id in _REBINDERS:
+                names[_REBOUND] += 1
+        elif isinstance(node, ast.Attribute):
+            # A method or attribute of the value may change it (`COLUMNS.append(c)`).
+            if isinstance(node.value, ast.Name):
+                names[node.value.id] += 1
+            if not isinstance(node.ctx, ast.Load):
+                # `sys.modules[__name__].SQL = ...` rebinds the module's SQL.
+                names[node.attr] += 1
+            if node.attr in _REBINDERS:
+                names[_REBOUND] += 1
+        elif isinstance(node, ast.Subscript) and not isinstance(node.ctx, ast.Load):
+            if isinstance(node.value, ast.Name):
+                names[node.value.id] += 1
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names[node.name] += 1
+        elif isinstance(node, ast.arg):
+            names[node.arg] += 1
+        elif isinstance(node, ast.alias):
+            names[(node.asname or node.name).split(".", 1)[0]] += 1
+        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+            names[node.name] += 1
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            names[node.rest] += 1
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            names.update(node.names)
+    return names
+
+
+def _is_literal(value: Value) -> bool:
+    """A value a constant may hold: literals, tuples and dicts of them, names, and calls
+    the reader understands (SQLAlchemy's, `op.f`) of those, without `*args`."""
+    if isinstance(value, Unknown):
+        return False
+    if isinstance(value, tuple):
+        return all(_is_literal(item) for item in value)
+    if isinstance(value, DictValue):
+        return all(_is_literal(key) and _is_literal(item) for key, item in value.items)
+    if isinstance(value, Call):
+        return (
+            (value.name.startswith("sqlalchemy.") or value.name == OP + "f")
+            and not value.starred
+            and all(_is_literal(item) for item in value.args)
+            and all(_is_literal(item) for _, item in value.kwargs)
+        )
+    return True
+
+
+class _RevisionValues(_ValueReader):
+    """The value reader, knowing the revision's module-level constants (a name assigned
+    a literal once at module level and bound nowhere else: what it holds when upgrade()
+    runs is that literal) and the names upgrade() binds to known values (a loop's
+    variable, unrolled). f-strings and `+` of known strings are the string they make."""
+
+    def __init__(self, imports: dict[str, str], bindings: Counter[str]) -> None:
+        super().__init__(imports)
+        self.bindings = bindings
+        self.constants: dict[str, Value] = {}
+        # What each constant expands to, in nodes: counted again at each use.
+        self.sizes: dict[str, int] = {}
+        # Constants written as a list or tuple: a loop over one can be unrolled.
+        self.sequences: set[str] = set()
+        self.locals: dict[str, Value] = {}
+
+    def read_constants(self, tree: ast.Module) -> None:
+        """In the module's order, so a constant refers only to those assigned before it
+        (as at import)."""
+        for node in tree.body:
+            if isinstance(node, ast.Assign):
+                targets, expression = node.targets, node.value
+            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                targets, expression = [node.target], node.value
+            else:
+                continue
+            names = [target.id for target in targets if isinstance(target, ast.Name)]
+            if len(names) != len(targets) or any(self.bindings[name] != 1 for name in names):
+                continue
+            if self.bindings[_REBOUND]:
+                continue
+            before = self.nodes
+            try:
+                value = self.value(expression)
+            except Unreadable:
+                # Too big or deep to hold as a value: not a constant (its uses are
+                # review), and what it cost is not held against the rest of the file.
+                self.nodes = before
+                continue
+            if not _is_literal(value):
+                continue
+            for name in names:
+                self.constants[name] = value
+                self.sizes[name] = self.nodes - before
+                if isinstance(expression, ast.List | ast.Tuple):
+                    self.sequences.add(name)
+
+    def count(self, nodes: int) -> None:
+        self.nodes += nodes
+        if self.nodes > MAX_NODES:
+            raise Unreadable(f"the revision has over {MAX_NODES:,} expressions")
+
+    def value(self, node: ast.expr, depth: int = 0) -> Value:
+        if depth > MAX_DEPTH:
+            raise Unreadable(f"the revision nests expressions over {MAX_DEPTH} levels deep")
+        if isinstance(node, ast.Name) and node.id in self.locals:
+            self.count(1)
+            return self.locals[node.id]
+        if isinstance(node, ast.Name) and node.id in self.constants:
+            self.count(self.sizes[node.id])
+            return self.constants[node.id]
+        if isinstance(node, ast.JoinedStr):
+            self.count(1)
+            parts: list[str] = []
+            for part in node.values:
+                item: Value
+                if isinstance(part, ast.FormattedValue):
+                    if part.conversion != -1 or part.format_spec is not None:
+                        return Unknown(_shorten(node))
+                    item = self.value(part.value, depth + 1)
+                    if isinstance(item, int) and not isinstance(item, bool):
+                        item = str(item)
+                else:
+                    item = self.value(part, depth + 1)
+                if not isinstance(item, str):
+                    return Unknown(_shorten(node))
+                parts.append(item)
+            return self.joined(node, "".join(parts))
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            self.count(1)
+            left = self.value(node.left, depth + 1)
+            right = self.value(node.right, depth + 1)
+            if isinstance(left, str) and isinstance(right, str):
+                return self.joined(node, left + right)
+        return super().value(node, depth)
+
+    def joined(self, node: ast.expr, text: str) -> Value:
+        if len(text) > MAX_BYTES:
+            return Unknown(_shorten(node))
+        self.count(len(text) // _CHARS_PER_NODE)
+        return text
+
+    def builtin(self, node: ast.expr, name: str) -> bool:
+        """`node` is the builtin `name`: not imported or bound in the file."""
+        return isinstance(node, ast.Name) and node.id == name and self.bindings[name] == 0
 
 
 # --------------------------------------------------------------------------- translation
@@ -345,9 +520,137 @@ def _review(written: str, reason: str) -> Step:
 class _Translator:
     """Walks `upgrade()`'s statements into `Step`s."""
 
-    def __init__(self, reader: _ValueReader) -> None:
+    def __init__(self, reader: _RevisionValues, bindings: Counter[str]) -> None:
         self.reader = reader
+        self.bindings = bindings
         self.steps: list[Step] = []
+        # upgrade()'s `bind = op.get_bind()` and `dialect = bind.dialect.name`, when
+        # used for nothing but tests of the dialect.
+        self.binds: set[str] = set()
+        self.dialects: set[str] = set()
+        self.dialect_assignments: set[int] = set()
+
+    def upgrade(self, function: ast.FunctionDef) -> None:
+        self.dialect_locals(function)
+        self.statements(function.body)
+
+    def dialect_locals(self, function: ast.FunctionDef) -> None:
+        """Find upgrade()'s `bind = op.get_bind()` and `dialect = bind.dialect.name`
+        (or `op.get_bind().dialect.name`) assigned once at its top level, and keep those
+        whose every use is in a test of the dialect: reading the backend's name runs
+        nothing. A name used any other way (`bind.execute(...)`) is not kept, and its
+        assignment is REVIEW as any use of the connection."""
+        stores: Counter[str] = Counter(
+            node.id
+            for node in ast.walk(function)
+            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)
+        )
+        for node in ast.walk(function):
+            if isinstance(node, ast.Global | ast.Nonlocal):
+                stores.update({name: 2 for name in node.names})
+        binds: dict[str, ast.Assign] = {}
+        dialects: dict[str, ast.Assign] = {}
+        for statement in function.body:
+            if not (
+                isinstance(statement, ast.Assign)
+                and len(statement.targets) == 1
+                and isinstance(statement.targets[0], ast.Name)
+                and stores[statement.targets[0].id] == 1
+            ):
+                continue
+            name = statement.targets[0].id
+            if self.is_get_bind(statement.value):
+                binds[name] = statement
+            elif self.is_dialect_name(statement.value, set(binds), set()):
+                dialects[name] = statement
+        while True:  # drop names used otherwise, and what was read from them
+            allowed: set[int] = set()
+            uses: Counter[str] = Counter()
+            tests = [
+                node.test
+                for node in ast.walk(function)
+                if isinstance(node, ast.If) and self.is_dialect_test(node.test, binds, dialects)
+            ]
+            tests += [statement.value for statement in dialects.values()]
+            for test in tests:
+                for inner in ast.walk(test):
+                    if isinstance(inner, ast.Name) and (inner.id in binds or inner.id in dialects):
+                        allowed.add(id(inner))
+                        uses[inner.id] += 1
+            misused = {
+                node.id
+                for node in ast.walk(function)
+                if isinstance(node, ast.Name)
+                and isinstance(node.ctx, ast.Load)
+                and (node.id in binds or node.id in dialects)
+                and id(node) not in allowed
+            }
+            misused |= {name for name in (*binds, *dialects) if not uses[name]}
+            misused |= {
+                name
+                for name, statement in dialects.items()
+                if not self.is_dialect_name(statement.value, set(binds), set())
+            }
+            if not misused:
+                break
+            for name in misused:
+                binds.pop(name, None)
+                dialects.pop(name, None)
+        self.binds, self.dialects = set(binds), set(dialects)
+        self.dialect_assignments = {id(item) for item in (*binds.values(), *dialects.values())}
+
+    def is_get_bind(self, node: ast.expr) -> bool:
+        return (
+            isinstance(node, ast.Call)
+            and not node.args
+            and not node.keywords
+            and self.reader.dotted(node.func) == OP + "get_bind"
+        )
+
+    def is_dialect_name(
+        self, node: ast.expr, binds: Iterable[str], dialects: Iterable[str]
+    ) -> bool:
+        """`op.get_bind().dialect.name`, `bind.dialect.name` or a `dialect` local."""
+        if isinstance(node, ast.Name):
+            return node.id in dialects
+        if not (
+            isinstance(node, ast.Attribute)
+            and node.attr == "name"
+            and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "dialect"
+        ):
+            return False
+        connection = node.value.value
+        return self.is_get_bind(connection) or (
+            isinstance(connection, ast.Name) and connection.id in binds
+        )
+
+    def is_dialect_test(
+        self, node: ast.expr, binds: Iterable[str], dialects: Iterable[str]
+    ) -> bool:
+        """A condition on the database backend's name only, compared with literals:
+        `==`, `!=`, `in`, `not in`, and `and`/`or`/`not` of such."""
+        if isinstance(node, ast.BoolOp):
+            return all(self.is_dialect_test(item, binds, dialects) for item in node.values)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return self.is_dialect_test(node.operand, binds, dialects)
+        if not isinstance(node, ast.Compare) or len(node.ops) != 1:
+            return False
+        (operator,), left, right = node.ops, node.left, node.comparators[0]
+        if isinstance(operator, ast.Eq | ast.NotEq):
+            if self.is_dialect_name(right, binds, dialects):
+                left, right = right, left
+            return self.is_dialect_name(left, binds, dialects) and isinstance(
+                self.reader.value(right), str
+            )
+        if isinstance(operator, ast.In | ast.NotIn):
+            names = self.reader.value(right)
+            return (
+                self.is_dialect_name(left, binds, dialects)
+                and isinstance(names, tuple)
+                and all(isinstance(item, str) for item in names)
+            )
+        return False
 
     def uses_connection(self, node: ast.AST) -> bool:
         return any(
@@ -366,7 +669,66 @@ class _Translator:
                 continue
             if isinstance(statement, ast.With) and self.batch_block(statement):
                 continue
+            if id(statement) in self.dialect_assignments:
+                continue  # `bind = op.get_bind()` only ever asked for its dialect
+            if isinstance(statement, ast.If) and self.is_dialect_test(
+                statement.test, self.binds, self.dialects
+            ):
+                # A branch on the backend: each branch runs on some database, so every
+                # branch's operations are judged, and the condition itself runs nothing.
+                self.statements(statement.body, batch)
+                self.statements(statement.orelse, batch)
+                continue
+            if isinstance(statement, ast.For) and self.unrolled(statement, batch):
+                continue
             self.other(statement, batch)
+
+    def unrolled(self, loop: ast.For, batch: tuple[str, str] | None) -> bool:
+        """`for x in CONST:` (or `reversed(CONST)`) over a module-level list or tuple
+        constant, whose body is only operation calls: judged as the calls written out
+        once per element. False (REVIEW, as any loop) for anything else."""
+        iterable, backwards = loop.iter, False
+        if (
+            isinstance(iterable, ast.Call)
+            and self.reader.builtin(iterable.func, "reversed")
+            and len(iterable.args) == 1
+            and not iterable.keywords
+        ):
+            iterable, backwards = iterable.args[0], True
+        if (
+            not isinstance(iterable, ast.Name)
+            or iterable.id not in self.reader.sequences
+            or iterable.id in self.reader.locals
+            or not isinstance(loop.target, ast.Name)
+            or loop.orelse
+            or not all(self.is_operation_call(statement, batch) for statement in loop.body)
+        ):
+            return False
+        elements = self.reader.constants[iterable.id]
+        if not isinstance(elements, tuple):  # pragma: no cover - sequences are tuples
+            return False
+        name = loop.target.id
+        for element in reversed(elements) if backwards else elements:
+            self.reader.locals[name] = element
+            try:
+                self.statements(loop.body, batch)
+            finally:
+                del self.reader.locals[name]
+        return True
+
+    def is_operation_call(self, statement: ast.stmt, batch: tuple[str, str] | None) -> bool:
+        if not isinstance(statement, ast.Expr) or not isinstance(statement.value, ast.Call):
+            return False
+        func = statement.value.func
+        if (
+            batch is not None
+            and isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == batch[0]
+        ):
+            return True
+        name = self.reader.dotted(func)
+        return name is not None and name.startswith(OP) and name.count(".") == 2
 
     def other(self, statement: ast.stmt, batch: tuple[str, str] | None) -> None:
         """Anything but an operation call: REVIEW, and the operations inside it judged

@@ -29,10 +29,13 @@ def revision(
     docstring: str = DOCSTRING,
     downgrade: str = DOWNGRADE,
     down_revision: str = '"0002"',
+    prelude: str = "",
 ) -> bytes:
+    """A revision 0003 whose upgrade() is `body`; `prelude` is module-level code."""
     lines = "".join(f"    {line}\n" for line in textwrap.dedent(body).strip().splitlines())
     return (
         f"{docstring}import sqlalchemy as sa\nfrom alembic import op\n\n"
+        f"{textwrap.dedent(prelude).strip()}\n\n"
         f'revision = "0003"\ndown_revision = {down_revision}\n\n\n'
         f"def upgrade() -> None:\n{lines}\n\n{downgrade}"
     ).encode()
@@ -242,15 +245,293 @@ def test_what_cannot_be_judged_is_review(body: str, says: str) -> None:
 def test_operations_under_a_condition_are_review_and_still_judged() -> None:
     analysis = analyse(
         """
-        if op.get_bind().dialect.name == 'postgresql':
+        if op.get_bind().dialect.server_version_info >= (13,):
             op.drop_column('task', 'note')
         """
     )
     condition, drop = analysis.operations
     assert condition.verdict == Verdict.REVIEW
-    assert condition.reason.startswith("`if op.get_bind().dialect.name == 'postgresql'`")
+    assert condition.reason.startswith("`if op.get_bind().dialect.server_version_info >= (13,)`")
     assert "op.get_bind()" in condition.reason
     assert drop.verdict == analysis.verdict == Verdict.TRICKY
+
+
+def verdicts(analysis: FileAnalysis) -> list[tuple[str, Verdict]]:
+    return [(item.operation, item.verdict) for item in analysis.operations]
+
+
+BRANCHED = [("op.drop_column", Verdict.TRICKY), ("op.add_column", Verdict.ROUTINE)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        """
+        if op.get_bind().dialect.name == 'postgresql':
+            op.drop_column('task', 'note')
+        else:
+            op.add_column('task', sa.Column('x', sa.Text()))
+        """,
+        """
+        if op.get_bind().dialect.name != 'sqlite':
+            op.drop_column('task', 'note')
+        elif op.get_bind().dialect.name in ('sqlite', 'mysql'):
+            op.add_column('task', sa.Column('x', sa.Text()))
+        """,
+        """
+        bind = op.get_bind()
+        if bind.dialect.name not in ['sqlite'] and not bind.dialect.name == 'mysql':
+            op.drop_column('task', 'note')
+        if 'sqlite' == bind.dialect.name:
+            op.add_column('task', sa.Column('x', sa.Text()))
+        """,
+        """
+        dialect = op.get_bind().dialect.name
+        if dialect == 'postgresql' or dialect == 'oracle':
+            op.drop_column('task', 'note')
+        elif dialect == 'sqlite':
+            op.add_column('task', sa.Column('x', sa.Text()))
+        """,
+        """
+        bind = op.get_bind()
+        dialect = bind.dialect.name
+        if dialect == POSTGRESQL:
+            op.drop_column('task', 'note')
+        else:
+            op.add_column('task', sa.Column('x', sa.Text()))
+        """,
+    ],
+)
+def test_a_branch_on_the_dialect_judges_every_branch_and_is_not_review(body: str) -> None:
+    analysis = analyse_file(PATH, revision(body, prelude="POSTGRESQL = 'postgresql'"), history())
+    assert verdicts(analysis) == BRANCHED
+    assert analysis.verdict == Verdict.TRICKY
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        # The connection is also used to run something: that use, and the local, are review.
+        (
+            """
+            bind = op.get_bind()
+            if bind.dialect.name == 'postgresql':
+                op.drop_column('task', 'note')
+            bind.execute(sa.text('DELETE FROM task'))
+            """,
+            "`bind = op.get_bind()` in upgrade()",
+        ),
+        (
+            """
+            dialect = op.get_bind().dialect.name
+            if dialect == 'postgresql':
+                op.drop_column('task', 'note')
+            dialect = 'sqlite'
+            """,
+            "`dialect = op.get_bind().dialect.name` in upgrade()",
+        ),
+        (
+            """
+            if op.get_bind().dialect.name == DIALECT:
+                op.drop_column('task', 'note')
+            """,
+            "`if op.get_bind().dialect.name == DIALECT`",
+        ),
+        (
+            """
+            if op.get_bind().dialect.name.startswith('post'):
+                op.drop_column('task', 'note')
+            """,
+            "`if op.get_bind().dialect.name.startswith('post')`",
+        ),
+        (
+            """
+            if op.get_bind().execute(sa.text('SELECT 1')).scalar():
+                op.drop_column('task', 'note')
+            """,
+            "`if op.get_bind().execute(sa.text('SELECT 1')).scalar()`",
+        ),
+    ],
+)
+def test_other_uses_of_the_connection_in_a_condition_stay_review(body: str, says: str) -> None:
+    # The same body on the dialect alone is not review (so the negatives are precise).
+    plain = analyse(
+        "if op.get_bind().dialect.name == 'postgresql':\n    op.drop_column('task', 'note')"
+    )
+    assert verdicts(plain) == [("op.drop_column", Verdict.TRICKY)]
+    analysis = analyse_file(
+        PATH, revision(body, prelude="from tasks.settings import DIALECT"), history()
+    )
+    # Tricky (the drop) outranks review in the file's verdict: the condition is shown.
+    reviews = [item.reason for item in analysis.operations if item.verdict == Verdict.REVIEW]
+    assert any(reason.startswith(says) for reason in reviews), reviews
+    assert ("op.drop_column", Verdict.TRICKY) in verdicts(analysis)  # still judged
+
+
+@pytest.mark.parametrize(
+    ("prelude", "body", "says"),
+    [
+        ("SQL = 'DROP TABLE task'", "op.execute(SQL)", "runs `DROP TABLE`"),
+        (
+            "TABLE = 'task'\nWHAT: str = 'TABLE'",
+            "op.execute(f'DROP {WHAT} {TABLE}')",
+            "runs `DROP TABLE`",
+        ),
+        ("TABLE = 'task'", "op.execute('TRUNCATE ' + TABLE + ';')", "runs `TRUNCATE`"),
+        (
+            "TABLE = 'task'\nSQL = f'ALTER TABLE {TABLE} ' 'ALTER COLUMN note SET NOT NULL'",
+            "op.execute(sa.text(SQL))",
+            "SET NOT NULL",
+        ),
+        (
+            "TABLE = 'task'\nCOLUMN = 'note'",
+            "op.drop_column(TABLE, COLUMN)",
+            "drops column task.note",
+        ),
+        (
+            "COLUMN = sa.Column('x', sa.Integer(), nullable=False)",
+            "op.add_column('task', COLUMN)",
+            "adds NOT NULL Integer task.x without server_default",
+        ),
+    ],
+)
+def test_module_level_constants_are_their_value(prelude: str, body: str, says: str) -> None:
+    analysis = analyse_file(PATH, revision(body, prelude=prelude), history())
+    (finding,) = analysis.operations
+    assert analysis.verdict == finding.verdict == Verdict.TRICKY, finding
+    assert says in finding.reason
+
+
+@pytest.mark.parametrize(
+    "prelude",
+    [
+        "SQL = 'SELECT 1'\nSQL = 'DROP TABLE task'",  # rebound later
+        "SQL = 'DROP TABLE task'\nSQL += ''",
+        "SQL = 'DROP TABLE task'\ndef helper():\n    global SQL\n    SQL = 'SELECT 1'",
+        "SQL = 'DROP TABLE task'\nfor SQL in ['SELECT 1']:\n    pass",
+        "SQL = 'DROP TABLE task'\nglobals()['SQL'] = 'SELECT 1'",
+        "import sys\nSQL = 'DROP TABLE task'\nsys.modules[__name__].SQL = 'SELECT 1'",
+        "from tasks.sql import SQL",  # imported
+        "SQL = 'drop table task'.upper()",  # computed
+        "SQL = PREFIX + ' TABLE task'",  # built from an unknown name
+        "SQL = f'DROP TABLE {TABLE!r}'\nTABLE = 'task'",  # converted, and used before assigned
+        "SQL = 'DROP TABLE task' * 1",
+    ],
+)
+def test_a_name_that_is_not_a_constant_stays_review(prelude: str) -> None:
+    constant = analyse_file(
+        PATH, revision("op.execute(SQL)", prelude="SQL = 'DROP TABLE task'"), history()
+    )
+    assert verdicts(constant) == [("op.execute", Verdict.TRICKY)]
+    analysis = analyse_file(PATH, revision("op.execute(SQL)", prelude=prelude), history())
+    assert verdicts(analysis) == [("op.execute", Verdict.REVIEW)]
+    assert "SQL is not a literal string" in analysis.operations[0].reason
+
+
+def test_a_name_rebound_inside_upgrade_is_not_the_constant() -> None:
+    def judged(body: str) -> list[tuple[str, Verdict]]:
+        return verdicts(
+            analyse_file(PATH, revision(body, prelude="SQL = 'DROP TABLE task'"), history())
+        )
+
+    assert judged("op.execute(SQL)") == [("op.execute", Verdict.TRICKY)]
+    assert judged("SQL = 'SELECT 1'\nop.execute(SQL)") == [
+        ("(statement)", Verdict.REVIEW),
+        ("op.execute", Verdict.REVIEW),
+    ]
+
+
+COLUMNS = """
+COLUMNS = [
+    sa.Column('x', sa.Text(), nullable=True),
+    sa.Column('y', sa.Integer(), nullable=False),
+]
+"""
+
+
+@pytest.mark.parametrize(
+    ("iterable", "order"),
+    [("COLUMNS", ["task.x", "task.y"]), ("reversed(COLUMNS)", ["task.y", "task.x"])],
+)
+def test_a_loop_over_a_constant_is_unrolled(iterable: str, order: list[str]) -> None:
+    body = f"for column in {iterable}:\n    op.add_column('task', column)"
+    analysis = analyse_file(PATH, revision(body, prelude=COLUMNS), history())
+    assert [item.operation for item in analysis.operations] == ["op.add_column"] * 2
+    assert [f"task.{item.field}" for item in analysis.operations] == order
+    # y is NOT NULL without a server default: tricky, wherever it comes in the loop.
+    tricky = [
+        f"task.{item.field}" for item in analysis.operations if item.verdict == Verdict.TRICKY
+    ]
+    assert tricky == ["task.y"]
+    assert analysis.verdict == Verdict.TRICKY
+
+
+def test_a_loop_over_table_names_in_a_batch_block() -> None:
+    analysis = analyse_file(
+        PATH,
+        revision(
+            "with op.batch_alter_table('task') as batch:\n"
+            "    for name in NAMES:\n"
+            "        batch.drop_column(name)",
+            prelude="NAMES = ('note', 'done')",
+        ),
+        history(),
+    )
+    assert verdicts(analysis) == [("batch.drop_column", Verdict.TRICKY)] * 2
+    assert [item.field for item in analysis.operations] == ["note", "done"]
+
+
+@pytest.mark.parametrize(
+    ("prelude", "body"),
+    [
+        (COLUMNS, "for column in make_columns():\n    op.add_column('task', column)"),
+        (COLUMNS, "for column in COLUMNS:\n    print(column)\n    op.add_column('task', column)"),
+        (COLUMNS, "for column in COLUMNS:\n    op.add_column('task', column)\nelse:\n    pass"),
+        (
+            COLUMNS + "COLUMNS.append(sa.Column('z', sa.Text()))",
+            "for column in COLUMNS:\n    op.add_column('task', column)",
+        ),
+        (
+            COLUMNS + "def reversed(items):\n    return items[:1]",
+            "for column in reversed(COLUMNS):\n    op.add_column('task', column)",
+        ),
+        ("COLUMNS = {'x', 'y'}", "for column in COLUMNS:\n    op.drop_column('task', column)"),
+    ],
+)
+def test_any_other_loop_stays_review(prelude: str, body: str) -> None:
+    unrolled = analyse_file(
+        PATH,
+        revision("for column in COLUMNS:\n    op.add_column('task', column)", prelude=COLUMNS),
+        history(),
+    )
+    assert "(statement)" not in [item.operation for item in unrolled.operations]
+    analysis = analyse_file(PATH, revision(body, prelude=prelude), history())
+    (loop, *_) = (item for item in analysis.operations if item.operation == "(statement)")
+    assert loop.verdict == Verdict.REVIEW
+    assert loop.reason.startswith("a loop (`for column in")
+
+
+def doubling(count: int, first: str, double: str) -> str:
+    """`S0 = first`, then each constant twice the one before."""
+    lines = [f"S0 = {first}"] + [
+        f"S{index} = " + double.format(f"S{index - 1}") for index in range(1, count)
+    ]
+    return "\n".join(lines)
+
+
+def test_constants_that_grow_without_bound_are_refused() -> None:
+    def judged(prelude: str, body: str) -> list[tuple[str, Verdict]]:
+        return verdicts(analyse_file(PATH, revision(body, prelude=prelude), history()))
+
+    text = "'DROP TABLE task; '", "{0} + {0}"
+    assert judged(doubling(4, *text), "op.execute(S3)") == [("op.execute", Verdict.TRICKY)]
+    # Over 256 KiB of SQL from 40 lines: not a literal the analyser builds.
+    assert judged(doubling(40, *text), "op.execute(S39)") == [("op.execute", Verdict.REVIEW)]
+    # Tuples share their parts, but what they stand for doubles too: a constant that
+    # expands past the file's bound on expressions is not a constant.
+    assert judged(doubling(60, "'x'", "({0}, {0})"), "op.execute(S59)") == [
+        ("op.execute", Verdict.REVIEW)
+    ]
 
 
 def test_a_column_unknown_to_the_history_is_review_unless_the_call_says_what_it_was() -> None:
