@@ -183,14 +183,33 @@ def test_a_python_file_in_versions_without_the_markers_is_not_walked(
     assert "no */migrations/*.py files or Alembic revisions" in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="0001 branches on op.get_bind().dialect.name and builds its SQL with f-strings "
-    "(review); 0003 adds booking's columns in a loop (review) and a unique partial index "
-    "on the existing booking table (tricky, as a UniqueConstraint would be)",
-)
-def test_the_bots_own_alembic_migrations_are_routine_without_warnings() -> None:
-    """The team's rule: the bot's own migrations pass the bot's own analyser."""
+# What the analyser finds in the bot's own revisions and the team accepts, by file: the
+# file's verdict and, for each finding that is not routine, its operation, verdict and
+# the start of its reason. Every other revision must be routine without warnings, and
+# every finding listed here must still be found: a finding that disappears (the analyser
+# changed, or someone edited a shipped revision) fails the test until it is removed here.
+ACCEPTED = {
+    "alembic/versions/0003_approvals_lifecycle_plans.py": (
+        "tricky",
+        [
+            # A unique index on the existing booking table is a UniqueConstraint: rows may
+            # violate it. A true finding, accepted: 0003 shipped before the analyser read
+            # Alembic, and no row could violate it then: before 0003 no code set a
+            # booking 'deploying' (the lifecycle transitions that do came with 0003 in
+            # commit 712348f), so no app had two.
+            (
+                "op.create_index",
+                "tricky",
+                "adds UniqueConstraint uq_booking_one_deploying_per_app to existing table booking",
+            ),
+        ],
+    ),
+}
+
+
+def test_the_bots_own_alembic_migrations_are_routine_but_for_the_accepted_findings() -> None:
+    """The team's rule: the bot's own migrations pass the bot's own analyser, and what
+    does not pass is accepted here, by name, with the reason."""
     result = subprocess.run(
         [sys.executable, "-m", "bot", "migrations", "check", "--json", "alembic/versions"],
         capture_output=True,
@@ -201,13 +220,27 @@ def test_the_bots_own_alembic_migrations_are_routine_without_warnings() -> None:
     )
     items = json.loads(result.stdout)
     assert len(items) == len(list((REPO_ROOT / "alembic/versions").glob("0*.py")))
-    not_routine = {
-        item["path"]: [op["reason"] for op in item["operations"] if op["verdict"] != "routine"]
+    found = {
+        item["path"]: (
+            item["verdict"],
+            [
+                (op["operation"], op["verdict"], op["reason"])
+                for op in item["operations"]
+                if op["verdict"] != "routine"
+            ],
+        )
         for item in items
         if item["verdict"] != "routine" or item["warnings"]
     }
-    assert not_routine == {}
-    assert result.returncode == 0, result.stderr
+    assert all(not item["warnings"] for item in items), [item["warnings"] for item in items]
+    assert set(found) == set(ACCEPTED), found
+    for path, (verdict, findings) in ACCEPTED.items():
+        assert found[path][0] == verdict, found[path]
+        assert [(op, v) for op, v, _ in found[path][1]] == [(op, v) for op, v, _ in findings]
+        for (_, _, reason), (_, _, start) in zip(found[path][1], findings, strict=True):
+            assert reason.startswith(start), reason
+    # Tricky findings exit 1, as CI sees it; nothing is review (exit 1 too) or unreadable.
+    assert result.returncode == (1 if ACCEPTED else 0), result.stderr
 
 
 def test_subprocess_exit_codes() -> None:
