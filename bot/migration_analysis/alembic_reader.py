@@ -13,6 +13,11 @@ is a field whose class is its SQLAlchemy type, a table is a model named like its
 and judged by `rules.judge` against the tables the earlier revisions created. What has
 no Django counterpart (the connection from `op.get_bind()`, a condition or loop around
 operations, an unknown `op` method) is answered REVIEW here, saying why.
+
+Three common idioms are read for what they do instead: a branch on the backend's name
+(`if op.get_bind().dialect.name == "sqlite":`) has every branch judged; a module-level
+constant (a literal, bound once in the whole file) is its value, in f-strings and `+`
+too; a loop over a list or tuple constant whose body is op calls is unrolled.
 """
 
 from __future__ import annotations
