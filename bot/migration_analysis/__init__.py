@@ -1,7 +1,8 @@
 """Django migration analysis: is a pull request's deploy tricky?
 
 Migration files are read as source with `ast` only; nothing from a pull request is
-imported, executed or evaluated (see docs/adr/0014-migration-analysis.md).
+imported, executed or evaluated (see docs/adr/0014-migration-analysis.md). Alembic
+revisions are read the same way and judged by the same rules (docs/adr/0023).
 """
 
 from bot.migration_analysis.analyser import (

@@ -9,8 +9,16 @@ from __future__ import annotations
 
 import logging
 import posixpath
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from bot.migration_analysis.alembic_reader import (
+    Revision,
+    is_revision_path,
+    judge_revision,
+    looks_like_revision,
+    read_revision,
+    rebuild_tables,
+)
 from bot.migration_analysis.globs import matches_any
 from bot.migration_analysis.model import (
     FileAnalysis,
@@ -62,6 +70,14 @@ def analyse_file(path: str, source: bytes, history: Mapping[str, bytes] | None) 
     source; files of other directories and later migrations are ignored), or None when
     they are not available, in which case an AlterField is answered with REVIEW."""
     return _Analyser(history, changed=frozenset()).analyse(path, source, models_changed=None)
+
+
+def history_analyser(history: Mapping[str, bytes] | None) -> Callable[[str, bytes], FileAnalysis]:
+    """`analyse_file` for many files of the same history: each history file is read once
+    for all of them, not once per file (the CLI on a directory of 200 revisions: 12 s
+    of CPU when each file read them all again, under 1 s read once)."""
+    analyser = _Analyser(history, changed=frozenset())
+    return lambda path, source: analyser.analyse(path, source, models_changed=None)
 
 
 def analyse_pull_request(
@@ -187,6 +203,7 @@ class _Analyser:
         self.changed = changed
         self.has_base = history is not None if has_base is None else has_base
         self._earlier: dict[str, dict[str, Earlier]] = {}
+        self._revisions: dict[str, dict[str, Revision]] = {}
 
     def earlier(self, directory: str) -> dict[str, Earlier] | None:
         if self.history is None:
@@ -214,7 +231,50 @@ class _Analyser:
                 "a person should check it",
             )
 
+    def revisions(self, directory: str) -> dict[str, Revision] | None:
+        """The Alembic revisions of `directory` in the history, by path."""
+        if self.history is None:
+            return None
+        if directory not in self._revisions:
+            found = {}
+            for path, source in self.history.items():
+                path = _normalise(path)
+                if posixpath.dirname(path) != directory or not is_revision_path(path):
+                    continue
+                if not looks_like_revision(source):
+                    continue
+                try:
+                    revision = read_revision(source)
+                except Unreadable:
+                    continue  # its tables are unknown; the rules say so where it matters
+                if revision is not None:
+                    found[path] = revision
+            self._revisions[directory] = found
+        return self._revisions[directory]
+
+    def _analyse_revision(self, path: str, revision: Revision) -> FileAnalysis:
+        earlier = self.revisions(posixpath.dirname(path))
+        others = {
+            item.revision: item
+            for other, item in (earlier or {}).items()
+            if other != path and item.revision is not None
+        }
+        state = rebuild_tables(revision, others)
+        state.has_history = state.has_history and earlier is not None
+        judgement = judge_revision(revision, state)
+        return FileAnalysis(
+            path=path,
+            verdict=judgement.verdict,
+            operations=tuple(judgement.findings),
+            warnings=tuple(judgement.warnings),
+            advice=tuple(judgement.advice),
+        )
+
     def _analyse(self, path: str, source: bytes, models_changed: bool | None) -> FileAnalysis:
+        if looks_like_revision(source):
+            revision = read_revision(source)
+            if revision is not None:
+                return self._analyse_revision(path, revision)
         migration = read(source)
         label = app_label(path)
         name = migration_name(path)

@@ -1,7 +1,9 @@
 """`deploybot migrations check [--json] PATH...`: the analyser from the command line.
 
 For CI and pre-commit: needs no bot settings, no database and no network. Each file is
-judged against the other migrations of its directory on disk (its history).
+judged against the other migrations of its directory on disk (its history). Django
+migrations (`*/migrations/*.py`) and Alembic revisions (`*/versions/*.py` with
+`revision`, `down_revision` and `def upgrade()`) are both found and judged.
 
 Exit status: 0 every file routine; 1 anything tricky or needing review (including a path
 that does not exist, when others were read); 2 nothing could be read (no migration file
@@ -13,12 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from bot.migration_analysis.analyser import analyse_file, is_migration_path
+from bot.migration_analysis.alembic_reader import is_revision_path, looks_like_revision
+from bot.migration_analysis.analyser import history_analyser, is_migration_path
 from bot.migration_analysis.model import FileAnalysis, OperationFinding, Verdict, worst
 from bot.migration_analysis.reader import MAX_BYTES
 from bot.migration_analysis.report import render_text
@@ -42,7 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "paths",
         nargs="+",
         metavar="PATH",
-        help="migration files, or directories to search for */migrations/*.py",
+        help="migration files, or directories to search for */migrations/*.py and "
+        "Alembic revisions (*/versions/*.py)",
     )
 
 
@@ -58,7 +62,10 @@ def check(paths: list[str], *, as_json: bool, out: TextIO, err: TextIO) -> int:
         if path.is_dir():
             found = sorted(_migrations_below(path))
             if not found:
-                print(f"deploybot: no */migrations/*.py files under {raw}", file=err)
+                print(
+                    f"deploybot: no */migrations/*.py files or Alembic revisions under {raw}",
+                    file=err,
+                )
                 problems += 1
             files.extend(found)
         elif path.is_file():
@@ -71,7 +78,7 @@ def check(paths: list[str], *, as_json: bool, out: TextIO, err: TextIO) -> int:
             problems += 1
     files = list(dict.fromkeys(files))  # a file named twice is judged once
 
-    histories: dict[Path, dict[str, bytes]] = {}
+    analysers: dict[Path, Callable[[str, bytes], FileAnalysis]] = {}
     results: list[FileAnalysis] = []
     opened = 0
     for path in files:
@@ -83,9 +90,9 @@ def check(paths: list[str], *, as_json: bool, out: TextIO, err: TextIO) -> int:
         # Analysed under its absolute path, so that `0002_x.py` given from inside its
         # migrations directory still has an app label and a history; shown as given.
         real = path.resolve()
-        if real.parent not in histories:
-            histories[real.parent] = _history(real.parent)
-        analysis = analyse_file(real.as_posix(), source, histories[real.parent])
+        if real.parent not in analysers:
+            analysers[real.parent] = history_analyser(_history(real.parent))
+        analysis = analysers[real.parent](real.as_posix(), source)
         results.append(replace(analysis, path=str(path)))
 
     if as_json:
@@ -106,8 +113,18 @@ def _migrations_below(root: Path) -> Iterator[Path]:
         relative = path.relative_to(root).parts[:-1]
         if any(part.startswith(".") or part in SKIPPED_DIRECTORIES for part in relative):
             continue
-        if is_migration_path(path.resolve().as_posix()):
+        if _is_migration(path.resolve()):
             yield path
+
+
+def _is_migration(path: Path) -> bool:
+    """A Django migration by its path, or an Alembic revision by its path and markers."""
+    if is_migration_path(path.as_posix()):
+        return True
+    if not is_revision_path(path.as_posix()):
+        return False
+    source = _read(path)
+    return source is not None and looks_like_revision(source)
 
 
 def _read(path: Path) -> bytes | None:
@@ -122,7 +139,7 @@ def _read(path: Path) -> bytes | None:
 def _history(directory: Path) -> dict[str, bytes]:
     history = {}
     for path in sorted(directory.glob("*.py")):
-        if is_migration_path(path.as_posix()):
+        if is_migration_path(path.as_posix()) or is_revision_path(path.as_posix()):
             source = _read(path)
             if source is not None:
                 history[path.as_posix()] = source

@@ -108,7 +108,7 @@ def judge_file(
                 )
         # Models created by the file under analysis are new: nothing running uses them.
         apply(state, operation, new=True)
-    judgement.advice.extend(_advice(judgement.findings, operations, models_changed))
+    judgement.advice.extend(file_advice(judgement.findings, operations, models_changed))
     return judgement
 
 
@@ -273,7 +273,7 @@ def _table_after_rename(context: Context, old: str, new: str) -> str:
             if isinstance(name, str) and name.lower() == new.lower():
                 value = args.get("table")
                 table = value if isinstance(value, str) else None
-    return table or f"{context.state.label}_{new.lower()}"
+    return table or context.state.default_table(new)
 
 
 def _alter_model_table(operation: str, args: Args, context: Context) -> list[OperationFinding]:
@@ -294,7 +294,7 @@ def _alter_model_table(operation: str, args: Args, context: Context) -> list[Ope
             Verdict.ROUTINE,
             f"renames the table of {name}, created in this change",
         )
-    new_table = table or f"{context.state.label}_{name.lower()}"
+    new_table = table or context.state.default_table(name)
     model = context.state.model(name)
     # After a RenameModel in the same file, the table the old code uses is the one from
     # before the rename (`original_table`), whatever the state calls it now.
@@ -632,6 +632,8 @@ def looks_like_field(definition: Call) -> bool:
     function whose result cannot be known without running it."""
     return (
         definition.name.startswith("django.db.models.")
+        # An Alembic column, read as a field whose class is its SQLAlchemy type.
+        or definition.name.startswith("sqlalchemy.")
         or definition.short.endswith("Field")
         or definition.short in ("ForeignKey", "ManyToManyField", "OneToOneField")
     )
@@ -1214,7 +1216,7 @@ assert set(RULES) <= KNOWN_OPERATIONS  # noqa: S101 - a typo here would go unnot
 # ------------------------------------------------------------------------- advice
 
 
-def _advice(
+def file_advice(
     findings: list[OperationFinding], operations: tuple[Value, ...], models_changed: bool | None
 ) -> list[str]:
     advice: list[str] = []

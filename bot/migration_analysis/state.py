@@ -149,6 +149,10 @@ class AppState:
         model = self.model(name)
         if model is not None and model.db_table:
             return model.db_table
+        return self.default_table(name)
+
+    def default_table(self, name: str) -> str:
+        """The table a model gets without a db_table: Django's `<app_label>_<model>`."""
         return f"{self.label}_{name.lower()}"
 
     def mark_start(self) -> None:
