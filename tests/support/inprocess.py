@@ -40,6 +40,8 @@ import httpx
 
 from support.server import BotFacts
 
+log = logging.getLogger(__name__)
+
 # The base URL requests through the WSGI transport carry (Flask only needs a host).
 WSGI_BASE_URL = "http://deploybot.test"
 
@@ -149,6 +151,39 @@ class _LogFile(logging.Handler):
             log.write(line)
 
 
+class _InFlight:
+    """The bot's WSGI app, counting the requests it is still serving, up to the end of
+    what runs when their response is closed (Flask's `call_on_close`), so that stopping
+    the bot can wait for them."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._running = 0
+        self._finished = threading.Condition()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        from werkzeug.wsgi import ClosingIterator
+
+        with self._finished:
+            self._running += 1
+        try:
+            body = self._app(environ, start_response)
+        except BaseException:
+            self._done()
+            raise
+        # Closing calls the body's own close (and with it Flask's call_on_close) first.
+        return ClosingIterator(body, [self._done])
+
+    def _done(self) -> None:
+        with self._finished:
+            self._running -= 1
+            self._finished.notify_all()
+
+    def wait_finished(self, timeout: float) -> bool:
+        with self._finished:
+            return self._finished.wait_for(lambda: self._running == 0, timeout)
+
+
 class InProcessBot(BotFacts):
     """The bot's WSGI app in this process, with ``env`` as its settings (see module doc)."""
 
@@ -171,6 +206,7 @@ class InProcessBot(BotFacts):
         self._server: Any = None
         self._serving: threading.Thread | None = None
         self._http: httpx.Client | None = None
+        self._web: _InFlight | None = None
         self._log_handler: _LogFile | None = None
         self.port = 0
 
@@ -209,7 +245,7 @@ class InProcessBot(BotFacts):
             if settings.slack_bot_token
             else None
         )
-        self._web = self._bot.web_app(bolt_app=bolt)
+        self._web = _InFlight(self._bot.web_app(bolt_app=bolt))
         self._log_handler = _LogFile(self.log_path)
         self._log_handler.setLevel(settings.log_level)
         bot_logger = logging.getLogger("bot")
@@ -234,6 +270,11 @@ class InProcessBot(BotFacts):
         if not self.is_running():
             return
         self.wait_idle(timeout)
+        # The server's request threads are daemons that server_close() does not join, and
+        # what a response runs after it has gone (a GitHub delivery's analysis and channel
+        # message) would otherwise reach the next test's fake Slack and database.
+        if self._web is not None and not self._web.wait_finished(timeout):
+            log.warning("requests still running when the in-process bot stopped")
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
