@@ -132,9 +132,9 @@ class DeployFlows:
                 blocks.edited_notice(booking, user_id, voided),
                 session=session,
             )
-            if voided:
-                # The announcement's buttons no longer count: it says so.
-                self.announcer.changed(session, booking)
+            # The announcement shows the slot, the PRs and, when the edit voided the
+            # approvals, that its buttons no longer count: any edit changes it.
+            self.announcer.changed(session, booking)
 
         return self.deploys.edit(short_id, user_id=user_id, changes=changes, notify=notice)
 

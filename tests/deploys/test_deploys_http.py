@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import pytest
 from helpers import (
@@ -298,6 +299,27 @@ def test_an_edit_voids_the_approvals_only_with_the_announcement_update(
     stored = booking(db_engine, short_id)
     assert (stored.status, stored.approval_round) == ("scheduled", 1)
     assert len(announcement_texts(db_engine, short_id)) == recorded + 1
+
+
+def test_an_edit_that_keeps_the_approvals_updates_the_announcement_too(
+    slack: SignedClient, fake_slack: FakeSlack, db_engine: Engine
+) -> None:
+    # A longer slot keeps the approvals (only a new time or new PRs void them), but the
+    # announcement shows the slot: it must not go on showing the old end.
+    short_id = approved(slack, fake_slack, db_engine, when="tomorrow 10:00")
+    fake_slack.wait_for("chat.update", lambda c: "Approved" in c.all_text())
+    recorded = len(announcement_texts(db_engine, short_id))
+
+    answer = command(slack, fake_slack, f"edit {short_id} for 95m")
+    assert "approvals are void" not in answer
+    stored = booking(db_engine, short_id)
+    assert stored.status == "approved"
+    assert stored.ends_at - stored.starts_at == timedelta(minutes=95)
+    assert len(announcement_texts(db_engine, short_id)) == recorded + 1
+    update = fake_slack.wait_for(
+        "chat.update", lambda c: short_id in c.all_text() and "for 1h35m" in c.all_text()
+    )
+    assert "Approved" in update.all_text()
 
 
 def test_edit_needs_something_to_change(
