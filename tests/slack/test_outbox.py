@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from slack_sdk import WebClient
 
 from bot.db import Database, utcnow
+from bot.idempotency import AlreadyProcessed, claim
 from bot.migrations import upgrade
 from bot.slack.outbox import Outbox, OutboxMessage
 from support.db import Database as ScratchDatabase
@@ -258,3 +259,17 @@ def test_a_savepoint_rolled_back_keeps_what_the_transaction_recorded_outside_it(
     assert [c.text for c in posts(fake_slack)] == ["kept"]
     assert outbox.deliver_due(clock.advance(minutes=10)) == 0
     assert [(r.text, r.state) for r in rows(outbox)] == [("kept", "sent")]
+
+
+def test_an_insert_race_lost_in_a_savepoint_keeps_what_the_transaction_recorded(
+    outbox: Outbox, fake_slack: FakeSlack
+) -> None:
+    # The flows' savepoint idiom (bot.idempotency.claim, the gate's and freeze's upserts):
+    # the failed flush inside it is a rollback SQLAlchemy tells after_soft_rollback of.
+    with outbox.database.transaction() as session:
+        claim(session, "taken")
+    with outbox.database.transaction() as session:
+        outbox.post(CHANNEL, "recorded before the race", session=session)
+        with pytest.raises(AlreadyProcessed):
+            claim(session, "taken")
+    assert [c.text for c in posts(fake_slack)] == ["recorded before the race"]
