@@ -266,11 +266,12 @@ class Outbox:
 
         Only the outermost commit counts: SQLAlchemy also dispatches `after_commit` when a
         savepoint is released, and delivering then, before the real commit, found nothing
-        another connection could see (PostgreSQL) or waited on this very transaction's
-        write lock (SQLite), and the real commit then sent nothing: the message waited
-        for the clock. So the listeners are not `once`: they stay on the session (one
-        pair per session) and check `is_outermost`. A savepoint rolled back inside the
-        transaction leaves what was recorded outside it to be sent."""
+        another connection could see (or, on SQLite with an older row of the conversation
+        waiting, waited on this very transaction's write lock), and the real commit then
+        sent nothing: the message waited for the clock. So the listeners are not `once`:
+        they stay on the session (one pair per session) and check `is_outermost`. A
+        savepoint rolled back inside the transaction leaves what was recorded outside it
+        to be sent."""
         waiting: set[str] | None = session.info.get(_AFTER_COMMIT)
         if waiting is None:
             waiting = session.info[_AFTER_COMMIT] = set()
