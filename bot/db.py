@@ -60,6 +60,22 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def is_outermost(session: Session) -> bool:
+    """For an `after_commit` or `after_rollback` listener: whether the event is the
+    outermost transaction's, not a savepoint's.
+
+    SQLAlchemy dispatches both events for a SAVEPOINT too (`session.begin_nested()`
+    released or rolled back, `SessionTransaction.commit` and `.rollback`), while that
+    savepoint is still the session's nested transaction; by the outermost commit or
+    rollback every savepoint has been closed. A hook that acts "once the change is
+    durable" (the outbox's sends, the gate's statuses) acting on a savepoint's release
+    would act before the real commit, on state no other connection can see yet.
+    Not for `after_soft_rollback` or `after_transaction_end`: those run after the
+    transaction closed, when the savepoint is no longer the nested one.
+    """
+    return not session.in_nested_transaction()
+
+
 # Connections each process keeps open to PostgreSQL: one per thread that does Slack work
 # (bot.slack.app.LISTENER_THREADS), so a busy process reuses its connections instead of
 # opening and closing one per transaction. Opening one costs PostgreSQL a new backend

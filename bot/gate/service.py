@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from bot.audit.model import record
 from bot.booking.model import Booking
 from bot.booking.rules import Kind, Status
-from bot.db import Database, utcnow
+from bot.db import Database, is_outermost, utcnow
 from bot.gate.model import PullRequestAnalysisRow, PullRequestGate
 from bot.gate.rules import (
     COVER_ORDER,
@@ -918,13 +918,18 @@ def watch_bookings(database: Database, gate: GateService) -> None:
         if named and gate.refresh(session, named):
             session.info[_SYNC_AFTER_COMMIT] = True
 
+    # Both also run for a savepoint (released, rolled back): posting then would post
+    # statuses another connection cannot see yet and leave the real commit nothing to
+    # post; forgetting then would drop what the transaction changed outside it.
     @sa.event.listens_for(sessions, "after_commit")
     def _post(session: Session) -> None:
-        if session.info.pop(_SYNC_AFTER_COMMIT, False):
+        if is_outermost(session) and session.info.pop(_SYNC_AFTER_COMMIT, False):
             gate.sync_soon()
 
     @sa.event.listens_for(sessions, "after_rollback")
     def _forget(session: Session) -> None:
+        if not is_outermost(session):
+            return
         for key in (_CHANGED_BOOKINGS, _CHANGED_REFS, _SYNC_AFTER_COMMIT):
             session.info.pop(key, None)
 

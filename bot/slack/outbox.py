@@ -38,7 +38,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.clock.lease import holder_name
-from bot.db import Base, Database, UTCDateTime, utcnow
+from bot.db import Base, Database, UTCDateTime, is_outermost, utcnow
 from bot.slack.limits import fit_blocks, fit_text, shorten
 
 log = logging.getLogger(__name__)
@@ -262,20 +262,37 @@ class Outbox:
 
     def _deliver_after_commit(self, session: Session, conversation: str) -> None:
         """Send what `session` records once its transaction has committed (never before:
-        Slack must not hear of a change that is then rolled back)."""
+        Slack must not hear of a change that is then rolled back).
+
+        Only the outermost commit counts: SQLAlchemy also dispatches `after_commit` when a
+        savepoint is released, and delivering then, before the real commit, found nothing
+        another connection could see (or, on SQLite with an older row of the conversation
+        waiting, waited on this very transaction's write lock), and the real commit then
+        sent nothing: the message waited for the clock. So the listeners are not `once`:
+        they stay on the session (one pair per session) and check `is_outermost`. A
+        savepoint rolled back inside the transaction leaves what was recorded outside it
+        to be sent."""
         waiting: set[str] | None = session.info.get(_AFTER_COMMIT)
         if waiting is None:
             waiting = session.info[_AFTER_COMMIT] = set()
+        waiting.add(conversation)
+        if session.info.get(_LISTENING):
+            return
+        session.info[_LISTENING] = True
 
-            def committed(_session: Session) -> None:
+        def committed(_session: Session) -> None:
+            if is_outermost(session):
                 self.deliver(sorted(session.info.pop(_AFTER_COMMIT, ())))
 
-            def rolled_back(_session: Session, _previous: object) -> None:
+        def rolled_back(_session: Session) -> None:
+            if is_outermost(session):
                 session.info.pop(_AFTER_COMMIT, None)
 
-            sa.event.listen(session, "after_commit", committed, once=True)
-            sa.event.listen(session, "after_soft_rollback", rolled_back, once=True)
-        waiting.add(conversation)
+        sa.event.listen(session, "after_commit", committed)
+        # after_rollback, not after_soft_rollback: the latter runs for every rollback
+        # of any SessionTransaction (a savepoint's, a failed flush's), after it closed,
+        # when is_outermost cannot tell which it was.
+        sa.event.listen(session, "after_rollback", rolled_back)
 
     # -- delivering ---------------------------------------------------------------------
 
@@ -574,6 +591,8 @@ class Outbox:
 
 # The session.info entry of the conversations a transaction recorded messages for.
 _AFTER_COMMIT = "outbox_after_commit"
+# Set once the session has the outbox's commit and rollback listeners.
+_LISTENING = "outbox_listening"
 
 
 class _RateLimited(Exception):

@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from helpers import announcement, book, reply_to
 from sqlalchemy.engine import Engine
 
+from bot.booking.model import Booking
+from bot.booking.rules import Status
 from gate.migrations import ADD_NICKNAME, REMOVE_EMAIL
 from gate.support import (
     CONTEXT,
@@ -194,6 +196,57 @@ def test_cancelling_the_booking_fails_the_pull_request_again(
     wait_for_status(github, sha, "pending", "Booked as")
     assert "Cancelled" in command(slack, fake_slack, f"cancel {booked.short_id}")
     wait_for_status(github, sha, "failure", "/deploy schedule #123")
+
+
+def test_a_booking_changed_in_a_savepoint_posts_its_status_at_the_commit(
+    github: FakeGitHub,
+    slack: SignedClient,
+    gh_bot: InProcessBot,
+    fake_slack: FakeSlack,
+    db_engine: Engine,
+) -> None:
+    # SQLAlchemy dispatches after_commit when a savepoint is released too: the gate used
+    # to post the statuses then, before the real commit (from state no other connection
+    # could see), and the real commit posted nothing: the status waited for the clock.
+    sha = open_pull(github, 123, {MIGRATION: REMOVE_EMAIL})
+    deliver(gh_bot, payload(github, "opened", 123))
+    wait_for_status(github, sha, "failure")
+    booked = book(slack, fake_slack, db_engine, when="tomorrow 14:00")
+    wait_for_status(github, sha, "pending", "Booked as")
+    statuses = f"POST /repos/{REPO}/statuses/{sha}*"
+    with gh_bot.container.database.transaction() as session:
+        booking = session.get(Booking, booked.id)
+        assert booking is not None
+        with session.begin_nested():
+            booking.status = Status.CANCELLED.value
+        # Not posted while the cancellation is not committed.
+        since = time.time()
+        github.assert_no_call(statuses, predicate=lambda c: c.time > since, within=1.5)
+    # Posted by the commit itself, not left for the clock.
+    wait_for_status(github, sha, "failure", "/deploy schedule #123", timeout=15)
+
+
+def test_a_savepoint_rolled_back_keeps_the_booking_changed_outside_it(
+    github: FakeGitHub,
+    slack: SignedClient,
+    gh_bot: InProcessBot,
+    fake_slack: FakeSlack,
+    db_engine: Engine,
+) -> None:
+    # after_rollback runs for a savepoint too: the gate used to forget then what the
+    # transaction had changed before it, and the commit refreshed and posted nothing.
+    sha = open_pull(github, 123, {MIGRATION: REMOVE_EMAIL})
+    deliver(gh_bot, payload(github, "opened", 123))
+    wait_for_status(github, sha, "failure")
+    booked = book(slack, fake_slack, db_engine, when="tomorrow 14:00")
+    wait_for_status(github, sha, "pending", "Booked as")
+    with gh_bot.container.database.transaction() as session:
+        booking = session.get(Booking, booked.id)
+        assert booking is not None
+        booking.status = Status.CANCELLED.value
+        session.flush()
+        session.begin_nested().rollback()
+    wait_for_status(github, sha, "failure", "/deploy schedule #123", timeout=15)
 
 
 def test_the_kind_of_a_booking_defaults_from_the_analysis(

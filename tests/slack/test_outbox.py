@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from slack_sdk import WebClient
 
 from bot.db import Database, utcnow
+from bot.idempotency import AlreadyProcessed, claim
 from bot.migrations import upgrade
 from bot.slack.outbox import Outbox, OutboxMessage
 from support.db import Database as ScratchDatabase
@@ -225,3 +226,50 @@ def test_two_deliverers_at_once_send_every_message_once_and_in_order(
     finally:
         for database in databases:
             database.dispose()
+
+
+def test_a_message_recorded_with_a_change_is_sent_at_its_commit_not_at_a_savepoints(
+    outbox: Outbox, fake_slack: FakeSlack, clock: Clock
+) -> None:
+    # SQLAlchemy dispatches after_commit when a savepoint is released too: the outbox used
+    # to deliver then, before the real commit (nothing another connection could see, or
+    # this transaction's write lock to wait on), and the real commit sent nothing.
+    with outbox.database.transaction() as session:
+        outbox.post(CHANNEL, "before the savepoint", session=session)
+        with session.begin_nested():
+            outbox.post(CHANNEL, "in the savepoint", session=session)
+        assert posts(fake_slack) == []
+    # Sent by the commit itself, not left for the clock.
+    sent = ["before the savepoint", "in the savepoint"]
+    assert [c.text for c in posts(fake_slack)] == sent
+    assert outbox.deliver_due(clock.advance(minutes=10)) == 0
+    assert [c.text for c in posts(fake_slack)] == sent
+    assert [r.state for r in rows(outbox)] == ["sent", "sent"]
+
+
+def test_a_savepoint_rolled_back_keeps_what_the_transaction_recorded_outside_it(
+    outbox: Outbox, fake_slack: FakeSlack, clock: Clock
+) -> None:
+    with outbox.database.transaction() as session:
+        outbox.post(CHANNEL, "kept", session=session)
+        savepoint = session.begin_nested()
+        outbox.post(CHANNEL, "rolled back", session=session)
+        savepoint.rollback()
+        assert posts(fake_slack) == []
+    assert [c.text for c in posts(fake_slack)] == ["kept"]
+    assert outbox.deliver_due(clock.advance(minutes=10)) == 0
+    assert [(r.text, r.state) for r in rows(outbox)] == [("kept", "sent")]
+
+
+def test_an_insert_race_lost_in_a_savepoint_keeps_what_the_transaction_recorded(
+    outbox: Outbox, fake_slack: FakeSlack
+) -> None:
+    # The flows' savepoint idiom (bot.idempotency.claim, the gate's and freeze's upserts):
+    # the failed flush inside it is a rollback SQLAlchemy tells after_soft_rollback of.
+    with outbox.database.transaction() as session:
+        claim(session, "taken")
+    with outbox.database.transaction() as session:
+        outbox.post(CHANNEL, "recorded before the race", session=session)
+        with pytest.raises(AlreadyProcessed):
+            claim(session, "taken")
+    assert [c.text for c in posts(fake_slack)] == ["recorded before the race"]
