@@ -177,9 +177,12 @@ def test_simultaneous_approvals_double_clicks_and_retries_count_each_person_once
         latest = fake_slack.message(DEPLOY_CHANNEL, posted.response["ts"])
         assert latest is not None
         assert "Approved" in str(latest["blocks"])
-        # One update per counted decision, plus convergence re-renders under races and
-        # one per click that came too late (it re-syncs a possibly stale message).
-        assert 2 <= len(updates_of(fake_slack, posted.response["ts"])) <= 6
+        # One update per counted decision (recorded in its transaction, under the booking's
+        # lock) and one per click that came after the quorum (it refreshes a possibly
+        # stale message): 2 to 4 here. One run under load saw more than 6, not reproduced
+        # since; should it happen again, the message says what the updates were.
+        updates = updates_of(fake_slack, posted.response["ts"])
+        assert 2 <= len(updates) <= 6, [u.all_text()[:120] for u in updates]
 
 
 def test_a_slack_retry_of_an_approval_counts_once(
