@@ -182,6 +182,23 @@ def test_the_status_walks_with_the_booking_from_failure_to_landed(
     wait_for_status(github, sha, "success", f"Deploy `{booked.short_id}` landed")
 
 
+def booked_tricky_pull(
+    github: FakeGitHub,
+    gh_bot: InProcessBot,
+    slack: SignedClient,
+    fake_slack: FakeSlack,
+    db_engine: Engine,
+) -> tuple[str, Booking]:
+    """PR #123 drops a column (its status fails), then is booked for tomorrow (pending):
+    its head commit and the booking."""
+    sha = open_pull(github, 123, {MIGRATION: REMOVE_EMAIL})
+    deliver(gh_bot, payload(github, "opened", 123))
+    wait_for_status(github, sha, "failure")
+    booked = book(slack, fake_slack, db_engine, when="tomorrow 14:00")
+    wait_for_status(github, sha, "pending", "Booked as")
+    return sha, booked
+
+
 def test_cancelling_the_booking_fails_the_pull_request_again(
     github: FakeGitHub,
     slack: SignedClient,
@@ -189,11 +206,7 @@ def test_cancelling_the_booking_fails_the_pull_request_again(
     fake_slack: FakeSlack,
     db_engine: Engine,
 ) -> None:
-    sha = open_pull(github, 123, {MIGRATION: REMOVE_EMAIL})
-    deliver(gh_bot, payload(github, "opened", 123))
-    wait_for_status(github, sha, "failure")
-    booked = book(slack, fake_slack, db_engine, when="tomorrow 14:00")
-    wait_for_status(github, sha, "pending", "Booked as")
+    sha, booked = booked_tricky_pull(github, gh_bot, slack, fake_slack, db_engine)
     assert "Cancelled" in command(slack, fake_slack, f"cancel {booked.short_id}")
     wait_for_status(github, sha, "failure", "/deploy schedule #123")
 
@@ -208,11 +221,7 @@ def test_a_booking_changed_in_a_savepoint_posts_its_status_at_the_commit(
     # SQLAlchemy dispatches after_commit when a savepoint is released too: the gate used
     # to post the statuses then, before the real commit (from state no other connection
     # could see), and the real commit posted nothing: the status waited for the clock.
-    sha = open_pull(github, 123, {MIGRATION: REMOVE_EMAIL})
-    deliver(gh_bot, payload(github, "opened", 123))
-    wait_for_status(github, sha, "failure")
-    booked = book(slack, fake_slack, db_engine, when="tomorrow 14:00")
-    wait_for_status(github, sha, "pending", "Booked as")
+    sha, booked = booked_tricky_pull(github, gh_bot, slack, fake_slack, db_engine)
     statuses = f"POST /repos/{REPO}/statuses/{sha}*"
     with gh_bot.container.database.transaction() as session:
         booking = session.get(Booking, booked.id)
@@ -235,11 +244,7 @@ def test_a_savepoint_rolled_back_keeps_the_booking_changed_outside_it(
 ) -> None:
     # after_rollback runs for a savepoint too: the gate used to forget then what the
     # transaction had changed before it, and the commit refreshed and posted nothing.
-    sha = open_pull(github, 123, {MIGRATION: REMOVE_EMAIL})
-    deliver(gh_bot, payload(github, "opened", 123))
-    wait_for_status(github, sha, "failure")
-    booked = book(slack, fake_slack, db_engine, when="tomorrow 14:00")
-    wait_for_status(github, sha, "pending", "Booked as")
+    sha, booked = booked_tricky_pull(github, gh_bot, slack, fake_slack, db_engine)
     with gh_bot.container.database.transaction() as session:
         booking = session.get(Booking, booked.id)
         assert booking is not None
