@@ -25,7 +25,7 @@ from __future__ import annotations
 import ast
 import posixpath
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from bot.migration_analysis.model import OperationFinding, Verdict
@@ -45,7 +45,7 @@ from bot.migration_analysis.reader import (
     parse,
 )
 from bot.migration_analysis.rules import Context, FileJudgement, file_advice, judge
-from bot.migration_analysis.state import AppState, apply
+from bot.migration_analysis.state import AppState, apply, dependencies_first
 
 OP = "alembic.op."
 _DJANGO = "django.db.migrations."
@@ -992,22 +992,16 @@ def rebuild_tables(revision: Revision, earlier: Mapping[str, Revision]) -> Table
     first, merges included) left them. `has_history` is False when the chain names a
     revision that is not there."""
     state = TableState(label="")
-    order: list[str] = []
-    seen: set[str] = set()
-    pending: list[tuple[str, bool]] = [(name, False) for name in reversed(revision.down_revisions)]
-    while pending:
-        name, finished = pending.pop()
-        if finished:
-            order.append(name)
-            continue
-        if name in seen:
-            continue
-        seen.add(name)
-        if name not in earlier:
+
+    def known(names: Sequence[str]) -> list[str]:
+        found = [name for name in names if name in earlier]
+        if len(found) < len(names):
             state.has_history = False
-            continue
-        pending.append((name, True))
-        pending.extend((parent, False) for parent in reversed(earlier[name].down_revisions))
+        return found
+
+    order = dependencies_first(
+        known(revision.down_revisions), lambda name: known(earlier[name].down_revisions)
+    )
     for name in order:
         for step in earlier[name].steps:
             for call in step.operations(state):

@@ -12,7 +12,7 @@ previous definition is not found, the rules say so instead of guessing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from bot.migration_analysis.reader import Call, DictValue, Unreadable, Value, read
@@ -349,11 +349,21 @@ def ancestors(
             continue
         wanted.add(current)
         stack.extend(earlier[current].dependencies)
-    # Depth-first, dependencies before dependants, siblings in name order. Iterative: a
-    # long-lived app has hundreds of migrations in one chain.
+    # Siblings in name order.
+    return dependencies_first(
+        sorted(wanted),
+        lambda current: sorted(dep for dep in earlier[current].dependencies if dep in wanted),
+    )
+
+
+def dependencies_first(roots: Iterable[str], parents: Callable[[str], Iterable[str]]) -> list[str]:
+    """`roots` and everything they depend on (`parents` of each, in the order it gives
+    them), each once, every one after what it depends on: the order migrations are
+    applied in. Depth-first and iterative: a long-lived app has hundreds of migrations in
+    one chain. A cycle (broken history) is cut where it closes."""
     order: list[str] = []
-    entered: set[str] = set()  # a cycle (broken history) is cut where it closes
-    for root in sorted(wanted):
+    entered: set[str] = set()
+    for root in roots:
         pending: list[tuple[str, bool]] = [(root, False)]
         while pending:
             current, finished = pending.pop()
@@ -364,9 +374,7 @@ def ancestors(
                 continue
             entered.add(current)
             pending.append((current, True))
-            for dep in sorted(earlier[current].dependencies, reverse=True):
-                if dep in wanted and dep not in entered:
-                    pending.append((dep, False))
+            pending.extend((parent, False) for parent in reversed(list(parents(current))))
     return order
 
 
