@@ -39,6 +39,7 @@ from bot.migration_analysis.reader import (
     Unknown,
     Unreadable,
     Value,
+    _assignments,
     _imports,
     _shorten,
     _ValueReader,
@@ -211,18 +212,8 @@ def read_revision(source: bytes) -> Revision | None:
     """Read an Alembic revision; None when the file has not a revision's markers.
     Raises `reader.Unreadable` for a file that cannot be parsed at all."""
     tree = parse(source)
-    assigned: dict[str, ast.expr] = {}
-    functions: dict[str, ast.FunctionDef] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    assigned[target.id] = node.value
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            if node.value is not None:
-                assigned[node.target.id] = node.value
-        elif isinstance(node, ast.FunctionDef):
-            functions[node.name] = node
+    assigned = _assignments(tree.body)
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
     if "revision" not in assigned or "down_revision" not in assigned or "upgrade" not in functions:
         return None
     bindings = _bindings(tree)

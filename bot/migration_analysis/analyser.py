@@ -27,7 +27,7 @@ from bot.migration_analysis.model import (
     Verdict,
 )
 from bot.migration_analysis.reader import Unreadable, read
-from bot.migration_analysis.rules import RENAME_ADVICE, judge_file
+from bot.migration_analysis.rules import RENAME_ADVICE, FileJudgement, judge_file
 from bot.migration_analysis.state import (
     AppState,
     Earlier,
@@ -262,13 +262,7 @@ class _Analyser:
         state = rebuild_tables(revision, others)
         state.has_history = state.has_history and earlier is not None
         judgement = judge_revision(revision, state)
-        return FileAnalysis(
-            path=path,
-            verdict=judgement.verdict,
-            operations=tuple(judgement.findings),
-            warnings=tuple(judgement.warnings),
-            advice=tuple(judgement.advice),
-        )
+        return _file_analysis(path, judgement)
 
     def _analyse(self, path: str, source: bytes, models_changed: bool | None) -> FileAnalysis:
         if looks_like_revision(source):
@@ -308,10 +302,14 @@ class _Analyser:
                 operations=(finding,),
                 warnings=tuple(judgement.warnings),
             )
-        return FileAnalysis(
-            path=path,
-            verdict=judgement.verdict,
-            operations=tuple(judgement.findings),
-            warnings=tuple(judgement.warnings),
-            advice=tuple(judgement.advice),
-        )
+        return _file_analysis(path, judgement)
+
+
+def _file_analysis(path: str, judgement: FileJudgement) -> FileAnalysis:
+    return FileAnalysis(
+        path=path,
+        verdict=judgement.verdict,
+        operations=tuple(judgement.findings),
+        warnings=tuple(judgement.warnings),
+        advice=tuple(judgement.advice),
+    )

@@ -169,7 +169,7 @@ def read(source: bytes) -> MigrationFile:
     migration = _migration_class(tree)
     if migration is None:
         raise Unreadable("no `class Migration` at module level: Django would not load it")
-    assignments = _class_assignments(migration)
+    assignments = _assignments(migration.body)
     reader = _ValueReader(imports)
 
     operations: tuple[Value, ...] | None = None
@@ -260,9 +260,11 @@ def _migration_class(tree: ast.Module) -> ast.ClassDef | None:
     return found
 
 
-def _class_assignments(cls: ast.ClassDef) -> dict[str, ast.expr]:
+def _assignments(body: list[ast.stmt]) -> dict[str, ast.expr]:
+    """Name -> the value last assigned to it by a plain or annotated assignment among
+    `body`'s statements (a class body, a module)."""
     assigned: dict[str, ast.expr] = {}
-    for node in cls.body:
+    for node in body:
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 if isinstance(target, ast.Name):
