@@ -41,7 +41,6 @@ from bot.runbook.notices import RunbookNotices
 from bot.runbook.service import RunbookService, landing_guard
 from bot.settings import Settings
 from bot.slack.client import build_web_client
-from bot.slack.handoff import Arrivals
 from bot.slack.outbox import Outbox
 from bot.slack.users import UserZones
 from bot.windows.blocks import blackout_events, join_sections, override_section, state_line
@@ -65,9 +64,6 @@ class Container:
     # Channel notices, announcement posts and updates and DMs wait here until Slack
     # takes them (docs/adr/0019).
     outbox: Outbox
-    # The Slack requests this web worker is handling, which the recording of acknowledged
-    # work waits for, briefly, to write them together (bot/slack/handoff.py).
-    slack_arrivals: Arrivals
     # People's time zones, remembered an hour in case Slack goes away (bot/slack/users.py).
     zones: UserZones
     bookings: BookingService
@@ -231,7 +227,6 @@ def build_container(
         slack=slack,
         database=database,
         outbox=outbox,
-        slack_arrivals=Arrivals(),
         zones=UserZones(clock),
         bookings=bookings,
         plans=PlanService(bookings, PlanNotices(outbox, settings.deploy_channel)),

@@ -76,7 +76,7 @@ def build_bolt_app(
     )
     if recording:
         table = WorkTable(container.database, lease=timedelta(seconds=settings.work_lease_seconds))
-        app.use(DurableHandOff(table, work_here, arrivals=container.slack_arrivals))
+        app.use(DurableHandOff(table, work_here))
     app.error(_answer_malformed_requests)
     router = CommandRouter()
     # Bolt tries the listeners in the order they were added, and trying one costs about as

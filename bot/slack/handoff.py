@@ -27,7 +27,7 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any, ParamSpec, TypeVar
 
@@ -55,10 +55,6 @@ PROBE_SECONDS = 0.5
 # The most recordings written in one transaction (see GroupRecorder): more than a web
 # worker has request threads, so in practice every waiting one.
 MAX_BATCH = 64
-# The longest the recording thread waits, with a recording in hand, for requests that
-# this web worker is still handling to reach their acknowledgement and join the batch.
-# It waits only while there are such requests: a lone request is written at once.
-BATCH_WINDOW = 0.002
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -152,55 +148,6 @@ class InlineExecutor(Executor):
         return future
 
 
-class Arrivals:
-    """This web worker's Slack requests on their way to an acknowledgement: counted from
-    the moment the web app starts handling one (`arriving`, around Bolt's whole handling
-    of the request) until it is submitted for recording, answered without work, or done
-    (`arrived`). The recording thread waits for them, briefly, to write them together
-    (GroupRecorder). Bolt handles a request on the thread it came in on (the web worker's
-    Bolt app processes before responding), so the request is known by its thread."""
-
-    def __init__(self) -> None:
-        self._count = 0
-        self._quiet = threading.Condition(threading.Lock())
-        self._here = threading.local()
-
-    @contextlib.contextmanager
-    def arriving(self) -> Iterator[None]:
-        """Around the handling of one request, on its thread."""
-        if getattr(self._here, "on_its_way", False):
-            yield  # already counted, by an enclosing `arriving`
-            return
-        self._here.on_its_way = True
-        with self._quiet:
-            self._count += 1
-        try:
-            yield
-        finally:
-            self.arrived()
-
-    def arrived(self) -> None:
-        """This thread's request no longer needs waiting for. Once per request: later
-        calls, and calls on a thread whose request was not counted, do nothing."""
-        if not getattr(self._here, "on_its_way", False):
-            return
-        self._here.on_its_way = False
-        with self._quiet:
-            self._count -= 1
-            if self._count == 0:
-                self._quiet.notify()
-
-    def wait_quiet(self, timeout: float) -> None:
-        """Until no request is on its way, or `timeout` seconds have passed."""
-        deadline = time.monotonic() + timeout
-        with self._quiet:
-            while self._count > 0:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return
-                self._quiet.wait(remaining)
-
-
 class _Recording:
     """One request's recording, racing its deadline: whichever of the two comes second
     (the commit, or the acknowledgement giving up) settles what happens to the row."""
@@ -242,16 +189,10 @@ class GroupRecorder:
     per request (a pool check-out with its ping, BEGIN, the insert, COMMIT). Batched, a
     statement's fixed cost is shared by as many requests as arrived while the previous
     batch was being written, which is many exactly when it matters (docs/adr/0022).
-
-    Under load, a request arrives about as often as a batch is written, so each batch
-    held one request. With a recording in hand, the thread therefore first waits, up to
-    BATCH_WINDOW, for the requests this worker is still handling (`arrivals`) to join it.
     Alone, a request is written at once, as before."""
 
-    def __init__(self, table: WorkTable, arrivals: Arrivals, *, window: float) -> None:
+    def __init__(self, table: WorkTable) -> None:
         self._table = table
-        self._arrivals = arrivals
-        self._window = window
         self._waiting: queue.SimpleQueue[_Recording] = queue.SimpleQueue()
         self._start = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -282,7 +223,6 @@ class GroupRecorder:
     def _write_forever(self) -> None:
         while True:
             batch = [self._waiting.get()]
-            self._arrivals.wait_quiet(self._window)
             while len(batch) < MAX_BATCH:
                 try:
                     batch.append(self._waiting.get_nowait())
@@ -383,18 +323,13 @@ class DurableHandOff(Middleware):
         tell: Callable[[int], None] | None,
         *,
         deadline: float = RECORD_SECONDS,
-        arrivals: Arrivals | None = None,
-        batch_window: float = BATCH_WINDOW,
     ) -> None:
         """`tell` is given each recorded row's id, for whoever does the work to start it
-        at once (without it, the work is found by the next sweep for free rows).
-        `arrivals` counts the requests the web app is handling (without, none are
-        waited for); `batch_window`: see GroupRecorder."""
+        at once (without it, the work is found by the next sweep for free rows)."""
         self._table = table
         self._tell = tell
         self._deadline = deadline
-        self._arrivals = arrivals or Arrivals()
-        self._recorder = GroupRecorder(table, self._arrivals, window=batch_window)
+        self._recorder = GroupRecorder(table)
         # Once a recording has failed, the database is taken to be unavailable until a
         # probe in the background can write again: meanwhile every request is told to try
         # again at once, instead of each holding a request thread for the whole deadline.
@@ -413,14 +348,9 @@ class DurableHandOff(Middleware):
         req.context["ack"] = RecordingAck(self, req)
         return next()
 
-    def arrived(self) -> None:
-        """The current thread's request will not be recorded, or has been submitted."""
-        self._arrivals.arrived()
-
     def record(self, request: BoltRequest) -> bool:
         """Record `request`'s work within the deadline; return whether it is recorded."""
         if self._is_failing():
-            self.arrived()
             return False
         try:
             if self._record(request):
@@ -454,11 +384,8 @@ class DurableHandOff(Middleware):
             return
 
     def _record(self, request: BoltRequest) -> bool:
-        try:
-            raw_body, content_type = recorded_body(request)
-            recording = self._recorder.submit(NewWork(raw_body, content_type))
-        finally:
-            self.arrived()
+        raw_body, content_type = recorded_body(request)
+        recording = self._recorder.submit(NewWork(raw_body, content_type))
         if not recording.wait(self._deadline):
             with recording.lock:
                 if not recording.committed:

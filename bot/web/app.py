@@ -42,17 +42,13 @@ def create_web_app(
             container, work_channel=work_channel, record_work=record_work
         )
         slack_handler = SlackRequestHandler(bolt_app)
-        arrivals = container.slack_arrivals
 
         @web.post("/slack/events")
         def slack_events() -> Response:
             # Bolt verifies the signature and the 5-minute timestamp window before any
             # listener runs; a forged or replayed request gets a 401 and changes nothing.
             try:
-                # Counted from here, so that the recording of another request's work can
-                # wait for this one to be written with it (bot/slack/handoff.py).
-                with arrivals.arriving():
-                    return slack_handler.handle(request)
+                return slack_handler.handle(request)
             except Exception as exc:
                 # Bolt reads the body before anything else and trips over some that Slack
                 # never sends (e.g. `payload=null`). That is the sender's fault, not ours.
