@@ -1077,6 +1077,43 @@ _DESTRUCTIVE_SQL = re.compile(
 )
 
 
+# Raw SQL that adds a rule every row must keep: on a table that exists, rows the old code
+# writes may break it (as AddConstraint on an existing model). Group `table` or `on`
+# names the table.
+_CONSTRAINT_SQL = re.compile(
+    r"\bALTER\s+TABLE\s+(?:ONLY\s+)?(?:IF\s+EXISTS\s+)?(?P<table>[\w.\"]+)[^;]*?\bADD\s+"
+    r"(?:CONSTRAINT\s+[\w\"]+\s+)?(?:UNIQUE|CHECK|EXCLUDE|FOREIGN\s+KEY|PRIMARY\s+KEY)\b"
+    r"|\bCREATE\s+UNIQUE\s+INDEX\b[^;]*?\bON\s+(?:ONLY\s+)?(?P<on>[\w.\"]+)",
+    re.IGNORECASE,
+)
+
+
+def _bare_table(name: str) -> str:
+    """`public."Shop_Person"` -> `Shop_Person`: the table's own name, unquoted."""
+    return name.rsplit(".", 1)[-1].strip('"')
+
+
+def _created_in(sql: str, table: str) -> bool:
+    """Whether `sql` itself creates `table` (then nothing running uses it yet)."""
+    for match in re.finditer(
+        r"\bCREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.\"]+)", sql, re.IGNORECASE
+    ):
+        if _bare_table(match.group(1)).lower() == table.lower():
+            return True
+    return False
+
+
+def _constraint_on_existing_table(sql: str, context: Context) -> tuple[str, str] | None:
+    """(the SQL that adds the rule, its table) for the first rule added to a table that
+    exists before this change, if any."""
+    for match in _CONSTRAINT_SQL.finditer(sql):
+        table = _bare_table(match.group("table") or match.group("on"))
+        if context.state.is_new_table(table) or _created_in(sql, table):
+            continue
+        return " ".join(match.group(0).split())[:80], table
+    return None
+
+
 def _sql_text(value: Value) -> str | None:
     """The SQL of a RunSQL argument: a string, or a list of strings / (sql, params)."""
     if isinstance(value, str):
@@ -1123,6 +1160,17 @@ def _run_sql(operation: str, args: Args, context: Context) -> list[OperationFind
             None,
             Verdict.TRICKY,
             f"RunSQL `{' '.join(match.group(0).split())}`: raw SQL that breaks the old code",
+        )
+    constraint = _constraint_on_existing_table(sql, context)
+    if constraint:
+        added, table = constraint
+        return _finding(
+            operation,
+            None,
+            None,
+            Verdict.TRICKY,
+            f"RunSQL `{added}` adds a constraint to existing table {table}: rows the old "
+            "code writes may violate it",
         )
     return _finding(operation, None, None, Verdict.ROUTINE, f"RunSQL `{first}` with reverse_sql")
 

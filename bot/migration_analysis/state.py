@@ -155,6 +155,12 @@ class AppState:
         """The table a model gets without a db_table: Django's `<app_label>_<model>`."""
         return f"{self.label}_{name.lower()}"
 
+    def is_new_table(self, table: str) -> bool:
+        """Whether `table` (a name in the database, as raw SQL gives it) is the table of a
+        model created by the change under analysis."""
+        wanted = table.lower()
+        return any(m.new and self.table(m.name).lower() == wanted for m in self.models.values())
+
     def mark_start(self) -> None:
         """Remember the database names as they are before the file under analysis."""
         for model in self.models.values():

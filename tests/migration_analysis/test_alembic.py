@@ -189,6 +189,11 @@ def test_not_null_column_without_server_default_on_an_existing_table_is_tricky()
         ("op.execute('DROP TABLE task')", "runs `DROP TABLE`: raw SQL", None),
         ("op.execute(sa.text('TRUNCATE task'))", "runs `TRUNCATE`", None),
         ("op.execute('ALTER TABLE task ALTER COLUMN note SET NOT NULL')", "SET NOT NULL", None),
+        (
+            "op.execute('ALTER TABLE task ADD CONSTRAINT ck_title CHECK (length(title) > 0)')",
+            "adds a constraint to existing table task",
+            None,
+        ),
     ],
 )
 def test_tricky_operations_with_the_django_advice(call: str, says: str, advice: str | None) -> None:

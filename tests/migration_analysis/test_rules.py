@@ -471,6 +471,52 @@ def test_reversible_run_sql_that_drops_a_column_is_tricky() -> None:
     assert "DROP COLUMN" in finding.reason
 
 
+@pytest.mark.parametrize(
+    ("sql", "table"),
+    [
+        ("ALTER TABLE shop_person ADD CONSTRAINT age_ok CHECK (age >= 0)", "shop_person"),
+        ('ALTER TABLE ONLY public."shop_person" ADD UNIQUE (email)', "shop_person"),
+        (
+            "alter table shop_person add constraint fk foreign key (team_id) references t",
+            "shop_person",
+        ),
+        ("ALTER TABLE shop_person ADD CONSTRAINT c CHECK (age > 0) NOT VALID", "shop_person"),
+        ("CREATE UNIQUE INDEX CONCURRENTLY uq_email ON shop_person (email)", "shop_person"),
+        ("UPDATE t SET a = 1; ALTER TABLE shop_team ADD PRIMARY KEY (id)", "shop_team"),
+    ],
+)
+def test_reversible_run_sql_that_adds_a_constraint_to_an_existing_table_is_tricky(
+    sql: str, table: str
+) -> None:
+    # As AddConstraint on an existing model: the old code goes on writing rows that the
+    # new rule may refuse (NOT VALID spares only the rows already there).
+    finding = one(f"migrations.RunSQL({sql!r}, 'SELECT 1')")
+    assert finding.verdict == TRICKY
+    assert f"adds a constraint to existing table {table}:" in finding.reason
+
+
+@pytest.mark.parametrize(
+    "operations",
+    [
+        (
+            'migrations.CreateModel(name="Badge", fields=[])',
+            'migrations.RunSQL("ALTER TABLE shop_badge ADD CONSTRAINT c CHECK (id > 0)", "")',
+        ),
+        (
+            'migrations.RunSQL("CREATE TABLE tally (n int); ALTER TABLE tally ADD UNIQUE (n)", '
+            '"DROP TABLE tally")',
+        ),
+        ('migrations.RunSQL("CREATE INDEX i ON shop_person (email)", "DROP INDEX i")',),
+        ('migrations.RunSQL("ALTER TABLE shop_person ADD COLUMN nick text", "SELECT 1")',),
+    ],
+)
+def test_run_sql_adding_a_constraint_to_a_new_table_or_no_constraint_is_routine(
+    operations: tuple[str, ...],
+) -> None:
+    analysis = analyse(*operations)
+    assert analysis.verdict == ROUTINE, analysis.operations
+
+
 def test_run_sql_that_is_not_a_literal_needs_review() -> None:
     finding = one("migrations.RunSQL(SQL, REVERSE)")
     assert finding.verdict == REVIEW
