@@ -86,6 +86,20 @@ POOL_SIZE = 10
 POOL_OVERFLOW = 5
 
 
+def refused_by(error: sa.exc.IntegrityError, *, postgres_name: str, sqlite_message: str) -> bool:
+    """Whether one rule of the database refused the write behind `error`: on
+    PostgreSQL the constraint or unique index the server names, on SQLite (whose driver
+    names neither) the message a trigger aborts with or a unique index's "UNIQUE
+    constraint failed: table.column". A service that answers a refusal as a conflict
+    ("that slot is taken") asks this first: any other integrity error is unexpected."""
+    original = error.orig
+    diag = getattr(original, "diag", None)
+    if diag is not None:
+        # psycopg: the server names the constraint (or unique index) that refused it.
+        return getattr(diag, "constraint_name", None) == postgres_name
+    return str(original) == sqlite_message
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create the engine with the per-database settings the bot relies on."""
     if url.startswith("sqlite"):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.audit.model import record
 from bot.db import Database, utcnow
+from bot.freeze.constraints import is_second_active_freeze
 from bot.freeze.model import Freeze
 from bot.freeze.rules import clean_reason, may_unfreeze, reminder_due
 from bot.idempotency import AlreadyProcessed, claim, mark_answered, note_result, reply_owed
@@ -166,7 +167,9 @@ class FreezeService:
             return Frozen(repeated, repeated=True) if repeated is not None else Duplicate()
         except _AlreadyFrozen as found:
             return AlreadyFrozen(found.freeze)
-        except sa.exc.IntegrityError:
+        except sa.exc.IntegrityError as error:
+            if not is_second_active_freeze(error):
+                raise
             # Lost a race: another freeze committed between our check and our insert,
             # and the partial unique index refused the second active freeze.
             current = self.current()
