@@ -96,11 +96,18 @@ class Announcer:
         by its outbox key: the update then waits for its post."""
         key = announcement_key(booking.id)
         ts = booking.announcement_ts
-        if not ts and not self.outbox.has_post(key, session=session):
-            return
+        conversation: str | None
+        if ts:
+            conversation = booking.announcement_channel or self.channel
+        else:
+            # Not taken by Slack yet: the update waits behind the post, in its channel
+            # (the channel configured now may be another).
+            conversation = self.outbox.posted_to(key, session=session)
+            if conversation is None:
+                return
         text, message = self._render(session, booking)
         self.outbox.update(
-            booking.announcement_channel or self.channel,
+            conversation,
             text,
             blocks=message,
             ts=ts,

@@ -31,16 +31,16 @@ class RunbookNotices(ChannelNotices):
     def checklist_changed(self, session: Session, view: RunbookView) -> None:
         key = f"{CHECKLIST_KEY}{view.booking.id}"
         conversation: str | None
-        ts: str | None
+        ts: str | None = None
         if view.channel and view.message_ts:
             conversation, ts = view.channel, view.message_ts
-        elif self.outbox.has_post(key, session=session):
-            # Slack has not taken the checklist yet (ts unknown): the update names the
-            # post's key, and waits behind it in the channel (docs/adr/0019).
-            conversation, ts = self.channel, None
         else:
-            # Never posted (no deploy channel), or Slack refused it for good.
-            return
+            # Slack has not taken the checklist yet (ts unknown): the update names the
+            # post's key, and waits behind it in the post's channel (docs/adr/0019).
+            conversation = self.outbox.posted_to(key, session=session)
+            if conversation is None:
+                # Never posted (no deploy channel), or Slack refused it for good.
+                return
         text, checklist = blocks.checklist(view)
         # Quick clicks while Slack is away collapse to the checklist's last state, by key
         # or by ts alike.

@@ -217,18 +217,18 @@ class Outbox:
             ),
         )
 
-    def has_post(self, key: str, *, session: Session) -> bool:
-        """Whether a post was ever recorded under `key` (sent or still waiting), as
-        `session`'s transaction sees it (a post it recorded itself included)."""
-        return (
-            session.scalar(
-                sa.select(OutboxMessage.id)
-                .where(OutboxMessage.key == key)
-                .where(OutboxMessage.kind == POST)
-                .where(OutboxMessage.state.in_((PENDING, SENT)))
-                .limit(1)
-            )
-            is not None
+    def posted_to(self, key: str, *, session: Session) -> str | None:
+        """The conversation of the latest post recorded under `key` (sent or still
+        waiting), as `session`'s transaction sees it (a post it recorded itself
+        included), or None if there is none. An update by key goes there: the channel
+        configured now may not be the one the post went to."""
+        return session.scalar(
+            sa.select(OutboxMessage.conversation)
+            .where(OutboxMessage.key == key)
+            .where(OutboxMessage.kind == POST)
+            .where(OutboxMessage.state.in_((PENDING, SENT)))
+            .order_by(OutboxMessage.id.desc())
+            .limit(1)
         )
 
     def _content(self, text: str, blocks: list[dict[str, Any]] | None) -> dict[str, Any]:

@@ -1,0 +1,67 @@
+"""The approval announcement's outbox records against real databases and the fake Slack:
+an update recorded while the post still waits goes to the conversation the post went
+to, whatever the deploy channel is configured to be by then (docs/adr/0019)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.approval.announcer import Announcer
+from bot.booking.model import Booking
+from bot.db import Database
+from bot.migrations import upgrade
+from bot.slack.outbox import Outbox
+from support.db import Database as ScratchDatabase
+from support.fake_slack import DEFAULT_TOKEN, FakeSlack
+
+AT = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def outbox(make_database, fake_slack: FakeSlack) -> Iterator[Outbox]:  # type: ignore[no-untyped-def]
+    target: ScratchDatabase = make_database()
+    upgrade(target.url)
+    fake_slack.reset()
+    database = Database(target.url)
+    client = WebClient(token=DEFAULT_TOKEN, base_url=fake_slack.base_url)
+    yield Outbox(database, client, now=lambda: AT, holder="one")
+    database.dispose()
+
+
+def test_an_announcement_update_waiting_for_its_post_goes_to_the_posts_channel(
+    outbox: Outbox, fake_slack: FakeSlack
+) -> None:
+    fake_slack.fail_next("chat.postMessage", status=503, retry_after=None)
+    with outbox.database.transaction() as session:
+        booking = Booking(
+            short_id="ANNCE",
+            app="site",
+            kind="migration",
+            title="Drop the legacy column",
+            pull_requests=[],
+            starts_at=AT + timedelta(hours=2),
+            ends_at=AT + timedelta(hours=3),
+            status="scheduled",
+            requester_id="U1",
+        )
+        session.add(booking)
+        session.flush()
+        Announcer(outbox, "C0BEFORE", required=2).posted(session, booking, None, None)
+    # DEPLOY_CHANNEL changed (a restart with new settings) before Slack took the post.
+    with outbox.database.transaction() as session:
+        booking = session.get(Booking, booking.id)
+        assert booking is not None
+        booking.title = "Drop the legacy column, at last"
+        Announcer(outbox, "C0AFTER", required=2).changed(session, booking)
+    outbox.deliver_due(AT + timedelta(minutes=1))
+
+    [post] = [c for c in fake_slack.calls("chat.postMessage") if c.ok]
+    [update] = [c for c in fake_slack.calls("chat.update") if c.ok]
+    assert post.get("channel") == update.get("channel") == "C0BEFORE"
+    assert update.get("ts") == post.response["ts"]
+    assert "at last" in update.all_text()
+    assert [c for c in fake_slack.calls() if c.get("channel") == "C0AFTER"] == []
