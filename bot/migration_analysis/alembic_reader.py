@@ -39,11 +39,11 @@ from bot.migration_analysis.reader import (
     Unknown,
     Unreadable,
     Value,
-    _assignments,
-    _imports,
-    _shorten,
-    _ValueReader,
+    ValueReader,
+    assigned_values,
+    module_imports,
     parse,
+    shorten,
 )
 from bot.migration_analysis.rules import Context, FileJudgement, file_advice, judge
 from bot.migration_analysis.state import AppState, apply, dependencies_first
@@ -212,12 +212,12 @@ def read_revision(source: bytes) -> Revision | None:
     """Read an Alembic revision; None when the file has not a revision's markers.
     Raises `reader.Unreadable` for a file that cannot be parsed at all."""
     tree = parse(source)
-    assigned = _assignments(tree.body)
+    assigned = assigned_values(tree.body)
     functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
     if "revision" not in assigned or "down_revision" not in assigned or "upgrade" not in functions:
         return None
     bindings = _bindings(tree)
-    values = _RevisionValues(_imports(tree), bindings)
+    values = _RevisionValues(module_imports(tree), bindings)
     values.read_constants(tree)
     translator = _Translator(values, bindings)
     translator.upgrade(functions["upgrade"])
@@ -320,7 +320,7 @@ def _is_literal(value: Value) -> bool:
     return True
 
 
-class _RevisionValues(_ValueReader):
+class _RevisionValues(ValueReader):
     """The value reader, knowing the revision's module-level constants (a name assigned
     a literal once at module level and bound nowhere else: what it holds when upgrade()
     runs is that literal) and the names upgrade() binds to known values (a loop's
@@ -388,14 +388,14 @@ class _RevisionValues(_ValueReader):
                 item: Value
                 if isinstance(part, ast.FormattedValue):
                     if part.conversion != -1 or part.format_spec is not None:
-                        return Unknown(_shorten(node))
+                        return Unknown(shorten(node))
                     item = self.value(part.value, depth + 1)
                     if isinstance(item, int) and not isinstance(item, bool):
                         item = str(item)
                 else:
                     item = self.value(part, depth + 1)
                 if not isinstance(item, str):
-                    return Unknown(_shorten(node))
+                    return Unknown(shorten(node))
                 parts.append(item)
             return self.joined(node, "".join(parts))
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
@@ -408,7 +408,7 @@ class _RevisionValues(_ValueReader):
 
     def joined(self, node: ast.expr, text: str) -> Value:
         if len(text) > MAX_BYTES:
-            return Unknown(_shorten(node))
+            return Unknown(shorten(node))
         self.count(len(text) // _CHARS_PER_NODE)
         return text
 
@@ -729,14 +729,14 @@ class _Translator:
     def other(self, statement: ast.stmt, batch: tuple[str, str] | None) -> None:
         """Anything but an operation call: REVIEW, and the operations inside it judged
         (a column dropped under a condition is still dropped on some database)."""
-        text = _shorten(statement)
+        text = shorten(statement)
         connection = (
             " (op.get_bind(): raw use of the database connection, cannot tell what it runs)"
             if self.uses_connection(statement)
             else ""
         )
         if isinstance(statement, ast.If):
-            why = f"`if {_shorten(statement.test)}`: which operations run depends on a condition"
+            why = f"`if {shorten(statement.test)}`: which operations run depends on a condition"
         elif isinstance(statement, ast.For | ast.AsyncFor | ast.While):
             why = f"a loop (`{text}`): how many times its operations run cannot be told"
         else:
@@ -790,7 +790,7 @@ class _Translator:
                     if self.uses_connection(node)
                     else "not an operation of Alembic's `op`, cannot tell what it does"
                 )
-                self.steps.append(_review("(call)", f"`{_shorten(node)}`: {why}"))
+                self.steps.append(_review("(call)", f"`{shorten(node)}`: {why}"))
                 return
             method, written, table = name[len(OP) :], f"op.{name[len(OP) :]}", None
         value = self.reader.value(node)

@@ -165,12 +165,12 @@ def parse(source: bytes) -> ast.Module:
 def read(source: bytes) -> MigrationFile:
     """Read a migration file; raise `Unreadable` when it cannot be read as one."""
     tree = parse(source)
-    imports = _imports(tree)
+    imports = module_imports(tree)
     migration = _migration_class(tree)
     if migration is None:
         raise Unreadable("no `class Migration` at module level: Django would not load it")
-    assignments = _assignments(migration.body)
-    reader = _ValueReader(imports)
+    assignments = assigned_values(migration.body)
+    reader = ValueReader(imports)
 
     operations: tuple[Value, ...] | None = None
     problem: str | None = None
@@ -183,7 +183,7 @@ def read(source: bytes) -> MigrationFile:
     elif isinstance(node, ast.List | ast.Tuple):
         operations = tuple(reader.value(element) for element in node.elts)
     else:
-        problem = f"`operations` is computed (`{_shorten(node)}`), not a literal list"
+        problem = f"`operations` is computed (`{shorten(node)}`), not a literal list"
     if operations is not None:
         problem = _changed_later(tree, migration)
 
@@ -233,7 +233,7 @@ def _changed_later(tree: ast.Module, cls: ast.ClassDef) -> str | None:
     return None
 
 
-def _imports(tree: ast.Module) -> dict[str, str]:
+def module_imports(tree: ast.Module) -> dict[str, str]:
     """Local name -> dotted name it stands for, from the module's top-level imports."""
     names: dict[str, str] = {}
     for node in tree.body:
@@ -260,7 +260,7 @@ def _migration_class(tree: ast.Module) -> ast.ClassDef | None:
     return found
 
 
-def _assignments(body: list[ast.stmt]) -> dict[str, ast.expr]:
+def assigned_values(body: list[ast.stmt]) -> dict[str, ast.expr]:
     """Name -> the value last assigned to it by a plain or annotated assignment among
     `body`'s statements (a class body, a module)."""
     assigned: dict[str, ast.expr] = {}
@@ -302,7 +302,7 @@ def _pairs(value: Value) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def _shorten(node: ast.AST) -> str:
+def shorten(node: ast.AST) -> str:
     try:
         text = ast.unparse(node)
     except (RecursionError, ValueError):  # pragma: no cover - bounded by _check_shape
@@ -311,7 +311,7 @@ def _shorten(node: ast.AST) -> str:
     return text if len(text) <= _UNKNOWN_TEXT else text[: _UNKNOWN_TEXT - 3] + "..."
 
 
-class _ValueReader:
+class ValueReader:
     """Turns expressions into `Value`s by walking the tree, counting nodes and depth."""
 
     def __init__(self, imports: dict[str, str]) -> None:
@@ -342,11 +342,11 @@ class _ValueReader:
             return constant  # type: ignore[no-any-return, unused-ignore]
         if isinstance(node, ast.List | ast.Tuple | ast.Set):
             if any(isinstance(element, ast.Starred) for element in node.elts):
-                return Unknown(_shorten(node))
+                return Unknown(shorten(node))
             return tuple(self.value(element, depth) for element in node.elts)
         if isinstance(node, ast.Dict):
             if any(key is None for key in node.keys):  # `**spread`
-                return Unknown(_shorten(node))
+                return Unknown(shorten(node))
             return DictValue(
                 tuple(
                     (self.value(key, depth), self.value(item, depth))
@@ -357,7 +357,7 @@ class _ValueReader:
         if isinstance(node, ast.Call):
             name = self.dotted(node.func)
             if name is None:
-                return Unknown(_shorten(node))
+                return Unknown(shorten(node))
             starred = any(isinstance(arg, ast.Starred) for arg in node.args) or any(
                 keyword.arg is None for keyword in node.keywords
             )
@@ -375,7 +375,7 @@ class _ValueReader:
             )
         if isinstance(node, ast.Name | ast.Attribute):
             name = self.dotted(node)
-            return Ref(name) if name is not None else Unknown(_shorten(node))
+            return Ref(name) if name is not None else Unknown(shorten(node))
         if (
             isinstance(node, ast.UnaryOp)
             and isinstance(node.op, ast.USub)
@@ -385,5 +385,5 @@ class _ValueReader:
         ):
             return -node.operand.value
         if isinstance(node, ast.JoinedStr):
-            return Unknown(_shorten(node))
-        return Unknown(_shorten(node))
+            return Unknown(shorten(node))
+        return Unknown(shorten(node))
