@@ -1081,9 +1081,17 @@ _DESTRUCTIVE_SQL = re.compile(
 # writes may break it (as AddConstraint on an existing model). Group `table` or `on`
 # names the table.
 _CONSTRAINT_SQL = re.compile(
-    r"\bALTER\s+TABLE\s+(?:ONLY\s+)?(?:IF\s+EXISTS\s+)?(?P<table>[\w.\"]+)[^;]*?\bADD\s+"
+    r"\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(?P<table>[\w.\"]+)[^;]*?\bADD\s+"
     r"(?:CONSTRAINT\s+[\w\"]+\s+)?(?:UNIQUE|CHECK|EXCLUDE|FOREIGN\s+KEY|PRIMARY\s+KEY)\b"
+    r"(?P<not_valid>[^;]*?\bNOT\s+VALID\b)?"
     r"|\bCREATE\s+UNIQUE\s+INDEX\b[^;]*?\bON\s+(?:ONLY\s+)?(?P<on>[\w.\"]+)",
+    re.IGNORECASE,
+)
+# A table the SQL itself creates. Not `IF NOT EXISTS`: that may leave an existing table
+# in place, constraint and all.
+_CREATE_TABLE_SQL = re.compile(
+    r"\bCREATE\s+(?:(?:TEMP|TEMPORARY|UNLOGGED)\s+)?TABLE\s+(?!IF\s+NOT\s+EXISTS\b)"
+    r"(?P<table>[\w.\"]+)",
     re.IGNORECASE,
 )
 
@@ -1093,24 +1101,31 @@ def _bare_table(name: str) -> str:
     return name.rsplit(".", 1)[-1].strip('"')
 
 
-def _created_in(sql: str, table: str) -> bool:
-    """Whether `sql` itself creates `table` (then nothing running uses it yet)."""
-    for match in re.finditer(
-        r"\bCREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.\"]+)", sql, re.IGNORECASE
-    ):
-        if _bare_table(match.group(1)).lower() == table.lower():
-            return True
-    return False
+def _created_before(sql: str, table: str, position: int) -> bool:
+    """Whether `sql` itself creates `table` before `position` (then nothing running
+    uses it yet)."""
+    return any(
+        _bare_table(match.group("table")).lower() == table.lower()
+        for match in _CREATE_TABLE_SQL.finditer(sql, 0, position)
+    )
 
 
-def _constraint_on_existing_table(sql: str, context: Context) -> tuple[str, str] | None:
-    """(the SQL that adds the rule, its table) for the first rule added to a table that
-    exists before this change, if any."""
+def _constraint_on_existing_table(sql: str, context: Context) -> tuple[str, str, bool] | None:
+    """(the SQL that adds the rule, its table, whether NOT VALID) for the first rule
+    added to a table that exists before this change, if any."""
     for match in _CONSTRAINT_SQL.finditer(sql):
         table = _bare_table(match.group("table") or match.group("on"))
-        if context.state.is_new_table(table) or _created_in(sql, table):
+        if context.state.is_new_table(table):
             continue
-        return " ".join(match.group(0).split())[:80], table
+        if not context.state.is_known_table(table) and _created_before(sql, table, match.start()):
+            continue
+        added = match.group(0)
+        if match.group("not_valid"):
+            added = added[: match.start("not_valid") - match.start()]
+        added = " ".join(added.split())
+        # The end names the rule; a long statement keeps that.
+        shown = added if len(added) <= 80 else "…" + added[-79:]
+        return shown, table, bool(match.group("not_valid"))
     return None
 
 
@@ -1163,14 +1178,15 @@ def _run_sql(operation: str, args: Args, context: Context) -> list[OperationFind
         )
     constraint = _constraint_on_existing_table(sql, context)
     if constraint:
-        added, table = constraint
+        added, table, not_valid = constraint
+        note = " (NOT VALID: existing rows are not checked)" if not_valid else ""
         return _finding(
             operation,
             None,
             None,
             Verdict.TRICKY,
-            f"RunSQL `{added}` adds a constraint to existing table {table}: rows the old "
-            "code writes may violate it",
+            f"RunSQL `{added}`: raw SQL that adds a constraint or unique index to existing "
+            f"table {table}{note}: rows the old code writes may violate it",
         )
     return _finding(operation, None, None, Verdict.ROUTINE, f"RunSQL `{first}` with reverse_sql")
 

@@ -161,6 +161,11 @@ class AppState:
         wanted = table.lower()
         return any(m.new and self.table(m.name).lower() == wanted for m in self.models.values())
 
+    def is_known_table(self, table: str) -> bool:
+        """Whether `table` is the table of a model the migrations so far know of."""
+        wanted = table.lower()
+        return any(self.table(m.name).lower() == wanted for m in self.models.values())
+
     def mark_start(self) -> None:
         """Remember the database names as they are before the file under analysis."""
         for model in self.models.values():
@@ -298,8 +303,9 @@ def migration_name(path: str) -> str:
 def app_label(path: str) -> str:
     """The app label Django would use by default: the app package's last name, i.e. the
     directory holding `migrations/`. (An AppConfig may set another; then the default
-    table names computed from it are wrong, and only RenameModel/AlterModelTable, which
-    compare table names, are affected.)"""
+    table names computed from it are wrong, and the rules that compare table names are
+    affected: RenameModel/AlterModelTable, and raw SQL adding a constraint to a model's
+    new table, which is then judged as if the table existed: tricky, the safe side.)"""
     parts = path.replace("\\", "/").split("/")
     return parts[-3] if len(parts) >= 3 else ""
 

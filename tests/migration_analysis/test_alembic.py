@@ -191,7 +191,8 @@ def test_not_null_column_without_server_default_on_an_existing_table_is_tricky()
         ("op.execute('ALTER TABLE task ALTER COLUMN note SET NOT NULL')", "SET NOT NULL", None),
         (
             "op.execute('ALTER TABLE task ADD CONSTRAINT ck_title CHECK (length(title) > 0)')",
-            "adds a constraint to existing table task",
+            "runs `ALTER TABLE task ADD CONSTRAINT ck_title CHECK`: raw SQL that adds a "
+            "constraint or unique index to existing table task",
             None,
         ),
     ],

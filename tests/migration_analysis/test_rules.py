@@ -476,23 +476,53 @@ def test_reversible_run_sql_that_drops_a_column_is_tricky() -> None:
     [
         ("ALTER TABLE shop_person ADD CONSTRAINT age_ok CHECK (age >= 0)", "shop_person"),
         ('ALTER TABLE ONLY public."shop_person" ADD UNIQUE (email)', "shop_person"),
+        ("ALTER TABLE IF EXISTS ONLY shop_person ADD UNIQUE (email)", "shop_person"),
         (
-            "alter table shop_person add constraint fk foreign key (team_id) references t",
+            "alter table shop_person add column team int, "
+            "add constraint fk foreign key (team) references shop_team",
             "shop_person",
         ),
-        ("ALTER TABLE shop_person ADD CONSTRAINT c CHECK (age > 0) NOT VALID", "shop_person"),
-        ("CREATE UNIQUE INDEX CONCURRENTLY uq_email ON shop_person (email)", "shop_person"),
+        ("ALTER TABLE shop_team ADD CONSTRAINT x EXCLUDE USING gist (name WITH =)", "shop_team"),
+        (
+            "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS uq_email ON shop_person (email)",
+            "shop_person",
+        ),
         ("UPDATE t SET a = 1; ALTER TABLE shop_team ADD PRIMARY KEY (id)", "shop_team"),
+        # IF NOT EXISTS leaves an existing table as it is: the constraint lands on it.
+        (
+            "CREATE TABLE IF NOT EXISTS tally (n int); ALTER TABLE tally ADD UNIQUE (n)",
+            "tally",
+        ),
+        # Created after the constraint is added: the constraint went on a table before.
+        ("ALTER TABLE tally ADD UNIQUE (n); CREATE TABLE tally (n int)", "tally"),
+        # A table the migrations know of exists, whatever the SQL says it creates.
+        (
+            "CREATE TABLE shop_person (id int); ALTER TABLE shop_person ADD UNIQUE (id)",
+            "shop_person",
+        ),
     ],
 )
 def test_reversible_run_sql_that_adds_a_constraint_to_an_existing_table_is_tricky(
     sql: str, table: str
 ) -> None:
     # As AddConstraint on an existing model: the old code goes on writing rows that the
-    # new rule may refuse (NOT VALID spares only the rows already there).
+    # new rule may refuse.
     finding = one(f"migrations.RunSQL({sql!r}, 'SELECT 1')")
     assert finding.verdict == TRICKY
-    assert f"adds a constraint to existing table {table}:" in finding.reason
+    assert f"adds a constraint or unique index to existing table {table}:" in finding.reason
+
+
+def test_run_sql_adding_a_constraint_not_valid_says_existing_rows_are_not_checked() -> None:
+    finding = one(
+        "migrations.RunSQL('ALTER TABLE shop_person ADD CONSTRAINT c CHECK (age > 0) NOT VALID',"
+        " 'SELECT 1')"
+    )
+    assert finding.verdict == TRICKY
+    assert finding.reason == (
+        "RunSQL `ALTER TABLE shop_person ADD CONSTRAINT c CHECK`: raw SQL that adds a "
+        "constraint or unique index to existing table shop_person (NOT VALID: existing rows "
+        "are not checked): rows the old code writes may violate it"
+    )
 
 
 @pytest.mark.parametrize(
@@ -503,11 +533,18 @@ def test_reversible_run_sql_that_adds_a_constraint_to_an_existing_table_is_trick
             'migrations.RunSQL("ALTER TABLE shop_badge ADD CONSTRAINT c CHECK (id > 0)", "")',
         ),
         (
+            'migrations.CreateModel(name="Badge", fields=[], options={"db_table": "badges"})',
+            'migrations.RunSQL("ALTER TABLE badges ADD EXCLUDE USING gist (id WITH =)", "")',
+            'migrations.RunSQL("CREATE UNIQUE INDEX u ON badges (id)", "DROP INDEX u")',
+        ),
+        (
             'migrations.RunSQL("CREATE TABLE tally (n int); ALTER TABLE tally ADD UNIQUE (n)", '
             '"DROP TABLE tally")',
         ),
         ('migrations.RunSQL("CREATE INDEX i ON shop_person (email)", "DROP INDEX i")',),
         ('migrations.RunSQL("ALTER TABLE shop_person ADD COLUMN nick text", "SELECT 1")',),
+        # The usual second step after NOT VALID: checks the rows, adds no rule.
+        ('migrations.RunSQL("ALTER TABLE shop_person VALIDATE CONSTRAINT c", "SELECT 1")',),
     ],
 )
 def test_run_sql_adding_a_constraint_to_a_new_table_or_no_constraint_is_routine(
