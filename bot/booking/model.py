@@ -96,6 +96,15 @@ class Booking(Base):
             refs.append(PullRequestRef(repo, int(number)))
         return refs
 
+    def announcement_thread(self, channel: str | None) -> tuple[str | None, str | None]:
+        """(conversation, thread ts) for a notice in reply to this booking's approval
+        announcement: the announcement's own channel once Slack has taken it (the deploy
+        channel configured now may be another, where that thread does not exist), else
+        `channel`, outside any thread."""
+        if self.announcement_ts and self.announcement_channel:
+            return self.announcement_channel, self.announcement_ts
+        return channel, self.announcement_ts
+
     def snapshot(self) -> dict[str, Any]:
         """The row as plain JSON-able data, for the audit log's before/after."""
         return {

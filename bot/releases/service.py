@@ -386,13 +386,14 @@ class ReleaseService:
             return f"{'landed' if action is Action.LAND else 'failed'} {booking.short_id}"
         if isinstance(outcome, Refused) and booking.kind == Kind.ES_MAPPING.value:
             # An ES mapping change lands when its checklist is done, not on release.
+            channel, thread_ts = booking.announcement_thread(self.channel)
             post_notice(
                 self.outbox,
-                self.channel,
+                channel,
                 f":hourglass: `{booking.short_id}` is released ({via.description}); "
                 "finish the runbook checklist, then `/deploy done "
                 f"{booking.short_id}`.",
-                thread_ts=booking.announcement_ts,
+                thread_ts=thread_ts,
             )
             return f"{booking.short_id} waits for its checklist"
         return f"{booking.short_id} unchanged ({type(outcome).__name__})"
@@ -496,11 +497,16 @@ class ReleaseService:
                 row.heroku_app, row.version, row.commit_sha, row.status, pulls, row.deployed_by
             )
             # Recorded with the claim; its ts becomes notes_ts once Slack has it.
+            channel, thread_ts = (
+                booking.announcement_thread(self.channel)
+                if booking is not None
+                else (self.channel, None)
+            )
             post_notice(
                 self.outbox,
-                self.channel,
+                channel,
                 text,
-                thread_ts=booking.announcement_ts if booking is not None else None,
+                thread_ts=thread_ts,
                 key=f"{NOTES_KEY}{release_id}",
                 session=session,
             )

@@ -20,12 +20,14 @@ CHECKLIST_KEY = "runbook-checklist:"
 class RunbookNotices(ChannelNotices):
     def checklist_opened(self, session: Session, view: RunbookView) -> None:
         text, checklist = blocks.checklist(view)
+        channel, thread_ts = view.booking.announcement_thread(self.channel)
         self.notice(
             session,
             text,
             blocks=checklist,
-            thread_ts=view.booking.announcement_ts,
+            thread_ts=thread_ts,
             key=f"{CHECKLIST_KEY}{view.booking.id}",
+            channel=channel,
         )
 
     def checklist_changed(self, session: Session, view: RunbookView) -> None:
@@ -58,8 +60,5 @@ class RunbookNotices(ChannelNotices):
         self.notice(session, blocks.stuck_the_landing(booking))
 
     def aborted(self, session: Session, booking: Booking) -> None:
-        self.notice(
-            session,
-            blocks.aborted(booking),
-            thread_ts=booking.announcement_ts,
-        )
+        channel, thread_ts = booking.announcement_thread(self.channel)
+        self.notice(session, blocks.aborted(booking), thread_ts=thread_ts, channel=channel)

@@ -45,10 +45,12 @@ class ChannelNotices:
         blocks: list[dict[str, Any]] | None = None,
         thread_ts: str | None = None,
         key: str | None = None,
+        channel: str | None = None,
     ) -> None:
+        """Record a notice to the deploy channel, or to `channel` (a thread's own)."""
         post_notice(
             self.outbox,
-            self.channel,
+            channel or self.channel,
             text,
             blocks=blocks,
             thread_ts=thread_ts,

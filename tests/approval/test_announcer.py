@@ -4,32 +4,42 @@ to, whatever the deploy channel is configured to be by then (docs/adr/0019)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot.approval.announcer import Announcer
 from bot.booking.model import Booking
 from bot.db import Database
-from bot.migrations import upgrade
 from bot.slack.outbox import Outbox
-from support.db import Database as ScratchDatabase
 from support.fake_slack import DEFAULT_TOKEN, FakeSlack
 
 AT = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def outbox(make_database, fake_slack: FakeSlack) -> Iterator[Outbox]:  # type: ignore[no-untyped-def]
-    target: ScratchDatabase = make_database()
-    upgrade(target.url)
-    fake_slack.reset()
-    database = Database(target.url)
+def outbox(migrated_database: Database, fake_slack: FakeSlack) -> Outbox:
     client = WebClient(token=DEFAULT_TOKEN, base_url=fake_slack.base_url)
-    yield Outbox(database, client, now=lambda: AT, holder="one")
-    database.dispose()
+    return Outbox(migrated_database, client, now=lambda: AT, holder="one")
+
+
+def scheduled(session: Session) -> Booking:
+    booking = Booking(
+        short_id="ANNCE",
+        app="site",
+        kind="migration",
+        title="Drop the legacy column",
+        pull_requests=[],
+        starts_at=AT + timedelta(hours=2),
+        ends_at=AT + timedelta(hours=3),
+        status="scheduled",
+        requester_id="U1",
+    )
+    session.add(booking)
+    session.flush()
+    return booking
 
 
 def test_an_announcement_update_waiting_for_its_post_goes_to_the_posts_channel(
@@ -37,19 +47,7 @@ def test_an_announcement_update_waiting_for_its_post_goes_to_the_posts_channel(
 ) -> None:
     fake_slack.fail_next("chat.postMessage", status=503, retry_after=None)
     with outbox.database.transaction() as session:
-        booking = Booking(
-            short_id="ANNCE",
-            app="site",
-            kind="migration",
-            title="Drop the legacy column",
-            pull_requests=[],
-            starts_at=AT + timedelta(hours=2),
-            ends_at=AT + timedelta(hours=3),
-            status="scheduled",
-            requester_id="U1",
-        )
-        session.add(booking)
-        session.flush()
+        booking = scheduled(session)
         Announcer(outbox, "C0BEFORE", required=2).posted(session, booking, None, None)
     # DEPLOY_CHANNEL changed (a restart with new settings) before Slack took the post.
     with outbox.database.transaction() as session:
@@ -65,3 +63,9 @@ def test_an_announcement_update_waiting_for_its_post_goes_to_the_posts_channel(
     assert update.get("ts") == post.response["ts"]
     assert "at last" in update.all_text()
     assert [c for c in fake_slack.calls() if c.get("channel") == "C0AFTER"] == []
+
+
+def test_no_update_is_recorded_for_a_booking_never_announced(outbox: Outbox) -> None:
+    with outbox.database.transaction() as session:
+        Announcer(outbox, "C0DEPLOY", required=2).changed(session, scheduled(session))
+    assert outbox.pending() == 0 and outbox.failed() == []

@@ -4,7 +4,6 @@ to, whatever the deploy channel is configured to be by then (docs/adr/0019)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,25 +11,18 @@ from slack_sdk import WebClient
 
 from bot.booking.model import Booking
 from bot.db import Database
-from bot.migrations import upgrade
 from bot.runbook.notices import RunbookNotices
 from bot.runbook.service import RunbookView
 from bot.slack.outbox import Outbox
-from support.db import Database as ScratchDatabase
 from support.fake_slack import DEFAULT_TOKEN, FakeSlack
 
 AT = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def outbox(make_database, fake_slack: FakeSlack) -> Iterator[Outbox]:  # type: ignore[no-untyped-def]
-    target: ScratchDatabase = make_database()
-    upgrade(target.url)
-    fake_slack.reset()
-    database = Database(target.url)
+def outbox(migrated_database: Database, fake_slack: FakeSlack) -> Outbox:
     client = WebClient(token=DEFAULT_TOKEN, base_url=fake_slack.base_url)
-    yield Outbox(database, client, now=lambda: AT, holder="one")
-    database.dispose()
+    return Outbox(migrated_database, client, now=lambda: AT, holder="one")
 
 
 def es_booking() -> Booking:
@@ -66,3 +58,24 @@ def test_no_update_is_recorded_for_a_checklist_never_posted(outbox: Outbox) -> N
             session, RunbookView(es_booking(), done={1: ("U1", AT)})
         )
     assert outbox.pending() == 0
+
+
+def test_the_checklist_and_an_abort_go_to_the_announcements_thread_in_its_own_channel(
+    outbox: Outbox, fake_slack: FakeSlack
+) -> None:
+    booking = es_booking()
+    booking.status = "deploying"
+    announced = "1764597600.000100"
+    fake_slack.seed_message("C0BEFORE", announced, "the announcement")
+    booking.announcement_channel, booking.announcement_ts = "C0BEFORE", announced
+    # The deploy channel is another by now: the thread is still the announcement's.
+    notices = RunbookNotices(outbox, "C0AFTER")
+    with outbox.database.transaction() as session:
+        notices.checklist_opened(session, RunbookView(booking))
+        notices.aborted(session, booking)
+
+    sent = [c for c in fake_slack.calls("chat.postMessage") if c.ok]
+    assert [(c.get("channel"), c.get("thread_ts")) for c in sent] == [
+        ("C0BEFORE", announced),
+        ("C0BEFORE", announced),
+    ]

@@ -273,3 +273,22 @@ def test_an_insert_race_lost_in_a_savepoint_keeps_what_the_transaction_recorded(
         with pytest.raises(AlreadyProcessed):
             claim(session, "taken")
     assert [c.text for c in posts(fake_slack)] == ["recorded before the race"]
+
+
+def test_posted_to_names_the_conversation_of_the_latest_post_under_a_key(
+    outbox: Outbox, fake_slack: FakeSlack
+) -> None:
+    fake_slack.fail_next("chat.postMessage", status=200, error="channel_not_found")
+    outbox.post("C0REFUSED", "refused for good", key="announcement:5")
+    with outbox.database.transaction() as session:
+        # Nothing posted under the key, and a post Slack refused for good, are no post.
+        assert outbox.posted_to("announcement:4", session=session) is None
+        assert outbox.posted_to("announcement:5", session=session) is None
+    outbox.post(CHANNEL, "sent", key="announcement:5")
+    fake_slack.fail_next("chat.postMessage", status=503, retry_after=None)
+    outbox.post("C0LATER", "still waiting", key="announcement:5")
+    with outbox.database.transaction() as session:
+        assert outbox.posted_to("announcement:5", session=session) == "C0LATER"
+        # A post recorded in the caller's own transaction counts.
+        outbox.post("C0SAME", "uncommitted", key="announcement:6", session=session)
+        assert outbox.posted_to("announcement:6", session=session) == "C0SAME"
