@@ -43,7 +43,7 @@ from bot.migration_analysis.reader import (
     assigned_values,
     module_imports,
     parse,
-    shorten,
+    shorten_source,
 )
 from bot.migration_analysis.rules import Context, FileJudgement, file_advice, judge
 from bot.migration_analysis.state import AppState, apply, dependencies_first
@@ -388,14 +388,14 @@ class _RevisionValues(ValueReader):
                 item: Value
                 if isinstance(part, ast.FormattedValue):
                     if part.conversion != -1 or part.format_spec is not None:
-                        return Unknown(shorten(node))
+                        return Unknown(shorten_source(node))
                     item = self.value(part.value, depth + 1)
                     if isinstance(item, int) and not isinstance(item, bool):
                         item = str(item)
                 else:
                     item = self.value(part, depth + 1)
                 if not isinstance(item, str):
-                    return Unknown(shorten(node))
+                    return Unknown(shorten_source(node))
                 parts.append(item)
             return self.joined(node, "".join(parts))
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
@@ -408,7 +408,7 @@ class _RevisionValues(ValueReader):
 
     def joined(self, node: ast.expr, text: str) -> Value:
         if len(text) > MAX_BYTES:
-            return Unknown(shorten(node))
+            return Unknown(shorten_source(node))
         self.count(len(text) // _CHARS_PER_NODE)
         return text
 
@@ -729,14 +729,15 @@ class _Translator:
     def other(self, statement: ast.stmt, batch: tuple[str, str] | None) -> None:
         """Anything but an operation call: REVIEW, and the operations inside it judged
         (a column dropped under a condition is still dropped on some database)."""
-        text = shorten(statement)
+        text = shorten_source(statement)
         connection = (
             " (op.get_bind(): raw use of the database connection, cannot tell what it runs)"
             if self.uses_connection(statement)
             else ""
         )
         if isinstance(statement, ast.If):
-            why = f"`if {shorten(statement.test)}`: which operations run depends on a condition"
+            condition = shorten_source(statement.test)
+            why = f"`if {condition}`: which operations run depends on a condition"
         elif isinstance(statement, ast.For | ast.AsyncFor | ast.While):
             why = f"a loop (`{text}`): how many times its operations run cannot be told"
         else:
@@ -790,7 +791,7 @@ class _Translator:
                     if self.uses_connection(node)
                     else "not an operation of Alembic's `op`, cannot tell what it does"
                 )
-                self.steps.append(_review("(call)", f"`{shorten(node)}`: {why}"))
+                self.steps.append(_review("(call)", f"`{shorten_source(node)}`: {why}"))
                 return
             method, written, table = name[len(OP) :], f"op.{name[len(OP) :]}", None
         value = self.reader.value(node)

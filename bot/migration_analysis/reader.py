@@ -183,7 +183,7 @@ def read(source: bytes) -> MigrationFile:
     elif isinstance(node, ast.List | ast.Tuple):
         operations = tuple(reader.value(element) for element in node.elts)
     else:
-        problem = f"`operations` is computed (`{shorten(node)}`), not a literal list"
+        problem = f"`operations` is computed (`{shorten_source(node)}`), not a literal list"
     if operations is not None:
         problem = _changed_later(tree, migration)
 
@@ -302,7 +302,7 @@ def _pairs(value: Value) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def shorten(node: ast.AST) -> str:
+def shorten_source(node: ast.AST) -> str:
     try:
         text = ast.unparse(node)
     except (RecursionError, ValueError):  # pragma: no cover - bounded by _check_shape
@@ -342,11 +342,11 @@ class ValueReader:
             return constant  # type: ignore[no-any-return, unused-ignore]
         if isinstance(node, ast.List | ast.Tuple | ast.Set):
             if any(isinstance(element, ast.Starred) for element in node.elts):
-                return Unknown(shorten(node))
+                return Unknown(shorten_source(node))
             return tuple(self.value(element, depth) for element in node.elts)
         if isinstance(node, ast.Dict):
             if any(key is None for key in node.keys):  # `**spread`
-                return Unknown(shorten(node))
+                return Unknown(shorten_source(node))
             return DictValue(
                 tuple(
                     (self.value(key, depth), self.value(item, depth))
@@ -357,7 +357,7 @@ class ValueReader:
         if isinstance(node, ast.Call):
             name = self.dotted(node.func)
             if name is None:
-                return Unknown(shorten(node))
+                return Unknown(shorten_source(node))
             starred = any(isinstance(arg, ast.Starred) for arg in node.args) or any(
                 keyword.arg is None for keyword in node.keywords
             )
@@ -375,7 +375,7 @@ class ValueReader:
             )
         if isinstance(node, ast.Name | ast.Attribute):
             name = self.dotted(node)
-            return Ref(name) if name is not None else Unknown(shorten(node))
+            return Ref(name) if name is not None else Unknown(shorten_source(node))
         if (
             isinstance(node, ast.UnaryOp)
             and isinstance(node.op, ast.USub)
@@ -385,5 +385,5 @@ class ValueReader:
         ):
             return -node.operand.value
         if isinstance(node, ast.JoinedStr):
-            return Unknown(shorten(node))
-        return Unknown(shorten(node))
+            return Unknown(shorten_source(node))
+        return Unknown(shorten_source(node))
