@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
 # Make `support` importable whatever pytest's import mode or rootdir handling is.
@@ -39,8 +40,11 @@ _TESTS_DIR = str(Path(__file__).resolve().parent)
 if _TESTS_DIR not in sys.path:
     sys.path.insert(0, _TESTS_DIR)
 
+from helpers import OUTBOX_NOW  # noqa: E402
+
 from bot.db import Database as BotDatabase  # noqa: E402
 from bot.migrations import upgrade  # noqa: E402
+from bot.slack.outbox import Outbox  # noqa: E402
 from support.db import (  # noqa: E402
     Database,
     PostgresServer,
@@ -174,6 +178,14 @@ def fake_slack(fake_slack_server: FakeSlack) -> FakeSlack:
     """The fake Slack Web API with no recorded calls, faults or custom users."""
     fake_slack_server.reset()
     return fake_slack_server
+
+
+@pytest.fixture
+def outbox_to_fake_slack(migrated_database: BotDatabase, fake_slack: FakeSlack) -> Outbox:
+    """An outbox on a migrated database of the current backend that sends to the fake
+    Slack, its clock standing at OUTBOX_NOW: for the packages' notices on their own."""
+    client = WebClient(token=BOT_TOKEN, base_url=fake_slack.base_url)
+    return Outbox(migrated_database, client, now=lambda: OUTBOX_NOW, holder="one")
 
 
 # ------------------------------------------------------------------ fake GitHub

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -15,6 +16,9 @@ from bot.booking.model import Booking
 from bot.slack.outbox import OutboxMessage
 from support.fake_slack import FakeSlack, SlackCall
 from support.slack_requests import ALICE, BOB, Sent, SignedClient
+
+# The still clock of the `outbox_to_fake_slack` fixture (tests/conftest.py).
+OUTBOX_NOW = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
 
 PR = "https://github.com/mozilla/foundation.mozilla.org/pull/123"
 DEPLOY_CHANNEL = "C0DEPLOY"

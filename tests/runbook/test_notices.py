@@ -4,25 +4,23 @@ to, whatever the deploy channel is configured to be by then (docs/adr/0019)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from slack_sdk import WebClient
+from helpers import OUTBOX_NOW
 
 from bot.booking.model import Booking
-from bot.db import Database
 from bot.runbook.notices import RunbookNotices
 from bot.runbook.service import RunbookView
 from bot.slack.outbox import Outbox
-from support.fake_slack import DEFAULT_TOKEN, FakeSlack
+from support.fake_slack import FakeSlack
 
-AT = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
+AT = OUTBOX_NOW
 
 
 @pytest.fixture
-def outbox(migrated_database: Database, fake_slack: FakeSlack) -> Outbox:
-    client = WebClient(token=DEFAULT_TOKEN, base_url=fake_slack.base_url)
-    return Outbox(migrated_database, client, now=lambda: AT, holder="one")
+def outbox(outbox_to_fake_slack: Outbox) -> Outbox:
+    return outbox_to_fake_slack
 
 
 def es_booking() -> Booking:
