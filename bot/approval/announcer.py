@@ -95,11 +95,8 @@ class Announcer:
         (nothing if it was never announced). By the post's ts when Slack has taken it, else
         by its outbox key: the update then waits for its post."""
         key = announcement_key(booking.id)
-        ts = booking.announcement_ts
-        conversation: str | None
-        if ts:
-            conversation = booking.announcement_channel or self.channel
-        else:
+        conversation, ts = booking.announcement_thread(self.channel)
+        if not ts:
             # Not taken by Slack yet: the update waits behind the post, in its channel
             # (the channel configured now may be another).
             conversation = self.outbox.posted_to(key, session=session)

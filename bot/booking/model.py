@@ -97,10 +97,11 @@ class Booking(Base):
         return refs
 
     def announcement_thread(self, channel: str | None) -> tuple[str | None, str | None]:
-        """(conversation, thread ts) for a notice in reply to this booking's approval
-        announcement: the announcement's own channel once Slack has taken it (the deploy
-        channel configured now may be another, where that thread does not exist), else
-        `channel`, outside any thread."""
+        """(conversation, ts) of this booking's approval announcement, for a notice in
+        its thread or an update of it: the announcement's own channel once Slack has
+        taken it (the deploy channel configured now may be another, where that message
+        does not exist), else `channel` with whatever ts is known (none until Slack has
+        taken the post)."""
         if self.announcement_ts and self.announcement_channel:
             return self.announcement_channel, self.announcement_ts
         return channel, self.announcement_ts

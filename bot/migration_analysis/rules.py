@@ -1115,9 +1115,10 @@ def _constraint_on_existing_table(sql: str, context: Context) -> tuple[str, str,
     added to a table that exists before this change, if any."""
     for match in _CONSTRAINT_SQL.finditer(sql):
         table = _bare_table(match.group("table") or match.group("on"))
-        if context.state.is_new_table(table):
-            continue
-        if not context.state.is_known_table(table) and _created_before(sql, table, match.start()):
+        model = context.state.model_of_table(table)
+        if model is not None and model.new:
+            continue  # the table of a model created in this change
+        if model is None and _created_before(sql, table, match.start()):
             continue
         added = match.group(0)
         if match.group("not_valid"):

@@ -155,16 +155,11 @@ class AppState:
         """The table a model gets without a db_table: Django's `<app_label>_<model>`."""
         return f"{self.label}_{name.lower()}"
 
-    def is_new_table(self, table: str) -> bool:
-        """Whether `table` (a name in the database, as raw SQL gives it) is the table of a
-        model created by the change under analysis."""
+    def model_of_table(self, table: str) -> ModelState | None:
+        """The model whose table is `table` (a name in the database, as raw SQL gives
+        it), if the migrations so far know of one."""
         wanted = table.lower()
-        return any(m.new and self.table(m.name).lower() == wanted for m in self.models.values())
-
-    def is_known_table(self, table: str) -> bool:
-        """Whether `table` is the table of a model the migrations so far know of."""
-        wanted = table.lower()
-        return any(self.table(m.name).lower() == wanted for m in self.models.values())
+        return next((m for m in self.models.values() if self.table(m.name).lower() == wanted), None)
 
     def mark_start(self) -> None:
         """Remember the database names as they are before the file under analysis."""
