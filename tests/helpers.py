@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.audit.model import AuditEntry
 from bot.booking.model import Booking
+from bot.db import Base, Database
 from bot.slack.outbox import OutboxMessage
 from support.fake_slack import FakeSlack, SlackCall
 from support.slack_requests import ALICE, BOB, Sent, SignedClient
@@ -164,3 +166,13 @@ def outbox_refuses(engine: Engine, containing: str) -> Iterator[None]:
         with engine.begin() as connection:
             for statement in drop:
                 connection.execute(sa.text(statement))
+
+
+def refusal(database: Database, *rows: Base) -> sa.exc.IntegrityError:
+    """The IntegrityError the database raises on adding `rows`, one flush each, in one
+    transaction (rolled back): for telling a table's own rules from other refusals."""
+    with pytest.raises(sa.exc.IntegrityError) as refused, database.transaction() as session:
+        for row in rows:
+            session.add(row)
+            session.flush()
+    return refused.value

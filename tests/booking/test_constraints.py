@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
+from helpers import refusal
 
 from bot.booking.constraints import is_one_deploying, is_overlap
 from bot.booking.model import Booking
@@ -33,14 +33,6 @@ def booking(short_id: str, starts_at: datetime, status: Status = Status.SCHEDULE
         status=status.value,
         requester_id="U1",
     )
-
-
-def refusal(database: Database, *rows: Booking) -> sa.exc.IntegrityError:
-    with pytest.raises(sa.exc.IntegrityError) as refused, database.transaction() as session:
-        for row in rows:
-            session.add(row)
-            session.flush()
-    return refused.value
 
 
 def test_an_overlapping_slot_is_the_overlap_rule(database: Database) -> None:

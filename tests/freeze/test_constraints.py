@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-import sqlalchemy as sa
+from helpers import refusal
 
 from bot.booking.constraints import is_overlap
 from bot.db import Database
@@ -29,14 +29,6 @@ def freeze(branch: str = "master", *, by: str | None = "U1", unfrozen: bool = Fa
         unfrozen_at=AT if unfrozen else None,
         unfrozen_by="U2" if unfrozen else None,
     )
-
-
-def refusal(database: Database, *rows: Freeze) -> sa.exc.IntegrityError:
-    with pytest.raises(sa.exc.IntegrityError) as refused, database.transaction() as session:
-        for row in rows:
-            session.add(row)
-            session.flush()
-    return refused.value
 
 
 def test_a_second_active_freeze_of_the_branch_is_the_one_active_rule(database: Database) -> None:
