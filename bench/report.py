@@ -191,12 +191,12 @@ def _crash(results: dict[str, Any]) -> list[str]:
         "the work a killed process had claimed is taken again once its claim runs out).",
         "",
         "| acknowledged | answered before the kill | answered after the restart | unanswered "
-        "| not booked | booked twice | answered twice (first before the kill) "
+        "| not booked | booked twice | answered twice (first from the killed run) "
         "| all answered, s after the restart began |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         f"| {c['acknowledged']:,} | {c['answered_before_kill']:,} "
         f"| {c['answered_after_restart']:,} | {c['unanswered']} | {c['not_booked']} "
-        f"| {c['booked_twice']} | {c['answered_twice']} ({c['answered_twice_first_before_kill']}) "
+        f"| {c['booked_twice']} | {c['answered_twice']} ({_first_from_killed_run(c)}) "
         f"| {_fmt(c['recovered_s'])} |",
         "",
     ]
@@ -208,6 +208,15 @@ def _web_cpu_ms(run: dict[str, Any]) -> float | None:
     if run.get("web_cpu_s") is None or not run.get("sent"):
         return None
     return 1000 * float(run["web_cpu_s"]) / int(run["sent"])
+
+
+def _first_from_killed_run(crash: dict[str, Any]) -> int:
+    """Of the answers given twice, those whose first came from the killed run. Results
+    from before 2026-12-02 counted those received before the kill itself, which misses
+    an answer still in transit at the SIGKILL."""
+    if "answered_twice_first_before_restart" in crash:
+        return int(crash["answered_twice_first_before_restart"])
+    return int(crash["answered_twice_first_before_kill"])
 
 
 def _fmt(value: Any, digits: int = 1) -> str:

@@ -366,11 +366,13 @@ def crash(
             time.sleep(0.01)
         bot.kill()
         killed.set()
-        killed_at = time.time()
         for thread in threads:
             thread.join()
         answered_before = sum(1 for n in acknowledged if f"{tag}-{n}" in replies.first)
         restarted = time.perf_counter()
+        # An answer received before this came from a killed process: bytes written just
+        # before a SIGKILL can still arrive a moment after it, so not the kill's time.
+        restarted_at = time.time()
         bot.start()
         log(f"  {len(acknowledged)} acknowledged, {answered_before} answered; restarted")
         deadline = time.monotonic() + 600
@@ -405,10 +407,10 @@ def crash(
         "not_booked": len(not_booked),
         "booked_twice": sum(1 for t in mine if bookings.get(t, 0) > 1),
         "answered_twice": sum(1 for n in acknowledged if replies.count[f"{tag}-{n}"] > 1),
-        "answered_twice_first_before_kill": sum(
+        "answered_twice_first_before_restart": sum(
             1
             for n in acknowledged
-            if replies.count[f"{tag}-{n}"] > 1 and replies.first[f"{tag}-{n}"].time < killed_at
+            if replies.count[f"{tag}-{n}"] > 1 and replies.first[f"{tag}-{n}"].time < restarted_at
         ),
         "recovered_s": round(recovered_s, 1),
         "work_lease_s": int(env.get("WORK_LEASE_SECONDS", "30")),
