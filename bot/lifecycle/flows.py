@@ -93,13 +93,17 @@ class DeployFlows:
 
         def notice(session: Session, booking: Booking) -> None:
             # Recorded in the move's own transaction (docs/adr/0019).
+            channel, thread_ts = self.channel, None
             if action is Action.LAND:
-                text, thread_ts = blocks.landed_notice(booking, user_id, via), None
+                text = blocks.landed_notice(booking, user_id, via)
             elif action is Action.FAIL:
-                text, thread_ts = failure_text(booking, via), booking.announcement_ts
+                # In the announcement's thread, which lives in the announcement's own
+                # channel whatever DEPLOY_CHANNEL says now.
+                text = failure_text(booking, via)
+                channel, thread_ts = booking.announcement_thread(self.channel)
             else:
-                text, thread_ts = blocks.rolled_back_notice(booking, user_id), None
-            post_notice(self.outbox, self.channel, text, thread_ts=thread_ts, session=session)
+                text = blocks.rolled_back_notice(booking, user_id)
+            post_notice(self.outbox, channel, text, thread_ts=thread_ts, session=session)
             if action is Action.LAND:
                 self.runbooks.landing(session, booking)
             elif action is Action.FAIL:

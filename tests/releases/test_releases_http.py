@@ -45,15 +45,19 @@ def github(fake_github: FakeGitHub) -> FakeGitHub:
     return fake_github
 
 
+def bot_env(github: FakeGitHub) -> dict[str, str]:
+    return {
+        "GITHUB_API_URL": github.url,
+        "GITHUB_TOKEN": DEFAULT_TOKEN,
+        "GITHUB_WEBHOOK_SECRET": "test-github-webhook-secret",
+        "HEROKU_WEBHOOK_SECRET": HEROKU_SECRET,
+        "RELEASE_NOTES": "true",
+    }
+
+
 @pytest.fixture
 def bot(start_bot: Callable[..., InProcessBot], github: FakeGitHub) -> InProcessBot:
-    return start_bot(
-        GITHUB_API_URL=github.url,
-        GITHUB_TOKEN=DEFAULT_TOKEN,
-        GITHUB_WEBHOOK_SECRET="test-github-webhook-secret",
-        HEROKU_WEBHOOK_SECRET=HEROKU_SECRET,
-        RELEASE_NOTES="true",
-    )
+    return start_bot(**bot_env(github))
 
 
 @pytest.fixture
@@ -211,6 +215,74 @@ def test_a_failed_release_fails_the_booking_with_the_checklist_output_and_who_to
     assert f"<@{ALICE}>" in text  # who to call: the requester
     # `/deploy failed` afterwards is a no-op that says so.
     assert "already failed" in command(slack, fake_slack, f"failed {short_id}")
+
+
+def test_after_the_deploy_channel_moves_the_threads_stay_in_the_announcements_channel(
+    slack: SignedClient,
+    fake_slack: FakeSlack,
+    github: FakeGitHub,
+    bot: InProcessBot,
+    start_bot: Callable[..., InProcessBot],
+    db_engine: Engine,
+) -> None:
+    short_id = started_migration(slack, fake_slack, github, bot, db_engine)
+    announced = booking(db_engine, short_id)
+    assert announced.announcement_channel == DEPLOY_CHANNEL and announced.announcement_ts
+    # Restarted with another DEPLOY_CHANNEL while the deploy runs.
+    bot.stop()
+    moved = start_bot(**bot_env(github), DEPLOY_CHANNEL="C0MOVED", clock=bot.clock)
+    merge(github, moved, 123)
+    send_release(moved, release_body("failed", 43, github.branch_sha(REPO)))
+    wait_until(lambda: status_of(db_engine, short_id) == "failed", timeout=20)
+
+    # The rollback checklist and the release notes go to the announcement's thread, in
+    # the channel the announcement is in: the thread does not exist in the new one.
+    rollback = fake_slack.wait_for(
+        "chat.postMessage", lambda c: "Rollback checklist" in c.all_text()
+    )
+    notes = fake_slack.wait_for(
+        "chat.postMessage", lambda c: "v43" in c.all_text() and "PRs: #123" in c.all_text()
+    )
+    thread = (announced.announcement_channel, announced.announcement_ts)
+    assert (rollback.get("channel"), rollback.get("thread_ts")) == thread
+    assert (notes.get("channel"), notes.get("thread_ts")) == thread
+    assert rollback.ok and notes.ok
+    # The announcement itself is updated where it is.
+    update = fake_slack.wait_for("chat.update", lambda c: "Failed" in c.all_text())
+    assert (update.get("channel"), update.get("ts")) == thread
+    # Nothing went to the new channel with a ts from the old one.
+    assert [
+        c for c in fake_slack.calls() if c.get("channel") == "C0MOVED" and c.get("thread_ts")
+    ] == []
+
+
+def test_an_es_change_released_after_the_channel_moved_is_told_in_its_thread(
+    slack: SignedClient,
+    fake_slack: FakeSlack,
+    github: FakeGitHub,
+    bot: InProcessBot,
+    start_bot: Callable[..., InProcessBot],
+    db_engine: Engine,
+) -> None:
+    github.add_pull(REPO, 123, title="New search mapping")
+    booked = book(slack, fake_slack, db_engine, when="in 15 minutes", extra='kind:es "Mapping"')
+    approve(slack, fake_slack, booked.short_id)
+    bot.clock.advance(minutes=15)
+    assert "is deploying" in command(slack, fake_slack, f"start {booked.short_id}")
+    announced = booking(db_engine, booked.short_id)
+    bot.stop()
+    moved = start_bot(**bot_env(github), DEPLOY_CHANNEL="C0MOVED", clock=bot.clock)
+    merge(github, moved, 123)
+    send_release(moved, release_body("succeeded", 60, github.branch_sha(REPO)))
+
+    note = fake_slack.wait_for(
+        "chat.postMessage", lambda c: "finish the runbook checklist" in c.all_text()
+    )
+    assert note.ok
+    assert (note.get("channel"), note.get("thread_ts")) == (
+        announced.announcement_channel,
+        announced.announcement_ts,
+    )
 
 
 def test_done_typed_first_makes_the_release_a_no_op(
