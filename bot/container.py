@@ -18,6 +18,7 @@ from bot.booking.notices import BookingNotices
 from bot.booking.rules import BookingPolicy
 from bot.booking.service import BookingService
 from bot.db import Database, utcnow
+from bot.deploys.notices import DeployNotices
 from bot.deploys.service import DeployService
 from bot.freeze.enforcement import FreezeEnforcer
 from bot.freeze.flows import BookingFreezes
@@ -33,6 +34,7 @@ from bot.home.service import AlertSummary, CurrentFreeze, FreezeSummary, HomeSer
 from bot.lifecycle.flows import DeployFlows
 from bot.plans.notices import PlanNotices
 from bot.plans.service import PlanService
+from bot.releases.notices import ReleaseNotices
 from bot.releases.service import ReleaseService
 from bot.review_apps.messenger import build_messenger
 from bot.review_apps.service import ReviewAppService
@@ -213,14 +215,25 @@ def build_container(
     runbook_flows = RunbookFlows(
         runbooks, booking_freezes, outbox, runbook_notices, settings.repo_of_app
     )
-    flows = DeployFlows(deploys, announcer, runbook_flows, outbox, settings.deploy_channel)
+    flows = DeployFlows(
+        deploys, announcer, runbook_flows, DeployNotices(outbox, settings.deploy_channel)
+    )
     # Asked for a release's commit only when its webhook names none (HEROKU_API_TOKEN).
     heroku = (
         HerokuClient(settings.heroku_api_token, str(settings.heroku_api_url))
         if settings.heroku_api_token
         else None
     )
-    releases = ReleaseService(database, github, settings, flows, outbox, now=clock, heroku=heroku)
+    releases = ReleaseService(
+        database,
+        github,
+        settings,
+        flows,
+        outbox,
+        ReleaseNotices(outbox, settings.deploy_channel),
+        now=clock,
+        heroku=heroku,
+    )
     return Container(
         settings=settings,
         clock=clock,

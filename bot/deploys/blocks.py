@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from bot.audit.model import AuditEntry
 from bot.booking.model import Booking
 from bot.booking.rules import Kind
+from bot.deploys.rules import Via, rollback_checklist
 from bot.slack.format import escape, mention, slack_date
 
 ACTION_LABELS = {
@@ -41,15 +40,18 @@ def started_notice(booking: Booking, user_id: str) -> str:
     return f":rocket: {mention(user_id)} started {_what(booking)}. Hold on to your hats."
 
 
-class _Via(Protocol):
-    @property
-    def description(self) -> str: ...
-
-
-def landed_notice(booking: Booking, user_id: str, via: _Via | None = None) -> str:
+def landed_notice(booking: Booking, user_id: str, via: Via | None = None) -> str:
     if via is not None:
         return f":airplane_arriving: {_what(booking)} landed: {escape(via.description)}."
     return f":airplane_arriving: {_what(booking)} landed ({mention(user_id)})."
+
+
+def failure_notice(booking: Booking, via: Via | None = None) -> str:
+    """The rollback checklist, with what failed it when a release did."""
+    checklist = rollback_checklist(booking.app, booking.short_id, booking.rollback_plan)
+    if via is None:
+        return checklist
+    return "\n".join((checklist, f"Failed by {via.description}.", *via.details))
 
 
 def rolled_back_notice(booking: Booking, user_id: str) -> str:

@@ -10,6 +10,16 @@ from bot.slack.format import slack_date
 
 
 @dataclass(frozen=True)
+class Via:
+    """What moved a booking when no person typed it: shown in the notices and kept as
+    the audit entry's reason, e.g. "Heroku release v42 of foundation-site (1a2b3c4)"."""
+
+    description: str
+    # Extra lines for the failure notice: the release's output, who to call.
+    details: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class StartContext:
     status: Status
     starts_at: datetime

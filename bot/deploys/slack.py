@@ -9,7 +9,7 @@ from bot.booking.parsing import EDIT_EXAMPLE, ScheduleParseError, ZoneUnknown, p
 from bot.booking.rules import Status
 from bot.deploys import blocks
 from bot.deploys.service import Already, Changes, Done, NotFound, OutsideWindow, Refused
-from bot.lifecycle.flows import DeployFlows, failure_text
+from bot.lifecycle.flows import DeployFlows
 from bot.settings import Settings
 from bot.slack.commands import CommandContext, CommandRouter
 from bot.slack.format import mention
@@ -134,7 +134,7 @@ class DeploySlack:
         if action is Action.LAND:
             ctx.reply(f"`{booking.short_id}` landed. Nicely done.")
         elif action is Action.FAIL:
-            ctx.reply(failure_text(booking))
+            ctx.reply(blocks.failure_notice(booking))
         else:
             ctx.reply(f"`{booking.short_id}` is recorded as rolled back.")
 

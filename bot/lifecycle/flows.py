@@ -1,7 +1,7 @@
 """One place for what happens after a deploy starts, lands, fails, is rolled back or is
-edited: the channel notice and the announcement brought up to date (both recorded in the
-move's own transaction), the ES runbook's freeze and checklist (or unfreeze), the
-rollback checklist.
+edited: the channel notice (bot/deploys/notices.py) and the announcement brought up to
+date (both recorded in the move's own transaction), the ES runbook's freeze and
+checklist (or unfreeze), the rollback checklist.
 
 Slack commands, the Heroku and GitHub webhooks and the clock all call these flows the same
 way, so a deploy landed by a Heroku release unfreezes master exactly as `/deploy done`
@@ -12,15 +12,13 @@ and reminders read the booking's status when they are due, so neither needs a ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy.orm import Session
 
 from bot.approval.announcer import Announcer
 from bot.booking.lifecycle import Action
 from bot.booking.model import Booking
-from bot.deploys import blocks
-from bot.deploys.rules import rollback_checklist
+from bot.deploys.notices import DeployNotices
+from bot.deploys.rules import Via
 from bot.deploys.service import (
     Changes,
     DeployService,
@@ -29,18 +27,6 @@ from bot.deploys.service import (
     Outcome,
 )
 from bot.runbook.flows import RunbookFlows
-from bot.slack.notices import post_notice
-from bot.slack.outbox import Outbox
-
-
-@dataclass(frozen=True)
-class Via:
-    """What moved a booking when no person typed it: shown in the notices and kept as
-    the audit entry's reason, e.g. "Heroku release v42 of foundation-site (1a2b3c4)"."""
-
-    description: str
-    # Extra lines for the failure notice: the release's output, who to call.
-    details: tuple[str, ...] = ()
 
 
 class DeployFlows:
@@ -49,14 +35,12 @@ class DeployFlows:
         deploys: DeployService,
         announcer: Announcer,
         runbooks: RunbookFlows,
-        outbox: Outbox,
-        channel: str | None,
+        notices: DeployNotices,
     ) -> None:
         self.deploys = deploys
         self.announcer = announcer
         self.runbooks = runbooks
-        self.outbox = outbox
-        self.channel = channel
+        self.notices = notices
 
     def start(self, short_id: str, *, user_id: str, override_reason: str | None = None) -> Outcome:
         outcome = self.deploys.start(
@@ -70,9 +54,7 @@ class DeployFlows:
         return outcome
 
     def _started_notice(self, session: Session, booking: Booking, user_id: str) -> None:
-        post_notice(
-            self.outbox, self.channel, blocks.started_notice(booking, user_id), session=session
-        )
+        self.notices.started(session, booking, user_id)
         self.runbooks.starting(session, booking)
         self.announcer.changed(session, booking)
 
@@ -93,21 +75,14 @@ class DeployFlows:
 
         def notice(session: Session, booking: Booking) -> None:
             # Recorded in the move's own transaction (docs/adr/0019).
-            channel, thread_ts = self.channel, None
             if action is Action.LAND:
-                text = blocks.landed_notice(booking, user_id, via)
-            elif action is Action.FAIL:
-                # In the announcement's thread, which lives in the announcement's own
-                # channel whatever DEPLOY_CHANNEL says now.
-                text = failure_text(booking, via)
-                channel, thread_ts = booking.announcement_thread(self.channel)
-            else:
-                text = blocks.rolled_back_notice(booking, user_id)
-            post_notice(self.outbox, channel, text, thread_ts=thread_ts, session=session)
-            if action is Action.LAND:
+                self.notices.landed(session, booking, user_id, via)
                 self.runbooks.landing(session, booking)
             elif action is Action.FAIL:
+                self.notices.failed(session, booking, via)
                 self.runbooks.failing(session, booking)
+            else:
+                self.notices.rolled_back(session, booking, user_id)
             self.announcer.changed(session, booking)
 
         outcome = self.deploys.finish(
@@ -130,22 +105,9 @@ class DeployFlows:
     def edit(self, short_id: str, *, user_id: str, changes: Changes) -> Outcome:
         def notice(session: Session, booking: Booking, voided: bool) -> None:
             # Recorded in the edit's own transaction (docs/adr/0019).
-            post_notice(
-                self.outbox,
-                self.channel,
-                blocks.edited_notice(booking, user_id, voided),
-                session=session,
-            )
+            self.notices.edited(session, booking, user_id, voided)
             # The announcement shows the slot, the PRs and, when the edit voided the
             # approvals, that its buttons no longer count: any edit changes it.
             self.announcer.changed(session, booking)
 
         return self.deploys.edit(short_id, user_id=user_id, changes=changes, notify=notice)
-
-
-def failure_text(booking: Booking, via: Via | None = None) -> str:
-    """The rollback checklist, with what failed when a release failed it."""
-    checklist = rollback_checklist(booking.app, booking.short_id, booking.rollback_plan)
-    if via is None:
-        return checklist
-    return "\n".join((checklist, f"Failed by {via.description}.", *via.details))

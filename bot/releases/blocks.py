@@ -29,6 +29,13 @@ def unbooked_release_text(heroku_app: str, version: int, sha: str, concern: str)
     )
 
 
+def awaiting_checklist_text(short_id: str, released_by: str) -> str:
+    return (
+        f":hourglass: `{short_id}` is released ({escape(released_by)}); finish the runbook "
+        f"checklist, then `/deploy done {short_id}`."
+    )
+
+
 def alert_blocks(alert_id: int, text: str, acknowledged_by: str | None) -> list[dict[str, Any]]:
     section = {"type": "section", "text": {"type": "mrkdwn", "text": shorten(text, SECTION_TEXT)}}
     if acknowledged_by:

@@ -26,12 +26,13 @@ from bot.booking.lifecycle import Action
 from bot.booking.model import Booking
 from bot.booking.rules import Kind, Status
 from bot.db import Database, utcnow
+from bot.deploys.rules import Via
 from bot.deploys.service import Done, Refused
 from bot.gate.model import PullRequestAnalysisRow, PullRequestGate
 from bot.github.client import Comparison, GitHubClient, GitHubError, GitHubUnavailable
 from bot.heroku.client import HerokuClient, HerokuError, HerokuUnavailable
 from bot.idempotency import AlreadyProcessed, claim
-from bot.lifecycle.flows import DeployFlows, Via
+from bot.lifecycle.flows import DeployFlows
 from bot.migration_analysis import (
     PullRequestAnalysis,
     Verdict,
@@ -40,18 +41,15 @@ from bot.migration_analysis import (
 )
 from bot.releases import blocks
 from bot.releases.model import DeployAlert, HerokuRelease, MergedPull
+from bot.releases.notices import ALERT_KEY, NOTES_KEY, ReleaseNotices
 from bot.releases.rules import MergeEvent, ReleaseEvent, status_moves
 from bot.settings import App, Settings
-from bot.slack.notices import post_notice
 from bot.slack.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
 # Migration files of an unexplained release read at most (one request each).
 MAX_RANGE_MIGRATIONS = 50
-# Outbox keys of the messages whose ts is kept: a release's notes, a deploy alert.
-NOTES_KEY = "release-notes:"
-ALERT_KEY = "deploy-alert:"
 # Releases one clock tick works off at most.
 RELEASE_BATCH = 20
 # A release that fails to match this many times in a row (GitHub refusing) is given up.
@@ -83,6 +81,7 @@ class ReleaseService:
         settings: Settings,
         flows: DeployFlows,
         outbox: Outbox,
+        notices: ReleaseNotices,
         now: Callable[[], datetime] = utcnow,
         heroku: HerokuClient | None = None,
     ) -> None:
@@ -93,7 +92,7 @@ class ReleaseService:
         self.heroku = heroku
         self.settings = settings
         self.flows = flows
-        self.outbox = outbox
+        self.notices = notices
         outbox.on_posted(NOTES_KEY, self._notes_posted)
         outbox.on_posted(ALERT_KEY, self._alert_posted)
         self.channel = settings.deploy_channel
@@ -386,15 +385,8 @@ class ReleaseService:
             return f"{'landed' if action is Action.LAND else 'failed'} {booking.short_id}"
         if isinstance(outcome, Refused) and booking.kind == Kind.ES_MAPPING.value:
             # An ES mapping change lands when its checklist is done, not on release.
-            channel, thread_ts = booking.announcement_thread(self.channel)
-            post_notice(
-                self.outbox,
-                channel,
-                f":hourglass: `{booking.short_id}` is released ({via.description}); "
-                "finish the runbook checklist, then `/deploy done "
-                f"{booking.short_id}`.",
-                thread_ts=thread_ts,
-            )
+            with self.database.transaction() as session:
+                self.notices.awaiting_checklist(session, booking, via)
             return f"{booking.short_id} waits for its checklist"
         return f"{booking.short_id} unchanged ({type(outcome).__name__})"
 
@@ -496,20 +488,8 @@ class ReleaseService:
             text = blocks.release_notes(
                 row.heroku_app, row.version, row.commit_sha, row.status, pulls, row.deployed_by
             )
-            # Recorded with the claim; its ts becomes notes_ts once Slack has it.
-            channel, thread_ts = (
-                booking.announcement_thread(self.channel)
-                if booking is not None
-                else (self.channel, None)
-            )
-            post_notice(
-                self.outbox,
-                channel,
-                text,
-                thread_ts=thread_ts,
-                key=f"{NOTES_KEY}{release_id}",
-                session=session,
-            )
+            # Recorded with the claim.
+            self.notices.release_notes(session, release_id, text, booking)
 
     def _notes_posted(self, session: Session, key: str, channel: str, ts: str) -> None:
         session.execute(
@@ -669,14 +649,8 @@ class ReleaseService:
                 alert = session.get(DeployAlert, alert_id)
                 if alert is None:
                     continue
-                # Recorded with the claim; its ts is the alert's once Slack has it.
-                self.outbox.post(
-                    self.channel,
-                    alert.text,
-                    blocks=blocks.alert_blocks(alert_id, alert.text, None),
-                    key=f"{ALERT_KEY}{alert_id}",
-                    session=session,
-                )
+                # Recorded with the claim.
+                self.notices.alert(session, alert)
             posted += 1
         return posted
 
@@ -716,18 +690,8 @@ class ReleaseService:
                 entity_id=alert.subject[:64],
                 at=self.now(),
             )
-            if alert.channel and alert.message_ts is not None:
-                # The alert's message says who acknowledged it, recorded with the
-                # acknowledgement (docs/adr/0019): by its ts once Slack has the alert,
-                # else by its outbox key, so the update waits for the post.
-                self.outbox.update(
-                    alert.channel,
-                    alert.text,
-                    blocks=blocks.alert_blocks(alert.id, alert.text, user_id),
-                    ts=alert.message_ts or None,
-                    key=f"{ALERT_KEY}{alert.id}",
-                    session=session,
-                )
+            # Recorded with the acknowledgement (docs/adr/0019).
+            self.notices.alert_acknowledged(session, alert, user_id)
             session.flush()
             session.expunge(alert)
             return alert

@@ -1,4 +1,5 @@
-"""Notices to the deploy channel (DEPLOY_CHANNEL), the one place every package posts them."""
+"""Notices to the deploy channel (DEPLOY_CHANNEL): the base every package's notices
+extend, the one place they are posted from."""
 
 from __future__ import annotations
 
@@ -7,25 +8,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.slack.outbox import Outbox
-
-
-def post_notice(
-    outbox: Outbox,
-    channel: str | None,
-    text: str,
-    *,
-    blocks: list[dict[str, Any]] | None = None,
-    thread_ts: str | None = None,
-    key: str | None = None,
-    session: Session | None = None,
-) -> None:
-    """Post a notice to `channel` (the deploy channel); nothing when none is configured.
-
-    A notice goes through the outbox (ADR 0019): recorded in the bot's database (in
-    `session`'s transaction when given, its owner then delivers it after the commit),
-    sent at once when Slack answers, and by the clock later when it does not. It never
-    raises into the work that has already succeeded."""
-    outbox.post(channel, text, blocks=blocks, thread_ts=thread_ts, key=key, session=session)
 
 
 class ChannelNotices:
@@ -47,9 +29,10 @@ class ChannelNotices:
         key: str | None = None,
         channel: str | None = None,
     ) -> None:
-        """Record a notice to the deploy channel, or to `channel` (a thread's own)."""
-        post_notice(
-            self.outbox,
+        """Record a notice to the deploy channel, or to `channel` (a thread's own), in
+        `session`'s transaction; the outbox sends it once that commits, and the clock
+        later if Slack does not take it then. Nothing when no channel is configured."""
+        self.outbox.post(
             channel or self.channel,
             text,
             blocks=blocks,
