@@ -50,6 +50,9 @@ WSGI_BASE_URL = "http://deploybot.test"
 _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
 
+# The in-process bot's wait before its Slack client retries a refused call.
+QUICK_RETRY_SECONDS = 0.01
+
 
 class MovableClock:
     """The bot's clock: real UTC time plus an offset a test can move.
@@ -231,14 +234,22 @@ class InProcessBot(BotFacts):
     def start(self) -> InProcessBot:
         if self.is_running():
             return self
+        from slack_sdk.http_retry.builtin_interval_calculators import (
+            FixedValueRetryIntervalCalculator,
+        )
         from werkzeug.serving import make_server
 
         from bot.bootstrap import bootstrap
         from bot.slack.app import LISTENER_THREADS
+        from bot.slack.client import build_web_client
 
         settings = settings_from_env(self.env)
         migrate_once(settings.database_url)
-        self._bot = bootstrap(settings, clock=self.clock, github=self._github, slack=self._slack)
+        # The bot's own client, retrying without its real backoff (see build_web_client).
+        slack = self._slack or build_web_client(
+            settings, retry_interval=FixedValueRetryIntervalCalculator(QUICK_RETRY_SECONDS)
+        )
+        self._bot = bootstrap(settings, clock=self.clock, github=self._github, slack=slack)
         self._executor = CountingExecutor(LISTENER_THREADS)
         bolt = (
             self._bot.bolt_app(listener_executor=self._executor)
