@@ -322,6 +322,7 @@ def test_without_a_webhook_secret_the_endpoint_is_not_configured(bot: InProcessB
 
 def test_github_down_during_a_freeze_then_back_the_clock_sets_things_right(
     github: FakeGitHub,
+    gh_bot: InProcessBot,
     slack: SignedClient,
     fake_slack: FakeSlack,
     db_engine: Engine,
@@ -332,6 +333,7 @@ def test_github_down_during_a_freeze_then_back_the_clock_sets_things_right(
     freeze(slack, fake_slack)
     # The client tries four times, then gives up and leaves the sweep to the clock.
     github.wait_for_count(f"GET {PULLS}*", 4)
+    assert gh_bot.wait_idle()  # the freeze's own tries are over
     github.set_down(False)
     assert states(github, shas) == [None] * 5
 
@@ -342,6 +344,8 @@ def test_github_down_during_a_freeze_then_back_the_clock_sets_things_right(
     unfreeze(slack, fake_slack)
     # The unfreeze knows which PRs it failed, so it tries to post success at once.
     github.wait_for_count(f"POST {STATUSES}*", 5 + 4)
+    # Every try of the unfreeze's own is over (and refused) before GitHub is back.
+    assert gh_bot.wait_idle()
     github.set_down(False)
     clock()
     assert states(github, shas) == ["success"] * 5

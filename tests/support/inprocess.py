@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -50,8 +51,12 @@ WSGI_BASE_URL = "http://deploybot.test"
 _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
 
-# The in-process bot's wait before its Slack client retries a refused call.
+# The in-process bot's wait before its Slack or GitHub client retries a refused call.
 QUICK_RETRY_SECONDS = 0.01
+
+
+def _quick_sleep(seconds: float) -> None:
+    time.sleep(min(seconds, QUICK_RETRY_SECONDS))
 
 
 class MovableClock:
@@ -240,16 +245,21 @@ class InProcessBot(BotFacts):
         from werkzeug.serving import make_server
 
         from bot.bootstrap import bootstrap
+        from bot.github.client import GitHubClient
         from bot.slack.app import LISTENER_THREADS
         from bot.slack.client import build_web_client
 
         settings = settings_from_env(self.env)
         migrate_once(settings.database_url)
-        # The bot's own client, retrying without its real backoff (see build_web_client).
+        # The bot's own clients, retrying without their real backoff: the tests count
+        # retries, not waits (a GitHub rate limit's wait, too, is cut short).
         slack = self._slack or build_web_client(
             settings, retry_interval=FixedValueRetryIntervalCalculator(QUICK_RETRY_SECONDS)
         )
-        self._bot = bootstrap(settings, clock=self.clock, github=self._github, slack=slack)
+        github = self._github or GitHubClient(
+            settings.github_token, str(settings.github_api_url), sleep=_quick_sleep
+        )
+        self._bot = bootstrap(settings, clock=self.clock, github=github, slack=slack)
         self._executor = CountingExecutor(LISTENER_THREADS)
         bolt = (
             self._bot.bolt_app(listener_executor=self._executor)
