@@ -15,11 +15,11 @@ Verdicts:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.migration_analysis.model import OperationFinding, Verdict, worst
+from bot.migration_analysis.raw_sql import AddedRule, added_rules, destructive_clause
 from bot.migration_analysis.reader import Call, MigrationFile, Ref, Unknown, Value
 from bot.migration_analysis.state import (
     KNOWN_OPERATIONS,
@@ -1068,65 +1068,15 @@ def _run_python(operation: str, args: Args, context: Context) -> list[OperationF
     )
 
 
-# Raw SQL that breaks the old code or loses data. A reversible RunSQL is routine unless
-# its SQL (when it can be read) visibly does one of these.
-_DESTRUCTIVE_SQL = re.compile(
-    r"\bDROP\s+(TABLE|COLUMN)\b|\bALTER\s+TABLE\b[^;]*\bRENAME\b|\bTRUNCATE\b"
-    r"|\bALTER\s+COLUMN\b[^;]*\b(TYPE|SET\s+NOT\s+NULL)\b",
-    re.IGNORECASE,
-)
-
-
-# Raw SQL that adds a rule every row must keep: on a table that exists, rows the old code
-# writes may break it (as AddConstraint on an existing model). Group `table` or `on`
-# names the table.
-_CONSTRAINT_SQL = re.compile(
-    r"\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(?P<table>[\w.\"]+)[^;]*?\bADD\s+"
-    r"(?:CONSTRAINT\s+[\w\"]+\s+)?(?:UNIQUE|CHECK|EXCLUDE|FOREIGN\s+KEY|PRIMARY\s+KEY)\b"
-    r"(?P<not_valid>[^;]*?\bNOT\s+VALID\b)?"
-    r"|\bCREATE\s+UNIQUE\s+INDEX\b[^;]*?\bON\s+(?:ONLY\s+)?(?P<on>[\w.\"]+)",
-    re.IGNORECASE,
-)
-# A table the SQL itself creates. Not `IF NOT EXISTS`: that may leave an existing table
-# in place, constraint and all.
-_CREATE_TABLE_SQL = re.compile(
-    r"\bCREATE\s+(?:(?:TEMP|TEMPORARY|UNLOGGED)\s+)?TABLE\s+(?!IF\s+NOT\s+EXISTS\b)"
-    r"(?P<table>[\w.\"]+)",
-    re.IGNORECASE,
-)
-
-
-def _bare_table(name: str) -> str:
-    """`public."Shop_Person"` -> `Shop_Person`: the table's own name, unquoted."""
-    return name.rsplit(".", 1)[-1].strip('"')
-
-
-def _created_before(sql: str, table: str, position: int) -> bool:
-    """Whether `sql` itself creates `table` before `position` (then nothing running
-    uses it yet)."""
-    return any(
-        _bare_table(match.group("table")).lower() == table.lower()
-        for match in _CREATE_TABLE_SQL.finditer(sql, 0, position)
-    )
-
-
-def _constraint_on_existing_table(sql: str, context: Context) -> tuple[str, str, bool] | None:
-    """(the SQL that adds the rule, its table, whether NOT VALID) for the first rule
-    added to a table that exists before this change, if any."""
-    for match in _CONSTRAINT_SQL.finditer(sql):
-        table = _bare_table(match.group("table") or match.group("on"))
-        model = context.state.model_of_table(table)
+def _constraint_on_existing_table(sql: str, context: Context) -> AddedRule | None:
+    """The first rule the SQL adds to a table that exists before this change, if any."""
+    for rule in added_rules(sql):
+        model = context.state.model_of_table(rule.table)
         if model is not None and model.new:
             continue  # the table of a model created in this change
-        if model is None and _created_before(sql, table, match.start()):
+        if model is None and rule.created_before:
             continue
-        added = match.group(0)
-        if match.group("not_valid"):
-            added = added[: match.start("not_valid") - match.start()]
-        added = " ".join(added.split())
-        # The end names the rule; a long statement keeps that.
-        shown = added if len(added) <= 80 else "…" + added[-79:]
-        return shown, table, bool(match.group("not_valid"))
+        return rule
     return None
 
 
@@ -1168,26 +1118,25 @@ def _run_sql(operation: str, args: Args, context: Context) -> list[OperationFind
             f"RunSQL `{first}` has no reverse_sql: the deploy cannot be rolled back by "
             "migrating back",
         )
-    match = _DESTRUCTIVE_SQL.search(sql)
-    if match:
+    destructive = destructive_clause(sql)
+    if destructive:
         return _finding(
             operation,
             None,
             None,
             Verdict.TRICKY,
-            f"RunSQL `{' '.join(match.group(0).split())}`: raw SQL that breaks the old code",
+            f"RunSQL `{destructive}`: raw SQL that breaks the old code",
         )
-    constraint = _constraint_on_existing_table(sql, context)
-    if constraint:
-        added, table, not_valid = constraint
-        note = " (NOT VALID: existing rows are not checked)" if not_valid else ""
+    rule = _constraint_on_existing_table(sql, context)
+    if rule:
+        note = " (NOT VALID: existing rows are not checked)" if rule.not_valid else ""
         return _finding(
             operation,
             None,
             None,
             Verdict.TRICKY,
-            f"RunSQL `{added}`: raw SQL that adds a constraint or unique index to existing "
-            f"table {table}{note}: rows the old code writes may violate it",
+            f"RunSQL `{rule.text}`: raw SQL that adds a constraint or unique index to existing "
+            f"table {rule.table}{note}: rows the old code writes may violate it",
         )
     return _finding(operation, None, None, Verdict.ROUTINE, f"RunSQL `{first}` with reverse_sql")
 
