@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Flask, Response, abort, jsonify, request
 from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot.container import Container
 from bot.freeze import web as freeze_web
@@ -19,6 +20,14 @@ from bot.slack.app import build_bolt_app
 from bot.slack.readiness import readiness_report
 
 log = logging.getLogger(__name__)
+
+# The largest request body any endpoint reads; a larger one is refused with a 413 before
+# it is read. Everything is read whole before its signature can be checked, so without a
+# bound anyone could make a web worker hold hundreds of megabytes (a basic dyno has 512
+# MB, issue 15). What the senders send is far smaller: a GitHub `pull_request` delivery
+# with the longest description GitHub allows (65,536 characters) stays under 1 MiB, and
+# so does a Slack form of 100 blocks.
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
 
 
 def create_web_app(
@@ -36,6 +45,7 @@ def create_web_app(
     (bot/bootstrap.py). `work_readiness` is the work processes' ready flags, for
     /healthz."""
     web = Flask("deploybot")
+    web.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
 
     if container.settings.slack_bot_token:
         bolt_app = bolt_app or build_bolt_app(
@@ -49,6 +59,8 @@ def create_web_app(
             # listener runs; a forged or replayed request gets a 401 and changes nothing.
             try:
                 return slack_handler.handle(request)
+            except RequestEntityTooLarge:
+                raise  # Flask's 413: too big to read, whatever it is
             except Exception as exc:
                 # Bolt reads the body before anything else and trips over some that Slack
                 # never sends (e.g. `payload=null`). That is the sender's fault, not ours.
