@@ -12,7 +12,7 @@ database already says, in steps that can each fail and be retried by the clock:
 3. Wish: the status the PR should carry (bot/gate/rules.py) from the stored analysis, the
    booking that covers the PR and any allowance. Rewritten whenever one of those changes:
    a booking change anywhere in the bot rewrites the wishes of the PRs it names, in the
-   same transaction (`watch_bookings`).
+   same transaction (`watch_bookings`, bot/gate/watch.py).
 4. Sync: post unsynced wishes as commit statuses (bot/github/statuses.py).
 
 Nothing here runs before an acknowledgement: callers run it after a webhook's response,
@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from bot.audit.model import record
 from bot.booking.model import Booking
 from bot.booking.rules import Kind, Status
-from bot.db import Database, is_outermost, utcnow
+from bot.db import Database, utcnow
 from bot.gate.model import PullRequestAnalysisRow, PullRequestGate
 from bot.gate.rules import (
     COVER_ORDER,
@@ -863,84 +863,6 @@ class GateService:
                 .where(PullRequestGate.message_ts == "")
                 .values(message_ts=None)
             )
-
-
-# -- keeping statuses in step with bookings ------------------------------------------
-
-_CHANGED_BOOKINGS = "gate_changed_bookings"
-_CHANGED_REFS = "gate_changed_refs"
-_SYNC_AFTER_COMMIT = "gate_sync_after_commit"
-
-
-def watch_bookings(database: Database, gate: GateService) -> None:
-    """Rewrite the deploy statuses of the PRs a booking names whenever a booking changes
-    (made, announced, approved, started, landed, cancelled, expired, its PRs edited),
-    in the transaction that changes it, and post them after the commit.
-
-    Listening to the session rather than calling the gate from each booking flow keeps
-    the booking, approval, deploy, plan and clock code unaware of GitHub, and no flow
-    can be forgotten: every booking change goes through a session of this database.
-    """
-    if not gate.enabled:
-        return
-    sessions = database.sessions
-
-    @sa.event.listens_for(sessions, "after_flush")
-    def _collect(session: Session, _context: Any) -> None:
-        for obj in list(session.new) + list(session.dirty):
-            if not isinstance(obj, Booking):
-                continue
-            session.info.setdefault(_CHANGED_BOOKINGS, set()).add(obj.id)
-            refs = session.info.setdefault(_CHANGED_REFS, set())
-            refs.update(obj.pull_requests or ())
-            # PRs taken out of a booking by an edit lose its cover too.
-            history = sa.inspect(obj).attrs.pull_requests.history
-            for old in history.deleted or ():
-                refs.update(old or ())
-
-    @sa.event.listens_for(sessions, "before_commit")
-    def _refresh(session: Session) -> None:
-        session.flush()  # changes not flushed yet are collected by _collect
-        booking_ids = session.info.pop(_CHANGED_BOOKINGS, set())
-        refs = session.info.pop(_CHANGED_REFS, set())
-        if not booking_ids:
-            return
-        # A plan step's change (step 1 landed) changes what its other steps wait for.
-        plan_ids = select_plan_ids(session, booking_ids)
-        if plan_ids:
-            for pulls in session.scalars(
-                sa.select(Booking.pull_requests)
-                .join(PlanStep, PlanStep.booking_id == Booking.id)
-                .where(PlanStep.plan_id.in_(plan_ids))
-            ):
-                refs.update(pulls or ())
-        named = gate.pulls_named(refs)
-        if named and gate.refresh(session, named):
-            session.info[_SYNC_AFTER_COMMIT] = True
-
-    # Both also run for a savepoint (released, rolled back): posting then would post
-    # statuses another connection cannot see yet and leave the real commit nothing to
-    # post; forgetting then would drop what the transaction changed outside it.
-    @sa.event.listens_for(sessions, "after_commit")
-    def _post(session: Session) -> None:
-        if is_outermost(session) and session.info.pop(_SYNC_AFTER_COMMIT, False):
-            gate.sync_soon()
-
-    @sa.event.listens_for(sessions, "after_rollback")
-    def _forget(session: Session) -> None:
-        if not is_outermost(session):
-            return
-        for key in (_CHANGED_BOOKINGS, _CHANGED_REFS, _SYNC_AFTER_COMMIT):
-            session.info.pop(key, None)
-
-
-def select_plan_ids(session: Session, booking_ids: Iterable[int]) -> list[int]:
-    ids = [booking_id for booking_id in booking_ids if booking_id is not None]
-    if not ids:
-        return []
-    return list(
-        session.scalars(sa.select(PlanStep.plan_id).where(PlanStep.booking_id.in_(ids)).distinct())
-    )
 
 
 # -- helpers ---------------------------------------------------------------------------
