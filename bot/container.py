@@ -26,7 +26,8 @@ from bot.freeze.notices import FreezeNotices
 from bot.freeze.service import FreezeService
 from bot.gate.blocks import announcement_operations
 from bot.gate.notices import GateNotices
-from bot.gate.service import GateService, watch_bookings
+from bot.gate.service import GateService
+from bot.gate.watch import watch_bookings
 from bot.github.client import GitHubClient
 from bot.heroku.client import HerokuClient
 from bot.home.calendar import CalendarFeed

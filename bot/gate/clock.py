@@ -15,7 +15,7 @@ def run_gate(gate: GateService, slack: WebClient, settings: Settings) -> int:
     missed), post unsynced statuses, and post or update the channel messages."""
     if not gate.enabled:
         return 0
-    done = gate.analyse_due()
+    done = gate.analyses.analyse_due()
     done += gate.refresh_all()
     done += gate.sync().total
     if settings.slack_bot_token:

@@ -8,11 +8,12 @@ database already says, in steps that can each fail and be retried by the clock:
    transaction that claims the delivery id, and answers at once.
 2. Analyse (after the response, or by the clock): list the PR's files, fetch its changed
    migrations at the head commit and their apps' earlier migrations at the base commit,
-   run the analyser, store the result per head commit (`pr_analysis`).
+   run the analyser, store the result per head commit (`pr_analysis`): bot/gate/analysis.py,
+   held here as `analyses`.
 3. Wish: the status the PR should carry (bot/gate/rules.py) from the stored analysis, the
    booking that covers the PR and any allowance. Rewritten whenever one of those changes:
    a booking change anywhere in the bot rewrites the wishes of the PRs it names, in the
-   same transaction (`watch_bookings`).
+   same transaction (`watch_bookings`, bot/gate/watch.py).
 4. Sync: post unsynced wishes as commit statuses (bot/github/statuses.py).
 
 Nothing here runs before an acknowledgement: callers run it after a webhook's response,
@@ -24,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -34,8 +35,9 @@ from sqlalchemy.orm import Session
 from bot.audit.model import record
 from bot.booking.model import Booking
 from bot.booking.rules import Kind, Status
-from bot.db import Database, is_outermost, utcnow
-from bot.gate.model import PullRequestAnalysisRow, PullRequestGate
+from bot.db import Database, utcnow
+from bot.gate.analysis import Analyses, stored_analysis
+from bot.gate.model import PullRequestGate
 from bot.gate.rules import (
     COVER_ORDER,
     STATUS_CONTEXT,
@@ -47,24 +49,10 @@ from bot.gate.rules import (
     best_cover,
     desired_gate_status,
 )
-from bot.github.client import (
-    FileTooLarge,
-    GitHubClient,
-    GitHubError,
-    GitHubUnavailable,
-)
+from bot.github.client import GitHubClient
 from bot.github.statuses import StatusSyncer, SyncReport
 from bot.idempotency import AlreadyProcessed, claim
-from bot.migration_analysis import (
-    KIND_ES,
-    FileAnalysis,
-    OperationFinding,
-    PullRequestAnalysis,
-    Verdict,
-    analyse_pull_request,
-    history_paths_needed,
-    is_migration_path,
-)
+from bot.migration_analysis import KIND_ES, PullRequestAnalysis, Verdict
 from bot.plans.model import PlanStep
 
 log = logging.getLogger(__name__)
@@ -73,17 +61,6 @@ log = logging.getLogger(__name__)
 # only when the base branch changed (a title edit changes nothing).
 GATE_ACTIONS = frozenset(
     {"opened", "reopened", "synchronize", "ready_for_review", "edited", "closed"}
-)
-# Earlier migrations fetched per analysis at most (one request each): enough for a big
-# app's history, and a bound on what one PR can cost in API calls.
-MAX_HISTORY_FILES = 400
-# Changed migration files fetched per analysis at most.
-MAX_MIGRATION_FILES = 300
-# How many due analyses one clock tick works off.
-ANALYSIS_BATCH = 20
-TRUNCATED_NOTE = (
-    "GitHub lists only the first 3,000 files of a pull request; the files after those "
-    "were not read, so this PR needs a person's review."
 )
 
 
@@ -146,15 +123,6 @@ class Ambiguous:
 AllowOutcome = Allowed | NotTracked | Ambiguous
 
 
-@dataclass
-class _Fetched:
-    changed: list[str] = field(default_factory=list)
-    sources: dict[str, bytes | None] = field(default_factory=dict)
-    history: dict[str, bytes] = field(default_factory=dict)
-    unreadable: list[FileAnalysis] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
 class Notices(Protocol):
     """The channel's notice of an allowance (bot/gate/notices.py), recorded in the
     allowance's own transaction (docs/adr/0019)."""
@@ -188,7 +156,6 @@ class GateService:
         self.branch = branch
         # Off when GITHUB_TOKEN or every repository is missing, like freeze enforcement.
         self.enabled = enabled and bool(self.repos)
-        self.es_patterns = tuple(es_patterns)
         self.public_url = public_url.rstrip("/") if public_url else None
         self.now = now
         # Why a deploying booking's change must not merge now (a deploy window), if so.
@@ -200,6 +167,11 @@ class GateService:
             context=STATUS_CONTEXT,
             target_url=self.page_url,
             now=lambda: self.now(),
+        )
+        # Step 2 (bot/gate/analysis.py): it rewrites a row's wish, through `_rewish`, when
+        # the row's analysis is stored or fails.
+        self.analyses = Analyses(
+            database, github, enabled=self.enabled, es_patterns=es_patterns, rewish=self._rewish
         )
         self._sync_lock = threading.Lock()
         self._sync_wanted = False
@@ -276,7 +248,7 @@ class GateService:
                     # (`allowed_now` compares shas).
                     row.head_sha = head_sha
                     row.base_sha = base_sha
-                    row.analysis_due = self._stored(session, repo, head_sha, base_sha) is None
+                    row.analysis_due = stored_analysis(session, repo, head_sha, base_sha) is None
                     row.analysis_error = None
                     row.analysis_failed = False
                 row.title = str(pull.get("title") or "")[:300]
@@ -287,183 +259,6 @@ class GateService:
                 return GateDelivery("recorded", f"#{number} {row.state}", row.id)
         except AlreadyProcessed:
             return GateDelivery("duplicate", delivery_id)
-
-    # -- 2. analyse ------------------------------------------------------------------
-
-    def analyse(self, gate_id: int) -> bool:
-        """Analyse the row's head commit if that is still due. Returns whether the PR now
-        has an analysis or a final failure (False: try again later)."""
-        with self.database.transaction() as session:
-            row = session.get(PullRequestGate, gate_id)
-            if row is None:
-                return True
-            if not row.analysis_due:
-                return True
-            repo, number, head_sha, base_sha = row.repo, row.number, row.head_sha, row.base_sha
-            changed_files = row.changed_files
-            if self._stored(session, repo, head_sha, base_sha) is not None:
-                # Analysed before (a redelivery, or a push back to an earlier commit).
-                row.analysis_due = False
-                self._rewish(session, row)
-                return True
-        try:
-            fetched = self._fetch(repo, number, head_sha, base_sha, changed_files)
-        except GitHubUnavailable as exc:
-            # Down or rate limited: the clock tries again; the status says "pending".
-            log.warning("could not read #%s from GitHub (will retry): %s", number, exc)
-            self._analysis_failed(gate_id, head_sha, _short_error(exc), final=False)
-            return False
-        except GitHubError as exc:
-            # 403/404/422: retrying will not help; the status fails closed and says why.
-            log.warning("GitHub refused to show #%s: %s", number, exc)
-            self._analysis_failed(gate_id, head_sha, _short_error(exc), final=True)
-            return True
-        except (ValueError, KeyError, TypeError) as exc:
-            # An answer not shaped as GitHub documents it (bad base64, missing fields).
-            log.warning("unreadable answer from GitHub about #%s: %r", number, exc)
-            self._analysis_failed(gate_id, head_sha, "GitHub's answer was unreadable", final=True)
-            return True
-        analysis = self._run_analyser(fetched)
-        with self.database.transaction() as session:
-            try:
-                with session.begin_nested():
-                    session.add(
-                        PullRequestAnalysisRow(
-                            repo=repo,
-                            head_sha=head_sha,
-                            base_sha=base_sha or "",
-                            verdict=analysis.verdict.value,
-                            kind=analysis.kind,
-                            analysis=analysis.to_json(),
-                            notes=fetched.notes,
-                        )
-                    )
-            except sa.exc.IntegrityError:
-                pass  # another process stored the same commit's analysis first
-            row = session.get(PullRequestGate, gate_id)
-            if row is not None and row.head_sha == head_sha:
-                row.analysis_due = False
-                row.analysis_error = None
-                row.analysis_failed = False
-                self._rewish(session, row)
-        log.info("analysed #%s at %s: %s", number, head_sha[:12], analysis.verdict.value)
-        return True
-
-    def analyse_due(self, limit: int = ANALYSIS_BATCH) -> int:
-        """Work off analyses still due (the clock). Stops when GitHub is unavailable."""
-        if not self.enabled:
-            return 0
-        with self.database.transaction() as session:
-            ids = list(
-                session.scalars(
-                    sa.select(PullRequestGate.id)
-                    .where(PullRequestGate.analysis_due.is_(True))
-                    .order_by(PullRequestGate.updated_at)
-                    .limit(limit)
-                )
-            )
-        done = 0
-        for gate_id in ids:
-            if not self.analyse(gate_id):
-                break
-            done += 1
-        return done
-
-    def _fetch(
-        self,
-        repo: str,
-        number: int,
-        head_sha: str,
-        base_sha: str | None,
-        changed_files: int | None,
-    ) -> _Fetched:
-        """Read what the analyser needs from GitHub. A PR from a fork is read from the
-        base repository by head sha: GitHub serves a PR's commits there too."""
-        fetched = _Fetched()
-        listing = self.github.pull_files(repo, number, changed_files=changed_files)
-        if listing.truncated:
-            fetched.notes.append(TRUNCATED_NOTE)
-            fetched.unreadable.append(
-                _unreadable("(files after the first 3,000)", "GitHub lists only 3,000 files")
-            )
-        fetched.changed = [item.filename for item in listing.files]
-        migrations = [item for item in listing.files if is_migration_path(item.filename)]
-        if len(migrations) > MAX_MIGRATION_FILES:
-            fetched.notes.append(
-                f"{len(migrations)} migration files changed; only the first "
-                f"{MAX_MIGRATION_FILES} were read."
-            )
-            fetched.unreadable.append(
-                _unreadable("(more migration files)", "too many migration files to read")
-            )
-            migrations = migrations[:MAX_MIGRATION_FILES]
-        for item in migrations:
-            if item.status == "removed":
-                fetched.sources[item.filename] = None
-                fetched.notes.append(f"{item.filename} is deleted by this pull request.")
-                continue
-            try:
-                content = self.github.file_content(repo, item.filename, head_sha)
-            except FileTooLarge:
-                fetched.unreadable.append(_unreadable(item.filename, "over 1 MB: not read"))
-                continue
-            if content is None:
-                fetched.unreadable.append(
-                    _unreadable(item.filename, f"GitHub has no such file at {head_sha[:12]}")
-                )
-                continue
-            fetched.sources[item.filename] = content
-        wanted = history_paths_needed(path for path, src in fetched.sources.items() if src)
-        if wanted and base_sha:
-            budget = MAX_HISTORY_FILES
-            for directory in sorted(wanted):
-                for path in self.github.directory(repo, directory, base_sha):
-                    if not path.endswith(".py") or path in fetched.sources or budget <= 0:
-                        continue
-                    budget -= 1
-                    try:
-                        content = self.github.file_content(repo, path, base_sha)
-                    except FileTooLarge:
-                        continue
-                    if content is not None:
-                        fetched.history[path] = content
-            if budget <= 0:
-                fetched.notes.append(
-                    f"Only {MAX_HISTORY_FILES} earlier migrations were read for context."
-                )
-        return fetched
-
-    def _run_analyser(self, fetched: _Fetched) -> PullRequestAnalysis:
-        try:
-            result = analyse_pull_request(
-                fetched.changed, fetched.sources, fetched.history or None, self.es_patterns
-            )
-        except Exception as exc:
-            # The analyser reads untrusted source; whatever it trips over, the gate
-            # fails closed (review) instead of crashing the work behind the webhook.
-            log.exception("the migration analyser failed")
-            return PullRequestAnalysis.build(
-                [
-                    _unreadable(path, f"analyser error: {type(exc).__name__}")
-                    for path in fetched.sources
-                ]
-                or [_unreadable("(pull request)", f"analyser error: {type(exc).__name__}")]
-            )
-        if not fetched.unreadable:
-            return result
-        return PullRequestAnalysis.build(
-            result.files + tuple(fetched.unreadable), result.es_mapping_paths, result.advice
-        )
-
-    def _analysis_failed(self, gate_id: int, head_sha: str, error: str, *, final: bool) -> None:
-        with self.database.transaction() as session:
-            row = session.get(PullRequestGate, gate_id)
-            if row is None or row.head_sha != head_sha:
-                return
-            row.analysis_error = error
-            row.analysis_failed = final
-            row.analysis_due = not final
-            self._rewish(session, row)
 
     # -- 3. wishes -------------------------------------------------------------------
 
@@ -479,16 +274,6 @@ class GateService:
             sa.select(PullRequestGate)
             .where(PullRequestGate.repo == repo)
             .where(PullRequestGate.number == number)
-        ).first()
-
-    def _stored(
-        self, session: Session, repo: str, head_sha: str, base_sha: str | None
-    ) -> PullRequestAnalysisRow | None:
-        return session.scalars(
-            sa.select(PullRequestAnalysisRow)
-            .where(PullRequestAnalysisRow.repo == repo)
-            .where(PullRequestAnalysisRow.head_sha == head_sha)
-            .where(PullRequestAnalysisRow.base_sha == (base_sha or ""))
         ).first()
 
     def _covers(self, session: Session, repo: str, number: int) -> list[Cover]:
@@ -541,7 +326,7 @@ class GateService:
     def _facts(self, session: Session, row: PullRequestGate) -> GateFacts:
         stored = None
         if not row.analysis_due:
-            stored = self._stored(session, row.repo, row.head_sha, row.base_sha)
+            stored = stored_analysis(session, row.repo, row.head_sha, row.base_sha)
         analysis = None
         if stored is not None:
             parsed = PullRequestAnalysis.from_json(stored.analysis)
@@ -735,7 +520,7 @@ class GateService:
     # -- views -----------------------------------------------------------------------
 
     def _view(self, session: Session, row: PullRequestGate) -> GateView:
-        stored = self._stored(session, row.repo, row.head_sha, row.base_sha)
+        stored = stored_analysis(session, row.repo, row.head_sha, row.base_sha)
         cover = best_cover(self._covers(session, row.repo, row.number))
         return GateView(
             id=row.id,
@@ -790,7 +575,7 @@ class GateService:
             row = self._row(session, repo, number)
             if row is None:
                 continue
-            stored = self._stored(session, repo, row.head_sha, row.base_sha)
+            stored = stored_analysis(session, repo, row.head_sha, row.base_sha)
             if stored is not None:
                 found.append(
                     (f"{row.repo}#{number}", PullRequestAnalysis.from_json(stored.analysis))
@@ -829,7 +614,7 @@ class GateService:
                     if row.message_sha != row.head_sha:
                         due.append(row.id)
                     continue
-                stored = self._stored(session, row.repo, row.head_sha, row.base_sha)
+                stored = stored_analysis(session, row.repo, row.head_sha, row.base_sha)
                 if stored is not None and stored.verdict != Verdict.ROUTINE.value:
                     due.append(row.id)
         return due
@@ -865,103 +650,7 @@ class GateService:
             )
 
 
-# -- keeping statuses in step with bookings ------------------------------------------
-
-_CHANGED_BOOKINGS = "gate_changed_bookings"
-_CHANGED_REFS = "gate_changed_refs"
-_SYNC_AFTER_COMMIT = "gate_sync_after_commit"
-
-
-def watch_bookings(database: Database, gate: GateService) -> None:
-    """Rewrite the deploy statuses of the PRs a booking names whenever a booking changes
-    (made, announced, approved, started, landed, cancelled, expired, its PRs edited),
-    in the transaction that changes it, and post them after the commit.
-
-    Listening to the session rather than calling the gate from each booking flow keeps
-    the booking, approval, deploy, plan and clock code unaware of GitHub, and no flow
-    can be forgotten: every booking change goes through a session of this database.
-    """
-    if not gate.enabled:
-        return
-    sessions = database.sessions
-
-    @sa.event.listens_for(sessions, "after_flush")
-    def _collect(session: Session, _context: Any) -> None:
-        for obj in list(session.new) + list(session.dirty):
-            if not isinstance(obj, Booking):
-                continue
-            session.info.setdefault(_CHANGED_BOOKINGS, set()).add(obj.id)
-            refs = session.info.setdefault(_CHANGED_REFS, set())
-            refs.update(obj.pull_requests or ())
-            # PRs taken out of a booking by an edit lose its cover too.
-            history = sa.inspect(obj).attrs.pull_requests.history
-            for old in history.deleted or ():
-                refs.update(old or ())
-
-    @sa.event.listens_for(sessions, "before_commit")
-    def _refresh(session: Session) -> None:
-        session.flush()  # changes not flushed yet are collected by _collect
-        booking_ids = session.info.pop(_CHANGED_BOOKINGS, set())
-        refs = session.info.pop(_CHANGED_REFS, set())
-        if not booking_ids:
-            return
-        # A plan step's change (step 1 landed) changes what its other steps wait for.
-        plan_ids = select_plan_ids(session, booking_ids)
-        if plan_ids:
-            for pulls in session.scalars(
-                sa.select(Booking.pull_requests)
-                .join(PlanStep, PlanStep.booking_id == Booking.id)
-                .where(PlanStep.plan_id.in_(plan_ids))
-            ):
-                refs.update(pulls or ())
-        named = gate.pulls_named(refs)
-        if named and gate.refresh(session, named):
-            session.info[_SYNC_AFTER_COMMIT] = True
-
-    # Both also run for a savepoint (released, rolled back): posting then would post
-    # statuses another connection cannot see yet and leave the real commit nothing to
-    # post; forgetting then would drop what the transaction changed outside it.
-    @sa.event.listens_for(sessions, "after_commit")
-    def _post(session: Session) -> None:
-        if is_outermost(session) and session.info.pop(_SYNC_AFTER_COMMIT, False):
-            gate.sync_soon()
-
-    @sa.event.listens_for(sessions, "after_rollback")
-    def _forget(session: Session) -> None:
-        if not is_outermost(session):
-            return
-        for key in (_CHANGED_BOOKINGS, _CHANGED_REFS, _SYNC_AFTER_COMMIT):
-            session.info.pop(key, None)
-
-
-def select_plan_ids(session: Session, booking_ids: Iterable[int]) -> list[int]:
-    ids = [booking_id for booking_id in booking_ids if booking_id is not None]
-    if not ids:
-        return []
-    return list(
-        session.scalars(sa.select(PlanStep.plan_id).where(PlanStep.booking_id.in_(ids)).distinct())
-    )
-
-
 # -- helpers ---------------------------------------------------------------------------
-
-
-def _unreadable(path: str, why: str) -> FileAnalysis:
-    finding = OperationFinding(
-        operation="(unread)", model=None, field=None, verdict=Verdict.REVIEW, reason=why
-    )
-    return FileAnalysis(path=path, verdict=Verdict.REVIEW, operations=(finding,))
-
-
-def _short_error(exc: GitHubError) -> str:
-    code = f"HTTP {exc.status_code}" if exc.status_code else "no answer"
-    if exc.status_code == 404:
-        return "GitHub answered 404: is GITHUB_TOKEN allowed to read this repository?"
-    if exc.status_code == 403:
-        return "GitHub answered 403: GITHUB_TOKEN needs contents and pull requests: read"
-    if isinstance(exc, GitHubUnavailable):
-        return f"GitHub unavailable or rate limited ({code})"
-    return f"GitHub refused ({code})"
 
 
 def _allowance_snapshot(row: PullRequestGate) -> dict[str, Any]:

@@ -42,7 +42,7 @@ def gate_work(container: Container, gate_id: int) -> None:
     """What follows a delivery, after the response: analyse the head commit (unless it
     was analysed before), post the status, post or update the channel message."""
     gate = container.gate
-    gate.analyse(gate_id)
+    gate.analyses.analyse(gate_id)
     gate.sync(only=[gate_id])
     client = _slack_client(container)
     if client is not None:
