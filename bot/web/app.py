@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 # bound anyone could make a web worker hold hundreds of megabytes (a basic dyno has 512
 # MB, issue 15). What the senders send is far smaller: a GitHub `pull_request` delivery
 # with the longest description GitHub allows (65,536 characters) stays under 1 MiB, and
-# so does a Slack form of 100 blocks.
+# so does a Slack form of 100 blocks (docs/adr/0024).
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
 
 
