@@ -354,9 +354,25 @@ class GateService:
         return desired_gate_status(self._facts(session, row))
 
     def _rewish(self, session: Session, row: PullRequestGate) -> bool:
+        """Write down the status the row's PR should carry now, with the row locked first
+        (see `_rewish_locked`)."""
+        session.flush()  # this transaction's own changes to the row stay
+        session.refresh(row, with_for_update=True)
+        return self._rewish_locked(session, row)
+
+    def _rewish_locked(self, session: Session, row: PullRequestGate) -> bool:
         """Write down the status the row's PR should carry now. An unchanged wish keeps its
         synced flag, so refreshes do not re-post identical statuses. Returns whether it
-        changed."""
+        changed.
+
+        The caller holds the row's lock (FOR UPDATE; on SQLite the whole database's) and
+        has read the row since: a wish is read from the row, its analysis, its bookings
+        and its allowance, which different transactions change. Without the lock, an
+        approval and an analysis committing side by side each read the other's input as
+        it was before and wrote a wish missing it (write skew): a tricky PR stayed
+        "awaiting approval" after its approval, until the clock's refresh. With it, the
+        second to take the lock reads after the first has committed (PostgreSQL's READ
+        COMMITTED reads anew at each statement)."""
         wanted = self.desired(session, row)
         if (row.state, row.description) == (wanted.state.value, wanted.description) and (
             row.description
@@ -371,9 +387,13 @@ class GateService:
         ones when None) in the caller's transaction; returns how many changed."""
         # populate_existing: rows this transaction loaded before (a booking flow reads
         # the analyses) are read again, not compared as they were then.
+        # Locked, in one order (by id) so two refreshes never wait for each other in a
+        # circle (`_rewish_locked`).
         query = (
             sa.select(PullRequestGate)
             .where(PullRequestGate.repo.in_(self.repos))
+            .order_by(PullRequestGate.id)
+            .with_for_update()
             .execution_options(populate_existing=True)
         )
         wanted: set[tuple[str, int]] | None = None
@@ -387,7 +407,7 @@ class GateService:
             for row in session.scalars(query)
             if wanted is None or (row.repo.lower(), row.number) in wanted
         ]
-        return sum(1 for row in rows if self._rewish(session, row))
+        return sum(1 for row in rows if self._rewish_locked(session, row))
 
     def refresh_all(self) -> int:
         """The clock's catch-all: statuses follow bookings even if a change slipped past
