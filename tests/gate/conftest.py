@@ -1,5 +1,6 @@
-"""Fixtures of the gate's HTTP tests: a bot wired to the fake GitHub (with each module's
-own `github_env`), a signed Slack client for it, and one clock tick."""
+"""Fixtures of the gate's HTTP tests: a bot wired to the fake GitHub (`github_env`, which
+a module extends with settings of its own), a signed Slack client for it, and one clock
+tick."""
 
 from __future__ import annotations
 
@@ -7,9 +8,29 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from gate.support import PUBLIC_URL
+from support.fake_github import DEFAULT_TOKEN, FakeGitHub
 from support.fake_slack import FakeSlack
 from support.inprocess import InProcessBot
 from support.slack_requests import SignedClient
+
+
+@pytest.fixture
+def github(fake_github: FakeGitHub) -> FakeGitHub:
+    return fake_github
+
+
+@pytest.fixture
+def github_env(github: FakeGitHub) -> dict[str, str]:
+    return {
+        "GITHUB_API_URL": github.url,
+        "GITHUB_TOKEN": DEFAULT_TOKEN,
+        "GITHUB_WEBHOOK_SECRET": "test-github-webhook-secret",
+        "PUBLIC_URL": PUBLIC_URL,
+        # Slack work on the web workers' threads: the work process runs at the lowest
+        # priority, and on a busy test machine it can take longer to start than a test.
+        "WORK_PROCESSES": "0",
+    }
 
 
 @pytest.fixture

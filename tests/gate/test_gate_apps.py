@@ -13,8 +13,8 @@ import pytest
 from helpers import reply_to
 
 from gate.migrations import ADD_NICKNAME, BASE_TREE, REMOVE_EMAIL
-from gate.support import CONTEXT, PUBLIC_URL, deliver, wait_until
-from support.fake_github import DEFAULT_TOKEN, FakeGitHub
+from gate.support import CONTEXT, deliver, wait_until
+from support.fake_github import FakeGitHub
 from support.fake_slack import FakeSlack, SlackCall
 from support.github_webhooks import pull_request_payload
 from support.inprocess import InProcessBot
@@ -30,20 +30,8 @@ APPS = {
 
 
 @pytest.fixture
-def github(fake_github: FakeGitHub) -> FakeGitHub:
-    return fake_github
-
-
-@pytest.fixture
-def github_env(github: FakeGitHub) -> dict[str, str]:
-    return {
-        "GITHUB_API_URL": github.url,
-        "GITHUB_TOKEN": DEFAULT_TOKEN,
-        "GITHUB_WEBHOOK_SECRET": "test-github-webhook-secret",
-        "PUBLIC_URL": PUBLIC_URL,
-        "WORK_PROCESSES": "0",
-        "APPS": json.dumps(APPS),
-    }
+def github_env(github_env: dict[str, str]) -> dict[str, str]:
+    return {**github_env, "APPS": json.dumps(APPS)}
 
 
 @pytest.fixture

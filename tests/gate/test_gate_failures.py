@@ -14,7 +14,6 @@ from sqlalchemy.engine import Engine
 
 from gate.migrations import ADD_NICKNAME, BROKEN, NOT_UTF8, REMOVE_EMAIL
 from gate.support import (
-    PUBLIC_URL,
     REPO,
     deliver,
     deploy_status,
@@ -25,7 +24,7 @@ from gate.support import (
     wait_for_status,
     wait_until,
 )
-from support.fake_github import DEFAULT_TOKEN, FakeGitHub
+from support.fake_github import FakeGitHub
 from support.fake_slack import FakeSlack
 from support.inprocess import InProcessBot
 from support.server import BotProcess
@@ -33,23 +32,6 @@ from support.slack_requests import ALICE, BOB, SignedClient
 
 MIGRATION = "people/migrations/0002_change.py"
 DEPLOY_CHANNEL = "C0DEPLOY"
-
-
-@pytest.fixture
-def github(fake_github: FakeGitHub) -> FakeGitHub:
-    return fake_github
-
-
-@pytest.fixture
-def github_env(github: FakeGitHub) -> dict[str, str]:
-    return {
-        "GITHUB_API_URL": github.url,
-        "GITHUB_TOKEN": DEFAULT_TOKEN,
-        "GITHUB_WEBHOOK_SECRET": "test-github-webhook-secret",
-        "PUBLIC_URL": PUBLIC_URL,
-        # Slack work on the web workers' threads (see test_gate_http.py).
-        "WORK_PROCESSES": "0",
-    }
 
 
 def command(slack: SignedClient, fake_slack: FakeSlack, text: str, user_id: str = ALICE) -> str:

@@ -29,7 +29,7 @@ from gate.support import (
     wait_for_status,
     wait_until,
 )
-from support.fake_github import DEFAULT_TOKEN, FakeGitHub
+from support.fake_github import FakeGitHub
 from support.fake_slack import FakeSlack
 from support.inprocess import InProcessBot
 from support.slack_requests import ALICE, BOB, SignedClient
@@ -39,22 +39,8 @@ DEPLOY_CHANNEL = "C0DEPLOY"
 
 
 @pytest.fixture
-def github(fake_github: FakeGitHub) -> FakeGitHub:
-    return fake_github
-
-
-@pytest.fixture
-def github_env(github: FakeGitHub) -> dict[str, str]:
-    return {
-        "GITHUB_API_URL": github.url,
-        "GITHUB_TOKEN": DEFAULT_TOKEN,
-        "GITHUB_WEBHOOK_SECRET": "test-github-webhook-secret",
-        "PUBLIC_URL": PUBLIC_URL,
-        "ES_MAPPING_PATHS": "search/mappings/*",
-        # Slack work on the web workers' threads: the work process runs at the lowest
-        # priority, and on a busy test machine it can take longer to start than a test.
-        "WORK_PROCESSES": "0",
-    }
+def github_env(github_env: dict[str, str]) -> dict[str, str]:
+    return {**github_env, "ES_MAPPING_PATHS": "search/mappings/*"}
 
 
 def command(slack: SignedClient, fake_slack: FakeSlack, text: str, user_id: str = ALICE) -> str:

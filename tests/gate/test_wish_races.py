@@ -20,29 +20,13 @@ from bot.booking.model import Booking
 from bot.booking.rules import Status
 from bot.db import Database
 from gate.migrations import REMOVE_EMAIL
-from gate.support import PUBLIC_URL, REPO, deliver, open_pull, payload, wait_for_status
-from support.fake_github import DEFAULT_TOKEN, FakeGitHub
+from gate.support import REPO, deliver, open_pull, payload, wait_for_status
+from support.fake_github import FakeGitHub
 from support.fake_slack import FakeSlack
 from support.inprocess import InProcessBot
 from support.slack_requests import SignedClient
 
 MIGRATION = "people/migrations/0002_remove_email.py"
-
-
-@pytest.fixture
-def github(fake_github: FakeGitHub) -> FakeGitHub:
-    return fake_github
-
-
-@pytest.fixture
-def github_env(github: FakeGitHub) -> dict[str, str]:
-    return {
-        "GITHUB_API_URL": github.url,
-        "GITHUB_TOKEN": DEFAULT_TOKEN,
-        "GITHUB_WEBHOOK_SECRET": "test-github-webhook-secret",
-        "PUBLIC_URL": PUBLIC_URL,
-        "WORK_PROCESSES": "0",
-    }
 
 
 def waiting_on_a_lock(engine: Engine) -> int:
