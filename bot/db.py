@@ -76,6 +76,22 @@ def is_outermost(session: Session) -> bool:
     return not session.in_nested_transaction()
 
 
+def lock_for_writing(session: Session) -> None:
+    """Take SQLite's write lock now, before this transaction reads what it will write
+    from; on PostgreSQL, nothing (lock the rows themselves, FOR UPDATE).
+
+    Python's sqlite3 begins a transaction only at the first INSERT, UPDATE or DELETE:
+    the SELECTs before it each read the database as it is then, and another writer may
+    commit between them and the write. `BEGIN IMMEDIATE` makes every read after it
+    part of a transaction no other writer can change."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    dbapi_connection = connection.connection.dbapi_connection
+    if dbapi_connection is not None and not dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 # Connections each process keeps open to PostgreSQL: one per thread that does Slack work
 # (bot.slack.app.LISTENER_THREADS), so a busy process reuses its connections instead of
 # opening and closing one per transaction. Opening one costs PostgreSQL a new backend

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot.db import Database
+from bot.db import Database, lock_for_writing
 from bot.gate.model import PullRequestAnalysisRow, PullRequestGate
 from bot.github.client import (
     FileTooLarge,
@@ -61,8 +61,8 @@ class _Fetched:
 
 class Analyses:
     """Works off the analyses the gate's rows say are due (`GateService.analyses`).
-    `rewish` is the service's: it rewrites a row's wish, in the transaction that stored
-    the row's analysis or its failure."""
+    `rewish` is the service's: it rewrites the wish of a row this transaction has
+    locked (`_locked_row`), in the transaction that stores its analysis or failure."""
 
     def __init__(
         self,
@@ -83,7 +83,7 @@ class Analyses:
         """Analyse the row's head commit if that is still due. Returns whether the PR now
         has an analysis or a final failure (False: try again later)."""
         with self.database.transaction() as session:
-            row = session.get(PullRequestGate, gate_id)
+            row = _locked_row(session, gate_id)
             if row is None:
                 return True
             if not row.analysis_due:
@@ -129,7 +129,7 @@ class Analyses:
                     )
             except sa.exc.IntegrityError:
                 pass  # another process stored the same commit's analysis first
-            row = session.get(PullRequestGate, gate_id)
+            row = _locked_row(session, gate_id)
             if row is not None and row.head_sha == head_sha:
                 row.analysis_due = False
                 row.analysis_error = None
@@ -246,13 +246,21 @@ class Analyses:
 
     def _analysis_failed(self, gate_id: int, head_sha: str, error: str, *, final: bool) -> None:
         with self.database.transaction() as session:
-            row = session.get(PullRequestGate, gate_id)
+            row = _locked_row(session, gate_id)
             if row is None or row.head_sha != head_sha:
                 return
             row.analysis_error = error
             row.analysis_failed = final
             row.analysis_due = not final
             self.rewish(session, row)
+
+
+def _locked_row(session: Session, gate_id: int) -> PullRequestGate | None:
+    """The row, locked and read afresh: what is decided from it (is the analysis still
+    due, is this still the head commit) and the wish written from it must not be undone
+    by a delivery or a booking change committing in between (GateService._rewish)."""
+    lock_for_writing(session)
+    return session.get(PullRequestGate, gate_id, with_for_update=True, populate_existing=True)
 
 
 def stored_analysis(

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from bot.audit.model import record
 from bot.booking.model import Booking
 from bot.booking.rules import Kind, Status
-from bot.db import Database, utcnow
+from bot.db import Database, lock_for_writing, utcnow
 from bot.gate.analysis import Analyses, stored_analysis
 from bot.gate.model import PullRequestGate
 from bot.gate.rules import (
@@ -212,7 +212,7 @@ class GateService:
         try:
             with self.database.transaction() as session:
                 claim(session, f"github-gate:{delivery_id}")
-                row = self._row(session, repo, number)
+                row = self._row(session, repo, number, lock=True)
                 if action == "closed" or not open_ or base_ref != self.branch:
                     if row is not None:
                         session.delete(row)
@@ -238,7 +238,7 @@ class GateService:
                         with session.begin_nested():
                             session.add(row)
                     except sa.exc.IntegrityError:
-                        found = self._row(session, repo, number)
+                        found = self._row(session, repo, number, lock=True)
                         if found is None:
                             raise
                         row = found
@@ -269,12 +269,20 @@ class GateService:
             return None
         return next((known for known in self.repos if known.lower() == repo.lower()), None)
 
-    def _row(self, session: Session, repo: str, number: int) -> PullRequestGate | None:
-        return session.scalars(
+    def _row(
+        self, session: Session, repo: str, number: int, *, lock: bool = False
+    ) -> PullRequestGate | None:
+        """The PR's row; with `lock`, locked for this transaction before it is read (a
+        writer decides from what it reads: `_rewish`)."""
+        query = (
             sa.select(PullRequestGate)
             .where(PullRequestGate.repo == repo)
             .where(PullRequestGate.number == number)
-        ).first()
+        )
+        if lock:
+            lock_for_writing(session)
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return session.scalars(query).first()
 
     def _covers(self, session: Session, repo: str, number: int) -> list[Cover]:
         ref = f"{repo}#{number}".lower()
@@ -354,25 +362,18 @@ class GateService:
         return desired_gate_status(self._facts(session, row))
 
     def _rewish(self, session: Session, row: PullRequestGate) -> bool:
-        """Write down the status the row's PR should carry now, with the row locked first
-        (see `_rewish_locked`)."""
-        session.flush()  # this transaction's own changes to the row stay
-        session.refresh(row, with_for_update=True)
-        return self._rewish_locked(session, row)
-
-    def _rewish_locked(self, session: Session, row: PullRequestGate) -> bool:
         """Write down the status the row's PR should carry now. An unchanged wish keeps its
         synced flag, so refreshes do not re-post identical statuses. Returns whether it
         changed.
 
-        The caller holds the row's lock (FOR UPDATE; on SQLite the whole database's) and
-        has read the row since: a wish is read from the row, its analysis, its bookings
-        and its allowance, which different transactions change. Without the lock, an
-        approval and an analysis committing side by side each read the other's input as
-        it was before and wrote a wish missing it (write skew): a tricky PR stayed
-        "awaiting approval" after its approval, until the clock's refresh. With it, the
-        second to take the lock reads after the first has committed (PostgreSQL's READ
-        COMMITTED reads anew at each statement)."""
+        The caller holds the row's lock (FOR UPDATE; on SQLite the database's write lock,
+        `lock_for_writing`) and has read the row since: a wish is read from the row, its
+        analysis, its bookings and its allowance, which different transactions change.
+        Without the lock, an approval and an analysis committing side by side each read
+        the other's input as it was before and wrote a wish missing it (write skew): a
+        tricky PR stayed "awaiting approval" after its approval, until the clock's
+        refresh. With it, the second to take the lock reads after the first has
+        committed (PostgreSQL's READ COMMITTED reads anew at each statement)."""
         wanted = self.desired(session, row)
         if (row.state, row.description) == (wanted.state.value, wanted.description) and (
             row.description
@@ -382,40 +383,47 @@ class GateService:
         session.flush()
         return True
 
-    def refresh(self, session: Session, pulls: Iterable[tuple[str, int]] | None = None) -> int:
+    def refresh(
+        self,
+        session: Session,
+        pulls: Iterable[tuple[str, int]] | None = None,
+        *,
+        skip_locked: bool = False,
+    ) -> int:
         """Rewrite the wishes of the given PRs ((repository, number) pairs; all known
-        ones when None) in the caller's transaction; returns how many changed."""
-        # populate_existing: rows this transaction loaded before (a booking flow reads
-        # the analyses) are read again, not compared as they were then.
+        ones when None) in the caller's transaction; returns how many changed.
+        `skip_locked`: leave out rows another transaction holds (it is rewriting them)."""
         # Locked, in one order (by id) so two refreshes never wait for each other in a
-        # circle (`_rewish_locked`).
+        # circle (`_rewish`). populate_existing: rows this transaction loaded
+        # before (a booking flow reads the analyses) are read again, not compared as
+        # they were then.
+        lock_for_writing(session)
         query = (
             sa.select(PullRequestGate)
             .where(PullRequestGate.repo.in_(self.repos))
             .order_by(PullRequestGate.id)
-            .with_for_update()
+            .with_for_update(skip_locked=skip_locked)
             .execution_options(populate_existing=True)
         )
-        wanted: set[tuple[str, int]] | None = None
         if pulls is not None:
-            wanted = {(repo.lower(), number) for repo, number in pulls}
+            wanted = sorted({(repo.lower(), number) for repo, number in pulls})
             if not wanted:
                 return 0
-            query = query.where(PullRequestGate.number.in_(sorted({n for _, n in wanted})))
-        rows = [
-            row
-            for row in session.scalars(query)
-            if wanted is None or (row.repo.lower(), row.number) in wanted
-        ]
-        return sum(1 for row in rows if self._rewish_locked(session, row))
+            query = query.where(
+                sa.tuple_(sa.func.lower(PullRequestGate.repo), PullRequestGate.number).in_(wanted)
+            )
+        rows = list(session.scalars(query))
+        return sum(1 for row in rows if self._rewish(session, row))
 
     def refresh_all(self) -> int:
         """The clock's catch-all: statuses follow bookings even if a change slipped past
-        `watch_bookings` (a booking edited by hand in the database, say)."""
+        `watch_bookings` (a booking edited by hand in the database, say). Rows another
+        transaction holds are left to it: it rewrites their wishes from what it reads
+        under their lock, and the next tick comes back to them."""
         if not self.enabled:
             return 0
         with self.database.transaction() as session:
-            return self.refresh(session)
+            return self.refresh(session, skip_locked=True)
 
     def pulls_named(self, refs: Iterable[str]) -> list[tuple[str, int]]:
         """The (repository, number) of the PRs in watched repositories among booking
@@ -501,18 +509,20 @@ class GateService:
         watched repository with an open PR of that number."""
         with self.database.transaction() as session:
             repos = self.repos if repo is None else [self.known_repo(repo) or repo]
+            lock_for_writing(session)
             rows = list(
                 session.scalars(
                     sa.select(PullRequestGate)
                     .where(PullRequestGate.repo.in_(repos))
                     .where(PullRequestGate.number == number)
-                    .order_by(PullRequestGate.repo)
+                    .order_by(PullRequestGate.id)
+                    .with_for_update()
                 )
             )
             if not rows:
                 return NotTracked(number)
             if len(rows) > 1:
-                return Ambiguous(number, tuple(found.repo for found in rows))
+                return Ambiguous(number, tuple(sorted(found.repo for found in rows)))
             row = rows[0]
             before = _allowance_snapshot(row)
             row.allowed_by = user_id

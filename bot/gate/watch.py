@@ -54,13 +54,18 @@ def watch_bookings(database: Database, gate: GateService) -> None:
 
     @sa.event.listens_for(sessions, "before_commit")
     def _refresh(session: Session) -> None:
+        # Also dispatched when a savepoint is released: refreshing then would do the work
+        # twice and lock the PRs' rows outside their one order (GateService.refresh).
+        # What was collected waits for the real commit.
+        if not is_outermost(session):
+            return
         session.flush()  # changes not flushed yet are collected by _collect
         booking_ids = session.info.pop(_CHANGED_BOOKINGS, set())
         refs = session.info.pop(_CHANGED_REFS, set())
         if not booking_ids:
             return
         # A plan step's change (step 1 landed) changes what its other steps wait for.
-        plan_ids = select_plan_ids(session, booking_ids)
+        plan_ids = _select_plan_ids(session, booking_ids)
         if plan_ids:
             for pulls in session.scalars(
                 sa.select(Booking.pull_requests)
@@ -88,7 +93,7 @@ def watch_bookings(database: Database, gate: GateService) -> None:
             session.info.pop(key, None)
 
 
-def select_plan_ids(session: Session, booking_ids: Iterable[int]) -> list[int]:
+def _select_plan_ids(session: Session, booking_ids: Iterable[int]) -> list[int]:
     ids = [booking_id for booking_id in booking_ids if booking_id is not None]
     if not ids:
         return []

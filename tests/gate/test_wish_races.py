@@ -1,10 +1,12 @@
-"""Two transactions that change what a pull request's status should be, committing side
-by side: the status ends as both changes together call for. Here an analysis is stored
-while a booking of the PR is approved, the interleaving that left a tricky PR "awaiting
-approval" after its approval (each read the other's input as it was before).
+"""Transactions that change what a pull request's status should be, committing side by
+side: the status ends as all the changes together call for (GateService._rewish). An
+analysis stored while a booking of the PR is approved (each read the other's input as it
+was before: the PR stayed "awaiting approval"); a push recorded while the old head commit
+is analysed (the new head was left unanalysed for good).
 
-PostgreSQL only: on SQLite the bot runs one writing transaction at a time (BEGIN
-IMMEDIATE), so two can never interleave."""
+PostgreSQL only: the interleavings are forced by waiting until the bot's connections wait
+for a row lock, which only PostgreSQL shows (`pg_stat_activity`). On SQLite the same code
+takes the database's write lock before it reads (`lock_for_writing`)."""
 
 from __future__ import annotations
 
@@ -19,8 +21,9 @@ from sqlalchemy.engine import Engine
 from bot.booking.model import Booking
 from bot.booking.rules import Status
 from bot.db import Database
-from gate.migrations import REMOVE_EMAIL
-from gate.support import REPO, deliver, open_pull, payload, wait_for_status
+from bot.gate.rules import ROUTINE_TEXT
+from gate.migrations import ADD_NICKNAME, REMOVE_EMAIL
+from gate.support import REPO, deliver, open_pull, payload, push, wait_for_status
 from support.fake_github import FakeGitHub
 from support.fake_slack import FakeSlack
 from support.inprocess import InProcessBot
@@ -52,7 +55,7 @@ def test_an_analysis_stored_while_a_booking_is_approved_ends_with_both(
     db_backend: Database,
 ) -> None:
     if db_backend.backend == "sqlite":
-        pytest.skip("SQLite runs one writing transaction at a time")
+        pytest.skip("the interleaving is forced through PostgreSQL's lock waits")
     sha = open_pull(github, 123, {MIGRATION: REMOVE_EMAIL})
     # Listing the PR's files fails for now: its analysis stays due.
     github.fail_next(f"GET /repos/{REPO}/pulls/123/files", 503, times=100)
@@ -91,3 +94,43 @@ def test_an_analysis_stored_while_a_booking_is_approved_ends_with_both(
     gate.sync()  # what the clock posts after analysing (bot/gate/clock.py)
     status = wait_for_status(github, sha, "pending", "approved")
     assert booked.short_id in status["description"]
+
+
+def test_a_push_recorded_while_the_old_head_is_analysed_gets_its_own_analysis(
+    github: FakeGitHub,
+    gh_bot: InProcessBot,
+    db_engine: Engine,
+    db_backend: Database,
+) -> None:
+    if db_backend.backend == "sqlite":
+        pytest.skip("the interleaving is forced through PostgreSQL's lock waits")
+    open_pull(github, 123, {MIGRATION: REMOVE_EMAIL})
+    github.fail_next(f"GET /repos/{REPO}/pulls/123/files", 503, times=100)
+    deliver(gh_bot, payload(github, "opened", 123))
+    github.clear_faults()
+    gate = gh_bot.container.gate
+    new_head = push(github, 123, {MIGRATION: ADD_NICKNAME})
+
+    # While another transaction holds the PR's row, the old head's analysis (the clock's)
+    # and the new push's delivery both start and wait for it; then it lets go, and they
+    # go on in whichever order the database chooses.
+    analysed = threading.Thread(target=gate.analyses.analyse_due)
+    pushed = threading.Thread(target=deliver, args=(gh_bot, payload(github, "synchronize", 123)))
+    with db_engine.connect() as holder:
+        holder.execute(sa.text("SELECT id FROM pr_gate WHERE number = 123 FOR UPDATE"))
+        analysed.start()
+        pushed.start()
+        deadline = time.monotonic() + 30
+        while waiting_on_a_lock(db_engine) < 2:
+            assert time.monotonic() < deadline, "the two did not both wait for the row"
+            time.sleep(0.02)
+        holder.rollback()
+    for thread in (analysed, pushed):
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+
+    # The new head commit is analysed (the delivery's own work, or the clock's), never
+    # left marked done by the old head's analysis.
+    gh_bot.wait_idle()
+    gh_bot.tick()
+    wait_for_status(github, new_head, "success", ROUTINE_TEXT)
