@@ -5,8 +5,8 @@ SQL is read, never run.
 The SQL comes from pull requests, so it is read in time linear in its length. A pattern
 like `ALTER TABLE [^;]* RENAME`, tried at every ALTER TABLE of a statement with no `;`,
 reads to the end each time: 255 KB of repeated `ALTER TABLE a ` (a migration just under
-the reader's limit) kept the analyser busy for about 3 minutes, and a pull request may
-bring 300 migrations (docs/adr/0014, amendment of 2026-12-01 evening). Here a
+the reader's limit) kept the analyser busy for over a minute of CPU, and a pull request
+may bring 300 migrations (docs/adr/0014, amendment of 2026-12-01 evening). Here a
 clause runs from its keyword to the next `;` or the next clause of the same kind,
 whichever comes first, so clauses never overlap and each is read once.
 """
