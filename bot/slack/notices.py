@@ -1,5 +1,5 @@
 """Notices to the deploy channel (DEPLOY_CHANNEL): the base every package's notices
-extend, the one place they are posted from."""
+extend, which records them in the outbox."""
 
 from __future__ import annotations
 
