@@ -9,6 +9,12 @@ the reader's limit) kept the analyser busy for over a minute of CPU, and a pull 
 may bring 300 migrations (docs/adr/0014, amendment of 2026-12-01 evening). Here a
 clause runs from its keyword to the next `;` or the next clause of the same kind,
 whichever comes first, so clauses never overlap and each is read once.
+
+The analyser must never call SQL routine because it misread it, so where the reading
+is uncertain it errs towards tricky: comments are blanked out first (they are never run,
+but could hold a keyword that ends a clause), and a rule found in a clause that began
+without a `;` after the clause before it (its `ALTER TABLE` may sit in a string of the
+statement before) is taken to be on a table that exists.
 """
 
 from __future__ import annotations
@@ -21,11 +27,14 @@ _FLAGS = re.IGNORECASE
 
 # Anywhere in the SQL: gone for the old code (and for good).
 _DROP_OR_TRUNCATE = re.compile(r"\bDROP\s+(?:TABLE|COLUMN)\b|\bTRUNCATE\b", _FLAGS)
-# A clause that may rename a table or a column, and what does in it.
+# A clause that may rename a table or a column (whatever names the table: a backquoted
+# or parameter name too), and what does in it.
+_ALTER_ANY_TABLE = re.compile(r"\bALTER\s+TABLE\b", _FLAGS)
+_RENAME = re.compile(r"\bRENAME\b", _FLAGS)
+# A clause that may add a rule to the table it names.
 _ALTER_TABLE = re.compile(
     r"\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(?P<table>[\w.\"]+)", _FLAGS
 )
-_RENAME = re.compile(r"\bRENAME\b", _FLAGS)
 # A clause that may change a column's type or forbid its NULLs, and what does in it.
 _ALTER_COLUMN = re.compile(r"\bALTER\s+COLUMN\b", _FLAGS)
 _TYPE_OR_NOT_NULL = re.compile(r"\b(?:TYPE|SET\s+NOT\s+NULL)\b", _FLAGS)
@@ -49,6 +58,8 @@ _CREATE_TABLE = re.compile(
 
 # What a reason shows of a long clause: its end, which names what it does.
 SHOWN_CHARS = 80
+# Where a comment or a quoted string or name may begin.
+_QUOTE_OR_COMMENT = re.compile(r"['\"]|--|/\*")
 
 
 @dataclass(frozen=True)
@@ -61,17 +72,21 @@ class AddedRule:
     not_valid: bool
     # Whether the SQL itself creates the table earlier (nothing running uses it yet).
     created_before: bool
+    # False when the table may be misread (see the module's docstring): judge the rule
+    # as on a table that exists, whatever `table` names.
+    certain: bool = True
 
 
 def destructive_clause(sql: str) -> str | None:
     """The first SQL (shortened) that drops or empties a table or column, renames one,
     changes a column's type or forbids its NULLs; None if there is none."""
+    sql = without_comments(sql)
     found = []
     drop = _DROP_OR_TRUNCATE.search(sql)
     if drop:
         found.append((drop.start(), drop.group(0)))
-    for starts, does in ((_ALTER_TABLE, _RENAME), (_ALTER_COLUMN, _TYPE_OR_NOT_NULL)):
-        for clause, end in _clauses(sql, starts):
+    for starts, does in ((_ALTER_ANY_TABLE, _RENAME), (_ALTER_COLUMN, _TYPE_OR_NOT_NULL)):
+        for clause, end, _ in _clauses(sql, starts):
             hit = does.search(sql, clause.end(), end)
             if hit:
                 found.append((clause.start(), sql[clause.start() : hit.end()]))
@@ -83,29 +98,31 @@ def destructive_clause(sql: str) -> str | None:
 
 def added_rules(sql: str) -> Iterator[AddedRule]:
     """The constraints and unique indexes the SQL adds, in the order they come."""
+    sql = without_comments(sql)
     first_created: dict[str, int] = {}
     for creation in _CREATE_TABLE.finditer(sql):
         first_created.setdefault(bare_table(creation.group("table")).lower(), creation.start())
-    rules: list[tuple[int, str, str, bool]] = []
-    for clause, end in _clauses(sql, _ALTER_TABLE):
+    rules: list[tuple[int, str, str, bool, bool]] = []
+    for clause, end, certain in _clauses(sql, _ALTER_TABLE):
         add = _ADD_RULE.search(sql, clause.end(), end)
         if add:
             not_valid = _NOT_VALID.search(sql, add.end(), end) is not None
             text = sql[clause.start() : add.end()]
-            rules.append((clause.start(), clause.group("table"), text, not_valid))
-    for clause, end in _clauses(sql, _CREATE_UNIQUE_INDEX):
+            rules.append((clause.start(), clause.group("table"), text, not_valid, certain))
+    for clause, end, certain in _clauses(sql, _CREATE_UNIQUE_INDEX):
         on = _ON_TABLE.search(sql, clause.end(), end)
         if on:
             text = sql[clause.start() : on.end()]
-            rules.append((clause.start(), on.group("table"), text, False))
-    for position, name, text, not_valid in sorted(rules):
+            rules.append((clause.start(), on.group("table"), text, False, certain))
+    for position, name, text, not_valid, certain in sorted(rules):
         table = bare_table(name)
         created_at = first_created.get(table.lower())
         yield AddedRule(
             table=table,
             text=_shown(text),
             not_valid=not_valid,
-            created_before=created_at is not None and created_at < position,
+            created_before=certain and created_at is not None and created_at < position,
+            certain=certain,
         )
 
 
@@ -114,18 +131,59 @@ def bare_table(name: str) -> str:
     return name.rsplit(".", 1)[-1].strip('"')
 
 
-def _clauses(sql: str, starts: re.Pattern[str]) -> Iterator[tuple[re.Match[str], int]]:
-    """Each match of `starts`, with where its clause ends: at the next `;` or the next
-    match, whichever comes first. The `;` is looked for again only once passed, so the
+def without_comments(sql: str) -> str:
+    """`sql` with its comments (`-- …` and `/* … */`) blanked out, every other character
+    where it was. Quoted strings and names are stepped over, so a `--` inside one is no
+    comment. In one pass: each search starts where the last one ended."""
+    parts: list[str] = []
+    position = 0
+    while True:
+        found = _QUOTE_OR_COMMENT.search(sql, position)
+        if found is None:
+            parts.append(sql[position:])
+            return "".join(parts)
+        start = found.start()
+        parts.append(sql[position:start])
+        opener = found.group(0)
+        if opener in ("'", '"'):
+            end = _closing_quote(sql, start + 1, opener)
+            parts.append(sql[start:end])
+        else:
+            line_comment = opener == "--"
+            end = sql.find("\n" if line_comment else "*/", start + 2)
+            end = len(sql) if end < 0 else end + (0 if line_comment else 2)
+            parts.append(" " * (end - start))
+        position = end
+
+
+def _closing_quote(sql: str, position: int, quote: str) -> int:
+    """Where the quoted text that began before `position` ends (after its closing
+    quote; a doubled quote is a quote inside it), or the end of `sql`."""
+    while True:
+        found = sql.find(quote, position)
+        if found < 0:
+            return len(sql)
+        if sql.startswith(quote, found + 1):
+            position = found + 2
+            continue
+        return found + 1
+
+
+def _clauses(sql: str, starts: re.Pattern[str]) -> Iterator[tuple[re.Match[str], int, bool]]:
+    """Each match of `starts`, with where its clause ends (at the next `;` or the next
+    match, whichever comes first) and whether it began after a `;` ended the clause
+    before it (or is the first). The `;` is looked for again only once passed, so the
     whole text is read once however many clauses there are."""
     matches = list(starts.finditer(sql))
     semicolon = -1
+    ended_by_semicolon = True
     for index, match in enumerate(matches):
         if semicolon < match.end():
             found = sql.find(";", match.end())
             semicolon = len(sql) if found < 0 else found
         following = matches[index + 1].start() if index + 1 < len(matches) else len(sql)
-        yield match, min(semicolon, following)
+        yield match, min(semicolon, following), ended_by_semicolon
+        ended_by_semicolon = semicolon < following
 
 
 def _shown(text: str) -> str:

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.migration_analysis.raw_sql import SHOWN_CHARS, AddedRule, added_rules, destructive_clause
+from bot.migration_analysis.raw_sql import (
+    SHOWN_CHARS,
+    AddedRule,
+    added_rules,
+    destructive_clause,
+    without_comments,
+)
 
 # GitHub's contents API serves files up to this size inline (bot/github/client.py).
 MEGABYTE = 1_000_000
@@ -28,6 +34,14 @@ MEGABYTE = 1_000_000
         ),
         # The first one in the text.
         ("UPDATE t SET a = 1; ALTER TABLE t RENAME TO u; DROP TABLE v", "ALTER TABLE t RENAME"),
+        # However the table is named, or not: backquotes, a comment, no space, a parameter.
+        ("ALTER TABLE `people_person` RENAME TO p", "RENAME"),
+        ("ALTER TABLE /* old */ people_person RENAME TO p", "RENAME"),
+        ("ALTER TABLE -- the old one\n people_person RENAME TO p", "RENAME"),
+        ('ALTER TABLE"t" RENAME TO u', "RENAME"),
+        ("ALTER TABLE %s RENAME TO u", "RENAME"),
+        # A `--` in a string is no comment.
+        ("SELECT '--'; ALTER TABLE t RENAME TO u", "ALTER TABLE t RENAME"),
     ],
 )
 def test_what_breaks_the_old_code_is_found_and_shown(sql: str, shown: str) -> None:
@@ -44,6 +58,9 @@ def test_what_breaks_the_old_code_is_found_and_shown(sql: str, shown: str) -> No
         "ALTER TABLE t ADD COLUMN c int; SELECT 'RENAME'",
         "ALTER INDEX i RENAME TO j",
         "CREATE INDEX i ON t (c)",
+        # Comments are never run.
+        "-- ALTER TABLE t RENAME TO u\nSELECT 1",
+        "SELECT 1 /* DROP TABLE t */",
     ],
 )
 def test_sql_that_keeps_the_old_code_working_is_not_destructive(sql: str) -> None:
@@ -86,6 +103,38 @@ def test_a_table_created_after_the_rule_or_if_not_exists_was_not_created_before_
     assert [rule.created_before for rule in added_rules(maybe)] == [False]
 
 
+def test_a_comment_holding_alter_table_does_not_move_the_rule_to_its_table() -> None:
+    sql = (
+        "CREATE TABLE tmp (n int);\n"
+        "ALTER TABLE people_person /* ALTER TABLE tmp */ ADD UNIQUE (email);\n"
+        "ALTER TABLE /* no name here */ shop_team ADD UNIQUE (name)"
+    )
+    rules = list(added_rules(sql))
+    assert [(rule.table, rule.created_before, rule.certain) for rule in rules] == [
+        ("people_person", False, True),
+        ("shop_team", False, True),
+    ]
+
+
+def test_a_rule_after_an_unended_clause_is_taken_to_be_on_a_table_that_exists() -> None:
+    # The second ALTER TABLE is inside a string of the first statement: which table the
+    # rule is on cannot be told apart from a real one, so it is not excused as new.
+    sql = (
+        "CREATE TABLE tmp (n int);\n"
+        "ALTER TABLE people_person ALTER COLUMN x SET DEFAULT 'ALTER TABLE tmp', "
+        "ADD UNIQUE (email)"
+    )
+    [rule] = added_rules(sql)
+    assert (rule.table, rule.certain, rule.created_before) == ("tmp", False, False)
+
+
+def test_comments_are_blanked_where_they_are_and_quotes_are_stepped_over() -> None:
+    sql = "a -- b\nc /* d */ e 'f -- g' \"h /* i\" j"
+    blanked = without_comments(sql)
+    assert len(blanked) == len(sql)
+    assert blanked.split() == ["a", "c", "e", "'f", "--", "g'", '"h', "/*", 'i"', "j"]
+
+
 def test_not_valid_belongs_to_its_own_statement() -> None:
     sql = "ALTER TABLE t ADD UNIQUE (a); ALTER TABLE u VALIDATE CONSTRAINT c NOT VALID"
     assert [rule.not_valid for rule in added_rules(sql)] == [False]
@@ -107,6 +156,7 @@ def test_a_long_clause_is_shown_by_its_end_within_the_limit() -> None:
         "CREATE TABLE a ",
         "ADD CONSTRAINT ",
         "ALTER TABLE a ADD CONSTRAINT ",
+        "'' ",
     ],
 )
 def test_a_megabyte_of_one_clause_repeated_without_a_semicolon_is_read(unit: str) -> None:
@@ -127,3 +177,26 @@ def test_a_megabyte_of_rules_on_created_tables_is_read() -> None:
     assert len(sql) > MEGABYTE
     rules = list(added_rules(sql))
     assert len(rules) == 20_000 and all(rule.created_before for rule in rules)
+
+
+@pytest.mark.parametrize(
+    ("unit", "leaves_a_comment_open"),
+    [
+        ("'", False),
+        ('"x', False),
+        ("*/'", False),  # an odd number of quotes: a string left open
+        ("/*", True),
+        ("-- ", True),  # one line, to the end
+    ],
+)
+def test_a_megabyte_of_quotes_and_comments_is_read(unit: str, leaves_a_comment_open: bool) -> None:
+    sql = unit * (MEGABYTE // len(unit)) + " ALTER TABLE z ADD UNIQUE (x); DROP TABLE z"
+    assert len(without_comments(sql)) == len(sql)
+    found = [rule.table for rule in added_rules(sql)]
+    if leaves_a_comment_open:
+        # Inside a comment, SQL is never run.
+        assert found == [] and destructive_clause(sql) is None
+    else:
+        # Inside a string (closed or not), SQL is still read: a string may hold SQL
+        # that is run, and erring towards tricky is the safe side.
+        assert found == ["z"] and destructive_clause(sql) == "DROP TABLE"

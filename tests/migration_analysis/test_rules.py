@@ -488,6 +488,12 @@ def test_reversible_run_sql_that_drops_a_column_is_tricky() -> None:
             "shop_person",
         ),
         ("UPDATE t SET a = 1; ALTER TABLE shop_team ADD PRIMARY KEY (id)", "shop_team"),
+        # A comment naming a table the SQL creates does not make the rule that table's.
+        (
+            "CREATE TABLE tally (n int); "
+            "ALTER TABLE shop_person /* ALTER TABLE tally */ ADD UNIQUE (email)",
+            "shop_person",
+        ),
         # IF NOT EXISTS leaves an existing table as it is: the constraint lands on it.
         (
             "CREATE TABLE IF NOT EXISTS tally (n int); ALTER TABLE tally ADD UNIQUE (n)",
