@@ -27,10 +27,17 @@ _FLAGS = re.IGNORECASE
 
 # Anywhere in the SQL: gone for the old code (and for good).
 _DROP_OR_TRUNCATE = re.compile(r"\bDROP\s+(?:TABLE|COLUMN)\b|\bTRUNCATE\b", _FLAGS)
-# A clause that may rename a table or a column (whatever names the table: a backquoted
-# or parameter name too), and what does in it.
+# A clause that may rename, drop or retype a column or rename the table (whatever names
+# the table: a backquoted or parameter name too), and what does so in it. PostgreSQL
+# lets COLUMN out: `ALTER TABLE t DROP c`, `ALTER TABLE t ALTER c TYPE bigint`.
 _ALTER_ANY_TABLE = re.compile(r"\bALTER\s+TABLE\b", _FLAGS)
-_RENAME = re.compile(r"\bRENAME\b", _FLAGS)
+_BREAKS_IN_ALTER_TABLE = re.compile(
+    r"\bRENAME\b"
+    r"|\bALTER\s+(?:COLUMN\s+)?[\w\"]+\s+(?:SET\s+DATA\s+)?TYPE\b"
+    r"|\bALTER\s+(?:COLUMN\s+)?[\w\"]+\s+SET\s+NOT\s+NULL\b"
+    r"|\bDROP\s+(?!CONSTRAINT\b|DEFAULT\b|NOT\b|IDENTITY\b|EXPRESSION\b)[\w\"]+",
+    _FLAGS,
+)
 # A clause that may add a rule to the table it names.
 _ALTER_TABLE = re.compile(
     r"\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(?P<table>[\w.\"]+)", _FLAGS
@@ -85,7 +92,10 @@ def destructive_clause(sql: str) -> str | None:
     drop = _DROP_OR_TRUNCATE.search(sql)
     if drop:
         found.append((drop.start(), drop.group(0)))
-    for starts, does in ((_ALTER_ANY_TABLE, _RENAME), (_ALTER_COLUMN, _TYPE_OR_NOT_NULL)):
+    for starts, does in (
+        (_ALTER_ANY_TABLE, _BREAKS_IN_ALTER_TABLE),
+        (_ALTER_COLUMN, _TYPE_OR_NOT_NULL),
+    ):
         for clause, end, _ in _clauses(sql, starts):
             hit = does.search(sql, clause.end(), end)
             if hit:

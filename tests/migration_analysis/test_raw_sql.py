@@ -40,6 +40,12 @@ MEGABYTE = 1_000_000
         ("ALTER TABLE -- the old one\n people_person RENAME TO p", "RENAME"),
         ('ALTER TABLE"t" RENAME TO u', "RENAME"),
         ("ALTER TABLE %s RENAME TO u", "RENAME"),
+        # PostgreSQL lets COLUMN out.
+        ("ALTER TABLE t DROP c", "ALTER TABLE t DROP c"),
+        ("ALTER TABLE t DROP IF EXISTS c", "DROP IF"),
+        ("ALTER TABLE t ALTER c TYPE bigint", "ALTER c TYPE"),
+        ("ALTER TABLE t ALTER c SET DATA TYPE bigint", "SET DATA TYPE"),
+        ("ALTER TABLE t ALTER c SET NOT NULL", "ALTER c SET NOT NULL"),
         # A `--` in a string is no comment.
         ("SELECT '--'; ALTER TABLE t RENAME TO u", "ALTER TABLE t RENAME"),
     ],
@@ -57,6 +63,11 @@ def test_what_breaks_the_old_code_is_found_and_shown(sql: str, shown: str) -> No
         # A RENAME in the next statement is not this ALTER TABLE's.
         "ALTER TABLE t ADD COLUMN c int; SELECT 'RENAME'",
         "ALTER INDEX i RENAME TO j",
+        # What old code keeps working with: a constraint, a default, NOT NULL dropped.
+        "ALTER TABLE t DROP CONSTRAINT c",
+        "ALTER TABLE t ALTER COLUMN c DROP DEFAULT",
+        "ALTER TABLE t ALTER c DROP NOT NULL",
+        "ALTER TABLE t ALTER CONSTRAINT c DEFERRABLE",
         "CREATE INDEX i ON t (c)",
         # Comments are never run.
         "-- ALTER TABLE t RENAME TO u\nSELECT 1",
