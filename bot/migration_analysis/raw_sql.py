@@ -11,14 +11,19 @@ clause runs from its keyword to the next `;` or the next clause of the same kind
 whichever comes first, so clauses never overlap and each is read once.
 
 The analyser must never call SQL routine because it misread it, so where the reading
-is uncertain it errs towards tricky: comments are blanked out first (they are never run,
-but could hold a keyword that ends a clause), and a rule found in a clause that began
-without a `;` after the clause before it (its `ALTER TABLE` may sit in a string of the
-statement before) is taken to be on a table that exists.
+is uncertain it errs towards tricky:
+- Comments are blanked out first (never run, they could hold a keyword that ends a
+  clause), and a `;` inside a quoted string or name ends nothing. That reading follows
+  standard SQL's quotes; where the text has what it does not follow (PostgreSQL's
+  `$$` quotes and `E'\\'` escapes, a `\r` line end), the text is also read as written,
+  and what either reading finds counts.
+- A rule found in a clause that did not begin after a `;` ending the clause before it
+  (its `ALTER TABLE` may sit in a string) is taken to be on a table that exists.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,11 +36,15 @@ _DROP_OR_TRUNCATE = re.compile(r"\bDROP\s+(?:TABLE|COLUMN)\b|\bTRUNCATE\b", _FLA
 # the table: a backquoted or parameter name too), and what does so in it. PostgreSQL
 # lets COLUMN out: `ALTER TABLE t DROP c`, `ALTER TABLE t ALTER c TYPE bigint`.
 _ALTER_ANY_TABLE = re.compile(r"\bALTER\s+TABLE\b", _FLAGS)
+_NAME = r'(?:"(?:[^"]|"")*"|\w+)'
 _BREAKS_IN_ALTER_TABLE = re.compile(
-    r"\bRENAME\b"
-    r"|\bALTER\s+(?:COLUMN\s+)?[\w\"]+\s+(?:SET\s+DATA\s+)?TYPE\b"
-    r"|\bALTER\s+(?:COLUMN\s+)?[\w\"]+\s+SET\s+NOT\s+NULL\b"
-    r"|\bDROP\s+(?!CONSTRAINT\b|DEFAULT\b|NOT\b|IDENTITY\b|EXPRESSION\b)[\w\"]+",
+    # What a column keeps working through: matched first so that its DROP is skipped.
+    r"(?P<harmless>\bALTER\s+(?:COLUMN\s+)?" + _NAME + r"\s+DROP\s+"
+    r"(?:DEFAULT|NOT\s+NULL|IDENTITY|EXPRESSION)\b)"
+    r"|\bRENAME\b"
+    r"|\bALTER\s+(?:COLUMN\s+)?" + _NAME + r"\s+(?:SET\s+DATA\s+)?TYPE\b"
+    r"|\bALTER\s+(?:COLUMN\s+)?" + _NAME + r"\s+SET\s+NOT\s+NULL\b"
+    r"|\bDROP\s+(?!CONSTRAINT\b|DEFAULT\b|NOT\s+NULL\b)" + _NAME,
     _FLAGS,
 )
 # A clause that may add a rule to the table it names.
@@ -67,6 +76,8 @@ _CREATE_TABLE = re.compile(
 SHOWN_CHARS = 80
 # Where a comment or a quoted string or name may begin.
 _QUOTE_OR_COMMENT = re.compile(r"['\"]|--|/\*")
+# What the quote-aware reading does not follow (see the module's docstring).
+_UNFOLLOWED = ("$", "\\", "\r")
 
 
 @dataclass(frozen=True)
@@ -84,54 +95,90 @@ class AddedRule:
     certain: bool = True
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """One way of reading the SQL: its text (comments blanked, or as written) and the
+    spans of its quoted strings and names, in order (none: every `;` counts)."""
+
+    text: str
+    quoted: tuple[tuple[int, int], ...]
+
+
+def _readings(sql: str) -> list[_Reading]:
+    blanked, quoted = _blank_comments(sql)
+    readings = [_Reading(blanked, tuple(quoted))]
+    if any(mark in sql for mark in _UNFOLLOWED):
+        readings.append(_Reading(sql, ()))
+    return readings
+
+
 def destructive_clause(sql: str) -> str | None:
     """The first SQL (shortened) that drops or empties a table or column, renames one,
     changes a column's type or forbids its NULLs; None if there is none."""
-    sql = without_comments(sql)
     found = []
-    drop = _DROP_OR_TRUNCATE.search(sql)
-    if drop:
-        found.append((drop.start(), drop.group(0)))
-    for starts, does in (
-        (_ALTER_ANY_TABLE, _BREAKS_IN_ALTER_TABLE),
-        (_ALTER_COLUMN, _TYPE_OR_NOT_NULL),
-    ):
-        for clause, end, _ in _clauses(sql, starts):
-            hit = does.search(sql, clause.end(), end)
-            if hit:
-                found.append((clause.start(), sql[clause.start() : hit.end()]))
-                break
+    for reading in _readings(sql):
+        text = reading.text
+        drop = _DROP_OR_TRUNCATE.search(text)
+        if drop:
+            found.append((drop.start(), drop.group(0)))
+        for starts, does in (
+            (_ALTER_ANY_TABLE, _BREAKS_IN_ALTER_TABLE),
+            (_ALTER_COLUMN, _TYPE_OR_NOT_NULL),
+        ):
+            hit = _first_hit(reading, starts, does)
+            if hit is not None:
+                found.append(hit)
     if not found:
         return None
     return _shown(min(found)[1])
 
 
+def _first_hit(
+    reading: _Reading, starts: re.Pattern[str], does: re.Pattern[str]
+) -> tuple[int, str] | None:
+    """(where, the SQL) of the first clause of `starts` in which `does` matches, not
+    counting its `harmless` group."""
+    text = reading.text
+    for clause, end, _ in _clauses(reading, starts):
+        for hit in does.finditer(text, clause.end(), end):
+            if "harmless" in does.groupindex and hit.group("harmless"):
+                continue
+            return clause.start(), text[clause.start() : hit.end()]
+    return None
+
+
 def added_rules(sql: str) -> Iterator[AddedRule]:
-    """The constraints and unique indexes the SQL adds, in the order they come."""
-    sql = without_comments(sql)
-    first_created: dict[str, int] = {}
-    for creation in _CREATE_TABLE.finditer(sql):
-        first_created.setdefault(bare_table(creation.group("table")).lower(), creation.start())
-    rules: list[tuple[int, str, str, bool, bool]] = []
-    for clause, end, certain in _clauses(sql, _ALTER_TABLE):
-        add = _ADD_RULE.search(sql, clause.end(), end)
-        if add:
-            not_valid = _NOT_VALID.search(sql, add.end(), end) is not None
-            text = sql[clause.start() : add.end()]
-            rules.append((clause.start(), clause.group("table"), text, not_valid, certain))
-    for clause, end, certain in _clauses(sql, _CREATE_UNIQUE_INDEX):
-        on = _ON_TABLE.search(sql, clause.end(), end)
-        if on:
-            text = sql[clause.start() : on.end()]
-            rules.append((clause.start(), on.group("table"), text, False, certain))
-    for position, name, text, not_valid, certain in sorted(rules):
-        table = bare_table(name)
-        created_at = first_created.get(table.lower())
+    """The constraints and unique indexes the SQL adds, in the order they come (a rule
+    both readings find comes twice)."""
+    rules: list[tuple[int, str, str, bool, bool, bool]] = []
+    for reading in _readings(sql):
+        text = reading.text
+        first_created: dict[str, int] = {}
+        for creation in _CREATE_TABLE.finditer(text):
+            name = bare_table(creation.group("table")).lower()
+            first_created.setdefault(name, creation.start())
+        found: list[tuple[int, str, str, bool, bool]] = []
+        for clause, end, certain in _clauses(reading, _ALTER_TABLE):
+            add = _ADD_RULE.search(text, clause.end(), end)
+            if add:
+                not_valid = _NOT_VALID.search(text, add.end(), end) is not None
+                shown = text[clause.start() : add.end()]
+                found.append((clause.start(), clause.group("table"), shown, not_valid, certain))
+        for clause, end, certain in _clauses(reading, _CREATE_UNIQUE_INDEX):
+            on = _ON_TABLE.search(text, clause.end(), end)
+            if on:
+                shown = text[clause.start() : on.end()]
+                found.append((clause.start(), on.group("table"), shown, False, certain))
+        for position, name, shown, not_valid, certain in found:
+            created_at = first_created.get(bare_table(name).lower())
+            created_before = certain and created_at is not None and created_at < position
+            rules.append((position, name, shown, not_valid, certain, created_before))
+    for _, name, shown, not_valid, certain, created_before in sorted(rules):
         yield AddedRule(
-            table=table,
-            text=_shown(text),
+            table=bare_table(name),
+            text=_shown(shown),
             not_valid=not_valid,
-            created_before=certain and created_at is not None and created_at < position,
+            created_before=created_before,
             certain=certain,
         )
 
@@ -144,20 +191,28 @@ def bare_table(name: str) -> str:
 def without_comments(sql: str) -> str:
     """`sql` with its comments (`-- …` and `/* … */`) blanked out, every other character
     where it was. Quoted strings and names are stepped over, so a `--` inside one is no
-    comment. In one pass: each search starts where the last one ended."""
+    comment."""
+    return _blank_comments(sql)[0]
+
+
+def _blank_comments(sql: str) -> tuple[str, list[tuple[int, int]]]:
+    """`without_comments(sql)`, and the spans of its quoted strings and names. In one
+    pass: each search starts where the last one ended."""
     parts: list[str] = []
+    quoted: list[tuple[int, int]] = []
     position = 0
     while True:
         found = _QUOTE_OR_COMMENT.search(sql, position)
         if found is None:
             parts.append(sql[position:])
-            return "".join(parts)
+            return "".join(parts), quoted
         start = found.start()
         parts.append(sql[position:start])
         opener = found.group(0)
         if opener in ("'", '"'):
             end = _closing_quote(sql, start + 1, opener)
             parts.append(sql[start:end])
+            quoted.append((start, end))
         else:
             line_comment = opener == "--"
             end = sql.find("\n" if line_comment else "*/", start + 2)
@@ -179,21 +234,52 @@ def _closing_quote(sql: str, position: int, quote: str) -> int:
         return found + 1
 
 
-def _clauses(sql: str, starts: re.Pattern[str]) -> Iterator[tuple[re.Match[str], int, bool]]:
-    """Each match of `starts`, with where its clause ends (at the next `;` or the next
-    match, whichever comes first) and whether it began after a `;` ended the clause
-    before it (or is the first). The `;` is looked for again only once passed, so the
+def _clauses(
+    reading: _Reading, starts: re.Pattern[str]
+) -> Iterator[tuple[re.Match[str], int, bool]]:
+    """Each match of `starts` in the reading, with where its clause ends (at the next
+    `;` outside quotes or the next match, whichever comes first) and whether it is
+    certain to begin a clause: the first, or the first after a `;` ended the one before,
+    and not itself inside quotes. The `;` is looked for again only once passed, so the
     whole text is read once however many clauses there are."""
-    matches = list(starts.finditer(sql))
+    text, quoted = reading.text, reading.quoted
+    quote_starts = [start for start, _ in quoted]
+    matches = list(starts.finditer(text))
     semicolon = -1
     ended_by_semicolon = True
     for index, match in enumerate(matches):
         if semicolon < match.end():
-            found = sql.find(";", match.end())
-            semicolon = len(sql) if found < 0 else found
-        following = matches[index + 1].start() if index + 1 < len(matches) else len(sql)
-        yield match, min(semicolon, following), ended_by_semicolon
+            semicolon = _next_semicolon(text, match.end(), quoted, quote_starts)
+        following = matches[index + 1].start() if index + 1 < len(matches) else len(text)
+        in_quotes = _quote_around(match.start(), quoted, quote_starts) is not None
+        yield match, min(semicolon, following), ended_by_semicolon and not in_quotes
         ended_by_semicolon = semicolon < following
+
+
+def _next_semicolon(
+    text: str,
+    position: int,
+    quoted: tuple[tuple[int, int], ...],
+    quote_starts: list[int],
+) -> int:
+    """The first `;` at or after `position` that is not inside quotes, or the end."""
+    while True:
+        found = text.find(";", position)
+        if found < 0:
+            return len(text)
+        around = _quote_around(found, quoted, quote_starts)
+        if around is None:
+            return found
+        position = around[1]
+
+
+def _quote_around(
+    position: int, quoted: tuple[tuple[int, int], ...], quote_starts: list[int]
+) -> tuple[int, int] | None:
+    index = bisect.bisect_right(quote_starts, position) - 1
+    if index >= 0 and quoted[index][0] < position < quoted[index][1]:
+        return quoted[index]
+    return None
 
 
 def _shown(text: str) -> str:
