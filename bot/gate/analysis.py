@@ -100,17 +100,19 @@ class Analyses:
         except GitHubUnavailable as exc:
             # Down or rate limited: the clock tries again; the status says "pending".
             log.warning("could not read #%s from GitHub (will retry): %s", number, exc)
-            self._analysis_failed(gate_id, head_sha, _short_error(exc), final=False)
+            self._analysis_failed(gate_id, (head_sha, base_sha), _short_error(exc), final=False)
             return False
         except GitHubError as exc:
             # 403/404/422: retrying will not help; the status fails closed and says why.
             log.warning("GitHub refused to show #%s: %s", number, exc)
-            self._analysis_failed(gate_id, head_sha, _short_error(exc), final=True)
+            self._analysis_failed(gate_id, (head_sha, base_sha), _short_error(exc), final=True)
             return True
         except (ValueError, KeyError, TypeError) as exc:
             # An answer not shaped as GitHub documents it (bad base64, missing fields).
             log.warning("unreadable answer from GitHub about #%s: %r", number, exc)
-            self._analysis_failed(gate_id, head_sha, "GitHub's answer was unreadable", final=True)
+            self._analysis_failed(
+                gate_id, (head_sha, base_sha), "GitHub's answer was unreadable", final=True
+            )
             return True
         analysis = self._run_analyser(fetched)
         with self.database.transaction() as session:
@@ -130,7 +132,8 @@ class Analyses:
             except sa.exc.IntegrityError:
                 pass  # another process stored the same commit's analysis first
             row = _locked_row(session, gate_id)
-            if row is not None and row.head_sha == head_sha:
+            # Still the commits analysed: a push or a new base meanwhile is analysed anew.
+            if row is not None and (row.head_sha, row.base_sha) == (head_sha, base_sha):
                 row.analysis_due = False
                 row.analysis_error = None
                 row.analysis_failed = False
@@ -244,10 +247,14 @@ class Analyses:
             result.files + tuple(fetched.unreadable), result.es_mapping_paths, result.advice
         )
 
-    def _analysis_failed(self, gate_id: int, head_sha: str, error: str, *, final: bool) -> None:
+    def _analysis_failed(
+        self, gate_id: int, commits: tuple[str, str | None], error: str, *, final: bool
+    ) -> None:
+        """Record why the (head, base) `commits` could not be analysed, unless the PR has
+        moved on from them."""
         with self.database.transaction() as session:
             row = _locked_row(session, gate_id)
-            if row is None or row.head_sha != head_sha:
+            if row is None or (row.head_sha, row.base_sha) != commits:
                 return
             row.analysis_error = error
             row.analysis_failed = final

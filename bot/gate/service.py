@@ -383,26 +383,18 @@ class GateService:
         session.flush()
         return True
 
-    def refresh(
-        self,
-        session: Session,
-        pulls: Iterable[tuple[str, int]] | None = None,
-        *,
-        skip_locked: bool = False,
-    ) -> int:
+    def refresh(self, session: Session, pulls: Iterable[tuple[str, int]] | None = None) -> int:
         """Rewrite the wishes of the given PRs ((repository, number) pairs; all known
-        ones when None) in the caller's transaction; returns how many changed.
-        `skip_locked`: leave out rows another transaction holds (it is rewriting them)."""
+        ones when None) in the caller's transaction; returns how many changed."""
         # Locked, in one order (by id) so two refreshes never wait for each other in a
-        # circle (`_rewish`). populate_existing: rows this transaction loaded
-        # before (a booking flow reads the analyses) are read again, not compared as
-        # they were then.
+        # circle (`_rewish`). populate_existing: rows this transaction loaded before (a
+        # booking flow reads the analyses) are read again, not compared as they were.
         lock_for_writing(session)
         query = (
             sa.select(PullRequestGate)
             .where(PullRequestGate.repo.in_(self.repos))
             .order_by(PullRequestGate.id)
-            .with_for_update(skip_locked=skip_locked)
+            .with_for_update()
             .execution_options(populate_existing=True)
         )
         if pulls is not None:
@@ -417,13 +409,25 @@ class GateService:
 
     def refresh_all(self) -> int:
         """The clock's catch-all: statuses follow bookings even if a change slipped past
-        `watch_bookings` (a booking edited by hand in the database, say). Rows another
-        transaction holds are left to it: it rewrites their wishes from what it reads
-        under their lock, and the next tick comes back to them."""
+        `watch_bookings` (a booking edited by hand in the database, say). One short
+        transaction per PR: each holds only that PR's row while its wish is read and
+        written, so a booking change naming it waits for that row alone."""
         if not self.enabled:
             return 0
         with self.database.transaction() as session:
-            return self.refresh(session, skip_locked=True)
+            pulls = [
+                (repo, number)
+                for repo, number in session.execute(
+                    sa.select(PullRequestGate.repo, PullRequestGate.number)
+                    .where(PullRequestGate.repo.in_(self.repos))
+                    .order_by(PullRequestGate.id)
+                )
+            ]
+        changed = 0
+        for repo, number in pulls:
+            with self.database.transaction() as session:
+                changed += self.refresh(session, [(repo, number)])
+        return changed
 
     def pulls_named(self, refs: Iterable[str]) -> list[tuple[str, int]]:
         """The (repository, number) of the PRs in watched repositories among booking

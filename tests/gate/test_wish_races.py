@@ -104,9 +104,11 @@ def test_a_push_recorded_while_the_old_head_is_analysed_gets_its_own_analysis(
 ) -> None:
     if db_backend.backend == "sqlite":
         pytest.skip("the interleaving is forced through PostgreSQL's lock waits")
-    open_pull(github, 123, {MIGRATION: REMOVE_EMAIL})
+    old_head = open_pull(github, 123, {MIGRATION: REMOVE_EMAIL})
     github.fail_next(f"GET /repos/{REPO}/pulls/123/files", 503, times=100)
     deliver(gh_bot, payload(github, "opened", 123))
+    # The delivery's own try has failed: the old head's analysis is left to the clock.
+    wait_for_status(github, old_head, "pending", "retrying")
     github.clear_faults()
     gate = gh_bot.container.gate
     new_head = push(github, 123, {MIGRATION: ADD_NICKNAME})
