@@ -425,8 +425,13 @@ class GateService:
             ]
         changed = 0
         for repo, number in pulls:
-            with self.database.transaction() as session:
-                changed += self.refresh(session, [(repo, number)])
+            try:
+                with self.database.transaction() as session:
+                    changed += self.refresh(session, [(repo, number)])
+            except sa.exc.OperationalError as exc:
+                # Its row held past the statement timeout (a long transaction): the
+                # others still get their wishes, and the next tick comes back to it.
+                log.warning("could not refresh %s#%s: %s", repo, number, exc)
         return changed
 
     def pulls_named(self, refs: Iterable[str]) -> list[tuple[str, int]]:

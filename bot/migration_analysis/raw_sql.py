@@ -12,13 +12,14 @@ whichever comes first, so clauses never overlap and each is read once.
 
 The analyser must never call SQL routine because it misread it, so where the reading
 is uncertain it errs towards tricky:
-- Comments are blanked out first (never run, they could hold a keyword that ends a
-  clause), and a `;` inside a quoted string or name ends nothing. That reading follows
-  standard SQL's quotes; where the text has what it does not follow (PostgreSQL's
-  `$$` quotes and `E'\\'` escapes, a `\r` line end), the text is also read as written,
-  and what either reading finds counts.
-- A rule found in a clause that did not begin after a `;` ending the clause before it
-  (its `ALTER TABLE` may sit in a string) is taken to be on a table that exists.
+- Comments are blanked out first, as PostgreSQL reads them (line comments end at a \n
+  or \r, block comments nest), stepping over its strings ('…', E'…', $tag$…$tag$) and
+  quoted names; a `;` inside quotes ends nothing. Where other databases would read the
+  text otherwise (backslashes, nested block comments), it is also read as written, and
+  what either reading finds counts.
+- A rule found in a clause that did not begin after a `;` ending the clause before it,
+  or that begins inside quotes, is taken to be on a table that exists; a CREATE TABLE
+  in a string, in another schema or of a differently quoted name excuses nothing.
 """
 
 from __future__ import annotations
@@ -38,10 +39,10 @@ _DROP_OR_TRUNCATE = re.compile(r"\bDROP\s+(?:TABLE|COLUMN)\b|\bTRUNCATE\b", _FLA
 _ALTER_ANY_TABLE = re.compile(r"\bALTER\s+TABLE\b", _FLAGS)
 _NAME = r'(?:"(?:[^"]|"")*"|\w+)'
 _BREAKS_IN_ALTER_TABLE = re.compile(
-    # What a column keeps working through: matched first so that its DROP is skipped.
-    r"(?P<harmless>\bALTER\s+(?:COLUMN\s+)?" + _NAME + r"\s+DROP\s+"
-    r"(?:DEFAULT|NOT\s+NULL|IDENTITY|EXPRESSION)\b)"
-    r"|\bRENAME\b"
+    # DEFAULT and NOT are reserved words, never a column's name: `… DROP DEFAULT` and
+    # `… DROP NOT NULL` leave a column working; `DROP IDENTITY` breaks the old code's
+    # inserts, which leave the id to the database.
+    r"\bRENAME\b"
     r"|\bALTER\s+(?:COLUMN\s+)?" + _NAME + r"\s+(?:SET\s+DATA\s+)?TYPE\b"
     r"|\bALTER\s+(?:COLUMN\s+)?" + _NAME + r"\s+SET\s+NOT\s+NULL\b"
     r"|\bDROP\s+(?!CONSTRAINT\b|DEFAULT\b|NOT\s+NULL\b)" + _NAME,
@@ -57,7 +58,8 @@ _TYPE_OR_NOT_NULL = re.compile(r"\b(?:TYPE|SET\s+NOT\s+NULL)\b", _FLAGS)
 # In an ALTER TABLE clause: a rule every row must keep, and whether existing rows are
 # left unchecked.
 _ADD_RULE = re.compile(
-    r"\bADD\s+(?:CONSTRAINT\s+[\w\"]+\s+)?(?:UNIQUE|CHECK|EXCLUDE|FOREIGN\s+KEY|PRIMARY\s+KEY)\b",
+    r"\bADD\s+(?:CONSTRAINT\s+" + _NAME + r"\s+)?"
+    r"(?:UNIQUE|CHECK|EXCLUDE|FOREIGN\s+KEY|PRIMARY\s+KEY)\b",
     _FLAGS,
 )
 _NOT_VALID = re.compile(r"\bNOT\s+VALID\b", _FLAGS)
@@ -75,9 +77,14 @@ _CREATE_TABLE = re.compile(
 # What a reason shows of a long clause: its end, which names what it does.
 SHOWN_CHARS = 80
 # Where a comment or a quoted string or name may begin.
-_QUOTE_OR_COMMENT = re.compile(r"['\"]|--|/\*")
-# What the quote-aware reading does not follow (see the module's docstring).
-_UNFOLLOWED = ("$", "\\", "\r")
+# PostgreSQL's: strings ('…', E'…' with backslash escapes, $tag$…$tag$), quoted names,
+# line comments (to a \n or \r) and block comments (which nest).
+_QUOTE_OR_COMMENT = re.compile(r"(?<![\w$])[Ee]'|'|\"|--|/\*|(?<![\w$])\$(?:[A-Za-z_]\w*)?\$")
+_LINE_END = re.compile(r"[\n\r]")
+_BLOCK_MARK = re.compile(r"/\*|\*/")
+_E_STRING_MARK = re.compile(r"[\\']")
+# What the quote-aware reading is not sure of: backslashes (other databases escape with
+# them in plain strings) and nested block comments (other databases do not nest them).
 
 
 @dataclass(frozen=True)
@@ -105,9 +112,9 @@ class _Reading:
 
 
 def _readings(sql: str) -> list[_Reading]:
-    blanked, quoted = _blank_comments(sql)
+    blanked, quoted, nested = _blank_comments(sql)
     readings = [_Reading(blanked, tuple(quoted))]
-    if any(mark in sql for mark in _UNFOLLOWED):
+    if nested or "\\" in sql:
         readings.append(_Reading(sql, ()))
     return readings
 
@@ -136,13 +143,11 @@ def destructive_clause(sql: str) -> str | None:
 def _first_hit(
     reading: _Reading, starts: re.Pattern[str], does: re.Pattern[str]
 ) -> tuple[int, str] | None:
-    """(where, the SQL) of the first clause of `starts` in which `does` matches, not
-    counting its `harmless` group."""
+    """(where, the SQL) of the first clause of `starts` in which `does` matches."""
     text = reading.text
     for clause, end, _ in _clauses(reading, starts):
-        for hit in does.finditer(text, clause.end(), end):
-            if "harmless" in does.groupindex and hit.group("harmless"):
-                continue
+        hit = does.search(text, clause.end(), end)
+        if hit is not None:
             return clause.start(), text[clause.start() : hit.end()]
     return None
 
@@ -153,10 +158,12 @@ def added_rules(sql: str) -> Iterator[AddedRule]:
     rules: list[tuple[int, str, str, bool, bool, bool]] = []
     for reading in _readings(sql):
         text = reading.text
+        quote_starts = [start for start, _ in reading.quoted]
         first_created: dict[str, int] = {}
         for creation in _CREATE_TABLE.finditer(text):
-            name = bare_table(creation.group("table")).lower()
-            first_created.setdefault(name, creation.start())
+            if _quote_around(creation.start(), reading.quoted, quote_starts) is not None:
+                continue  # in a string: nothing is created
+            first_created.setdefault(_table_key(creation.group("table")), creation.start())
         found: list[tuple[int, str, str, bool, bool]] = []
         for clause, end, certain in _clauses(reading, _ALTER_TABLE):
             add = _ADD_RULE.search(text, clause.end(), end)
@@ -170,7 +177,7 @@ def added_rules(sql: str) -> Iterator[AddedRule]:
                 shown = text[clause.start() : on.end()]
                 found.append((clause.start(), on.group("table"), shown, False, certain))
         for position, name, shown, not_valid, certain in found:
-            created_at = first_created.get(bare_table(name).lower())
+            created_at = first_created.get(_table_key(name))
             created_before = certain and created_at is not None and created_at < position
             rules.append((position, name, shown, not_valid, certain, created_before))
     for _, name, shown, not_valid, certain, created_before in sorted(rules):
@@ -181,6 +188,18 @@ def added_rules(sql: str) -> Iterator[AddedRule]:
             created_before=created_before,
             certain=certain,
         )
+
+
+def _table_key(name: str) -> str:
+    """A table's name as PostgreSQL compares it: unquoted parts folded to lower case,
+    quoted ones kept, the schema kept where written (`tmp.t` is not `public.t`)."""
+    return ".".join(_name_part(part) for part in name.split("."))
+
+
+def _name_part(part: str) -> str:
+    if len(part) > 1 and part.startswith('"') and part.endswith('"'):
+        return part[1:-1]
+    return part.lower()
 
 
 def bare_table(name: str) -> str:
@@ -195,30 +214,71 @@ def without_comments(sql: str) -> str:
     return _blank_comments(sql)[0]
 
 
-def _blank_comments(sql: str) -> tuple[str, list[tuple[int, int]]]:
-    """`without_comments(sql)`, and the spans of its quoted strings and names. In one
-    pass: each search starts where the last one ended."""
+def _blank_comments(sql: str) -> tuple[str, list[tuple[int, int]], bool]:
+    """`without_comments(sql)`, the spans of its quoted strings and names, and whether
+    a block comment held another (PostgreSQL nests them; others do not). In one pass:
+    each search starts where the last one ended."""
     parts: list[str] = []
     quoted: list[tuple[int, int]] = []
+    nested = False
     position = 0
     while True:
         found = _QUOTE_OR_COMMENT.search(sql, position)
         if found is None:
             parts.append(sql[position:])
-            return "".join(parts), quoted
+            return "".join(parts), quoted, nested
         start = found.start()
         parts.append(sql[position:start])
         opener = found.group(0)
         if opener in ("'", '"'):
             end = _closing_quote(sql, start + 1, opener)
+        elif opener in ("E'", "e'"):
+            end = _closing_escaped_quote(sql, start + 2)
+        elif opener.startswith("$"):
+            closing = sql.find(opener, start + len(opener))
+            end = len(sql) if closing < 0 else closing + len(opener)
+        elif opener == "--":
+            line_end = _LINE_END.search(sql, start + 2)
+            end = len(sql) if line_end is None else line_end.start()
+        else:
+            end, held_another = _block_comment_end(sql, start)
+            nested = nested or held_another
+        if opener in ("--", "/*"):
+            parts.append(" " * (end - start))
+        else:
             parts.append(sql[start:end])
             quoted.append((start, end))
-        else:
-            line_comment = opener == "--"
-            end = sql.find("\n" if line_comment else "*/", start + 2)
-            end = len(sql) if end < 0 else end + (0 if line_comment else 2)
-            parts.append(" " * (end - start))
         position = end
+
+
+def _block_comment_end(sql: str, start: int) -> tuple[int, bool]:
+    """Where the block comment opened at `start` ends, nested ones included (or the
+    end of `sql`), and whether it held another."""
+    depth = 0
+    held_another = False
+    for mark in _BLOCK_MARK.finditer(sql, start):
+        if mark.group(0) == "/*":
+            depth += 1
+            held_another = held_another or depth > 1
+        else:
+            depth -= 1
+            if depth == 0:
+                return mark.end(), held_another
+    return len(sql), held_another
+
+
+def _closing_escaped_quote(sql: str, position: int) -> int:
+    """Where an E'…' string whose text begins at `position` ends: a backslash escapes
+    the next character, a doubled quote is a quote."""
+    while True:
+        found = _E_STRING_MARK.search(sql, position)
+        if found is None:
+            return len(sql)
+        # A backslash and what it escapes, or a doubled quote: still inside.
+        if found.group(0) == "\\" or sql.startswith("'", found.end()):
+            position = found.end() + 1
+        else:
+            return found.end()
 
 
 def _closing_quote(sql: str, position: int, quote: str) -> int:

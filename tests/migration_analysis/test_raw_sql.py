@@ -59,6 +59,28 @@ MEGABYTE = 1_000_000
         ("SELECT $$/*$$; ALTER TABLE t RENAME TO u; SELECT $$*/$$", "RENAME"),
         ("SELECT E'it\\'s -- '; ALTER TABLE t RENAME TO u", "RENAME"),
         ("SELECT 1 -- x\rALTER TABLE t RENAME TO u", "RENAME"),
+        # The old code's inserts leave the id to the database; a generated column's
+        # value to it too.
+        ("ALTER TABLE t ALTER COLUMN id DROP IDENTITY IF EXISTS", "DROP IDENTITY"),
+        ('ALTER TABLE t ALTER "my col" DROP EXPRESSION', "DROP EXPRESSION"),
+        # Real breaks inside what looks like a harmless column drop's quoted name.
+        (
+            "ALTER TABLE shop_person ALTER a SET DEFAULT 'ALTER \"', DROP b, "
+            "ALTER c SET DEFAULT '\" DROP DEFAULT'",
+            "DROP b",
+        ),
+        (
+            'ALTER TABLE shop_person /*ALTER "*/ RENAME COLUMN email TO mail /*" DROP DEFAULT*/',
+            "RENAME",
+        ),
+        # PostgreSQL nests block comments, ends line comments at \r too, and follows
+        # dollar quotes and E'' escapes: what it runs is read.
+        ("/* /* */ -- */ DROP TABLE shop_person;", "DROP TABLE"),
+        ("ALTER TABLE shop_person DROP --x\r COLUMN email;\n", "COLUMN"),
+        ("DROP --x\r TABLE shop_person;\n", "TABLE"),
+        ("SELECT $$ -- $$; DROP --x\n TABLE shop_person;", "TABLE"),
+        ("SELECT $tag$ ' $tag$; DROP TABLE shop_person", "DROP TABLE"),
+        ("SELECT E'it\\'s -- '; DROP TABLE shop_person", "DROP TABLE"),
         # A `--` in a string is no comment.
         ("SELECT '--'; ALTER TABLE t RENAME TO u", "ALTER TABLE t RENAME"),
     ],
@@ -81,8 +103,6 @@ def test_what_breaks_the_old_code_is_found_and_shown(sql: str, shown: str) -> No
         "ALTER TABLE t ALTER COLUMN c DROP DEFAULT",
         "ALTER TABLE t ALTER c DROP NOT NULL",
         "ALTER TABLE t ALTER CONSTRAINT c DEFERRABLE",
-        "ALTER TABLE t ALTER COLUMN c DROP IDENTITY IF EXISTS",
-        'ALTER TABLE t ALTER "my col" DROP EXPRESSION',
         # What Django writes for a default or a nullable column.
         'ALTER TABLE "x" ALTER COLUMN "y" DROP DEFAULT',
         'ALTER TABLE "x" ALTER COLUMN "y" DROP NOT NULL',
@@ -169,6 +189,18 @@ def test_a_semicolon_inside_a_string_ends_no_clause() -> None:
     assert [(rule.table, rule.certain) for rule in added_rules(sql)] == [("tmp", False)]
 
 
+def test_a_create_table_in_a_string_or_another_schema_or_case_excuses_nothing() -> None:
+    for sql in (
+        "SELECT 'CREATE TABLE shop_person'; ALTER TABLE shop_person ADD UNIQUE (email)",
+        'CREATE TABLE "Shop_Person" (n int); ALTER TABLE shop_person ADD UNIQUE (email)',
+        "CREATE TABLE tmp.shop_person (n int); ALTER TABLE public.shop_person ADD UNIQUE (n)",
+    ):
+        assert [rule.created_before for rule in added_rules(sql)] == [False], sql
+    # The same name, written alike, is the same table.
+    same = 'CREATE TABLE "Tally" (n int); ALTER TABLE "Tally" ADD CONSTRAINT "a b" UNIQUE (n)'
+    assert [rule.created_before for rule in added_rules(same)] == [True]
+
+
 def test_sql_behind_a_dollar_quote_is_read_as_written_too() -> None:
     sql = "CREATE TABLE tmp (n int); SELECT $$--$$; ALTER TABLE people_person ADD UNIQUE (email)"
     assert [rule.table for rule in added_rules(sql)] == ["people_person"]
@@ -231,7 +263,7 @@ def test_a_megabyte_of_rules_on_created_tables_is_read() -> None:
         ("'", False),
         ('"x', False),
         ("*/'", False),  # an odd number of quotes: a string left open
-        ("/*", True),
+        ("/*", False),  # nested without end: read as written too
         ("-- ", True),  # one line, to the end
     ],
 )
