@@ -46,6 +46,20 @@ def waiting_on_a_lock(engine: Engine) -> int:
         )
 
 
+def pull_left_to_the_clock(github: FakeGitHub, bot: InProcessBot, backend: Database) -> str:
+    """PR #123 (a tricky migration) opened while GitHub failed to list its files: the
+    delivery's own try at its analysis has failed, and the analysis is left to the
+    clock (`analyse_due`). Returns its head commit. Skips the test on SQLite."""
+    if backend.backend == "sqlite":
+        pytest.skip("the interleaving is forced through PostgreSQL's lock waits")
+    head = open_pull(github, 123, {MIGRATION: REMOVE_EMAIL})
+    github.fail_next(f"GET /repos/{REPO}/pulls/123/files", 503, times=100)
+    deliver(bot, payload(github, "opened", 123))
+    wait_for_status(github, head, "pending", "retrying")
+    github.clear_faults()
+    return head
+
+
 def test_an_analysis_stored_while_a_booking_is_approved_ends_with_both(
     github: FakeGitHub,
     gh_bot: InProcessBot,
@@ -54,14 +68,7 @@ def test_an_analysis_stored_while_a_booking_is_approved_ends_with_both(
     db_engine: Engine,
     db_backend: Database,
 ) -> None:
-    if db_backend.backend == "sqlite":
-        pytest.skip("the interleaving is forced through PostgreSQL's lock waits")
-    sha = open_pull(github, 123, {MIGRATION: REMOVE_EMAIL})
-    # Listing the PR's files fails for now: its analysis stays due.
-    github.fail_next(f"GET /repos/{REPO}/pulls/123/files", 503, times=100)
-    deliver(gh_bot, payload(github, "opened", 123))
-    wait_for_status(github, sha, "pending", "retrying")
-    github.clear_faults()
+    sha = pull_left_to_the_clock(github, gh_bot, db_backend)
     booked = book(slack, fake_slack, db_engine, when="in 15 minutes")
     reply_to(fake_slack, slack.command(f"ready {booked.short_id}"))
     wait_for_status(github, sha, "pending", "retrying")
@@ -102,14 +109,7 @@ def test_a_push_recorded_while_the_old_head_is_analysed_gets_its_own_analysis(
     db_engine: Engine,
     db_backend: Database,
 ) -> None:
-    if db_backend.backend == "sqlite":
-        pytest.skip("the interleaving is forced through PostgreSQL's lock waits")
-    old_head = open_pull(github, 123, {MIGRATION: REMOVE_EMAIL})
-    github.fail_next(f"GET /repos/{REPO}/pulls/123/files", 503, times=100)
-    deliver(gh_bot, payload(github, "opened", 123))
-    # The delivery's own try has failed: the old head's analysis is left to the clock.
-    wait_for_status(github, old_head, "pending", "retrying")
-    github.clear_faults()
+    pull_left_to_the_clock(github, gh_bot, db_backend)
     gate = gh_bot.container.gate
     new_head = push(github, 123, {MIGRATION: ADD_NICKNAME})
 
