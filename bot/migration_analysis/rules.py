@@ -1072,7 +1072,9 @@ def _constraint_on_existing_table(sql: str, context: Context) -> AddedRule | Non
     """The first rule the SQL adds to a table that exists before this change, if any."""
     for rule in added_rules(sql):
         model = context.state.model_of_table(rule.table)
-        if rule.certain and model is not None and model.new:
+        # A new model's table is in the default schema; a rule on another schema's table
+        # of that name is on a table that exists.
+        if rule.certain and rule.schema in (None, "public") and model is not None and model.new:
             continue  # the table of a model created in this change
         if model is None and rule.created_before:
             continue
