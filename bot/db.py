@@ -85,8 +85,14 @@ def lock_for_writing(session: Session) -> None:
     commit between them and the write. `BEGIN IMMEDIATE` makes every read after it
     part of a transaction no other writer can change."""
     connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        return
+    if connection.dialect.name == "sqlite":
+        _begin_immediate(connection)
+
+
+def _begin_immediate(connection: sa.Connection) -> None:
+    """Begin SQLite's transaction IMMEDIATE (taking the write lock, waiting for it as
+    busy_timeout says) unless one has begun. Through SQLAlchemy, so that a database
+    still locked after that wait is its OperationalError."""
     dbapi_connection = connection.connection.dbapi_connection
     if dbapi_connection is not None and not dbapi_connection.in_transaction:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -143,11 +149,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # done). So the unit of work's transaction begins first. IMMEDIATE, because
             # a savepoint here always guards a write: the write lock is taken now,
             # waiting for it as busy_timeout says, rather than failing part-way through.
-            # Through SQLAlchemy, so that a database still locked after that wait is its
-            # OperationalError, which the Slack surfaces answer with "try again".
-            dbapi_connection = connection.connection.dbapi_connection
-            if dbapi_connection is not None and not dbapi_connection.in_transaction:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # A database still locked after that wait is an OperationalError, which the
+            # Slack surfaces answer with "try again".
+            _begin_immediate(connection)
 
         return engine
     # Fail fast rather than hang when PostgreSQL is down: Slack gives us 3 seconds.

@@ -202,8 +202,8 @@ def _first_hit(
 
 
 def added_rules(sql: str) -> Iterator[AddedRule]:
-    """The constraints and unique indexes the SQL adds, in the order they come (a rule
-    several readings find comes several times)."""
+    """The constraints and unique indexes the SQL adds, in the order they come, each
+    once however many readings find it."""
     excusable = _NAMES_MOVE.search(sql) is None
     rules: list[tuple[int, str, str, bool, bool, bool]] = []
     for reading in _readings(sql):
@@ -277,11 +277,6 @@ def _name_part(part: str) -> str:
     if len(quoted) > 1 and quoted.startswith('"') and quoted.endswith('"'):
         return quoted[1:-1].replace('""', '"')
     return part.lower()
-
-
-def bare_table(name: str) -> str:
-    """`public."Shop_Person"` -> `Shop_Person`: the table's own name, unquoted."""
-    return _name_parts(name)[-1] if _name_parts(name) else name
 
 
 def without_comments(sql: str) -> str:
